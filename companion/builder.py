@@ -1,0 +1,289 @@
+"""Turn a course's lessons into notebooks: cells with stable ids, saved video outputs, no state.
+
+Catalog text only ever reaches markdown (escaped) and the saved HTML outputs (escaped by
+`Embed`); code cells name catalog entries by id, and ids are checked to be plain tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import quote
+
+import nbformat
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from .catalog import Assignment, Catalog, Course, Lesson
+from .embed import Embed, embed_for
+from .names import slug
+from .prompts import prompts_for
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~$<>])")
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` trusts the notebooks it writes). "
+            "The checklist needs the kernel: run all cells (**Run ▸ Run All Cells**) and tick what you have done; "
+            "ticks are saved as you click.")
+
+
+class BuildError(Exception):
+    """The catalog can't be laid out as notebooks (e.g. two lessons would share a file)."""
+
+
+def md(text: str) -> str:
+    """Catalog text as inert inline markdown: no markup, no HTML, no math, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(" ".join(text.split()), quote=False))
+
+
+def md_block(text: str, prefix: str = "") -> str:
+    """Paragraphs of catalog text, each escaped; `prefix="> "` makes a quote."""
+    paragraphs = [md(p) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return f"\n{prefix}\n".join(prefix + p for p in paragraphs)
+
+
+def url(href: str) -> str:
+    """A link target that cannot break out of `(...)` in markdown."""
+    return quote(href, safe=":/?#[]@!$&'*+,;=%~-._")
+
+
+def link(text: str, href: str) -> str:
+    return f"[{md(text)}]({url(href)})"
+
+
+def py(token: str) -> str:
+    """An id as a Python literal; ids are plain tokens, so nothing else can reach the source."""
+    if not TOKEN.match(token):
+        raise BuildError(f"refusing to put {token!r} into code: ids are letters, digits, - and _")
+    return json.dumps(token)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cell_id(role: str, key: str = "") -> str:
+    raw = f"{role}-{key}" if key else role
+    safe = re.sub(r"[^A-Za-z0-9_-]", "-", raw)
+    return safe if len(safe) <= 64 else f"{safe[:47]}-{digest(raw)}"
+
+
+def _cell(kind: str, role: str, key: str, source: str, *, outputs: list | None = None, count: int | None = None,
+          tags: list[str] | None = None) -> NotebookNode:
+    meta: dict = {"companion": {"role": role, "digest": digest(source)}}
+    if tags:
+        meta["tags"] = tags
+    if kind == "markdown":
+        return new_markdown_cell(source, id=cell_id(role, key), metadata=meta)
+    return new_code_cell(source, id=cell_id(role, key), metadata=meta, outputs=outputs or [], execution_count=count)
+
+
+def _notebook(cells: list[NotebookNode], companion: dict) -> NotebookNode:
+    return new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
+                                               "companion": companion})
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each notebook of a course goes, relative to the output folder."""
+
+    course: Course
+
+    @property
+    def folder(self) -> PurePosixPath:
+        return PurePosixPath(self.course.id)
+
+    def name(self, lesson: Lesson) -> str:
+        if lesson.number is None:
+            return f"{lesson.id}.ipynb"
+        width = max(2, len(str(max(l.number for l in self.course.lessons if l.number is not None))))
+        return f"{lesson.number:0{width}d}-{slug(lesson.title, 40)}.ipynb"
+
+    def path(self, lesson: Lesson) -> PurePosixPath:
+        return self.folder / self.name(lesson)
+
+
+class LessonBuilder:
+    def __init__(self, catalog: Catalog, course: Course, privacy_enhanced: bool | None = None):
+        self.catalog = catalog
+        self.course = course
+        self.layout = Layout(course)
+        self.privacy = catalog.privacy_enhanced if privacy_enhanced is None else privacy_enhanced
+        self.order = course.ordered()
+
+    def _nav(self, lesson: Lesson) -> str:
+        i = self.order.index(lesson)
+        parts = []
+        if i > 0:
+            prev = self.order[i - 1]
+            parts.append(f"[← {md(_label(prev))}]({url(self.layout.name(prev))})")
+        parts.append("[Course index](index.ipynb)")
+        if i + 1 < len(self.order):
+            nxt = self.order[i + 1]
+            parts.append(f"[{md(_label(nxt))} →]({url(self.layout.name(nxt))})")
+        return " · ".join(parts)
+
+    def _header(self, lesson: Lesson) -> NotebookNode:
+        phase = self.course.phase_of(lesson)
+        where = [f"**{md(self.course.title)}**"]
+        if phase:
+            where.append(md(phase.title))
+        numbered = [l for l in self.order if l.number is not None]
+        if lesson.number is not None:
+            where.append(f"lesson {numbered.index(lesson) + 1} of {len(numbered)}")
+        lines = [f"# {md(_label(lesson))}", "", " · ".join(where), "", self._nav(lesson)]
+        if lesson.note:
+            lines += ["", md_block(lesson.note, "> ")]
+        lines += ["", f"*{RUN_HINT}*"]
+        return _cell("markdown", "header", "", "\n".join(lines))
+
+    def _video_cells(self, n: int, a: Assignment, seen_series: set[str], count: int) -> list[NotebookNode]:
+        v = self.catalog.videos[a.id]
+        title = a.title or v.title
+        meta = []
+        series = self.catalog.series.get(v.series)
+        if series:
+            meta.append(f"*{md(series.title)}*")
+        meta += [md(x) for x in (v.number, v.date) if x]
+        lines = [f"## {n}. {md(title)}", "", " · ".join(meta)] if meta else [f"## {n}. {md(title)}"]
+        for note in (v.note, a.note):
+            if note:
+                lines += ["", md_block(note, "> ")]
+        if series and series.note and series.id not in seen_series:
+            seen_series.add(series.id)
+            lines += ["", f"*About {md(series.title)}:* {md(series.note)}"]
+        embed = self._embed(a)
+        if embed:
+            lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)} (if the player below does not show: "
+                          "GitHub, VS Code, offline)"]
+        else:
+            lines += ["", f"🔎 {link('Find it on YouTube', v.url)} (the source list gives no direct link to this video)"]
+        cells = [_cell("markdown", "video", a.id, "\n".join(lines))]
+        if embed:
+            out = new_output("display_data", data=embed.bundle(), metadata={})
+            cells.append(_cell("code", "embed", a.id, f"lesson.show_video({py(a.id)})", outputs=[out], count=count))
+        return cells
+
+    def _embed(self, a: Assignment) -> Embed | None:
+        return embed_for(self.catalog, a, self.privacy)
+
+    def _resource_cells(self, lesson: Lesson, count: int) -> list[NotebookNode]:
+        if not lesson.resources:
+            return []
+        lines = ["## Also for this lesson", ""]
+        cells = []
+        for a in lesson.resources:
+            r = self.catalog.resources[a.id]
+            line = f"- {link(a.title or r.title, r.url)} ({md(r.kind)})"
+            notes = " ".join(md(x) for x in (r.note, a.note) if x)
+            lines.append(f"{line}: {notes}" if notes else line)
+        cells.append(_cell("markdown", "resources", "", "\n".join(lines)))
+        for a in lesson.resources:
+            embed = self._embed(a)
+            if embed:
+                out = new_output("display_data", data=embed.bundle(), metadata={})
+                cells.append(_cell("code", "embed", a.id, f"lesson.show_resource({py(a.id)})", outputs=[out], count=count))
+                count += 1
+        return cells
+
+    def lesson(self, lesson: Lesson) -> NotebookNode:
+        cells = [self._header(lesson),
+                 _cell("code", "setup", "", "from companion.kernel import open_lesson\n\n"
+                                            f"lesson = open_lesson({py(self.course.id)}, {py(lesson.id)}"
+                                            f"{', privacy_enhanced=True' if self.privacy else ''})", count=1)]
+        seen: set[str] = set()
+        count = 2
+        for n, a in enumerate(lesson.videos, 1):
+            cells += self._video_cells(n, a, seen, count)
+            count += 1 if cells[-1].cell_type == "code" else 0
+        cells += self._resource_cells(lesson, count)
+        cells.append(_cell("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
+                                                      "prompt (double-click to edit). They are yours: rebuilding the "
+                                                      "notebooks keeps them."))
+        for p in prompts_for(lesson, self.catalog, md):
+            cells.append(_cell("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
+            cells.append(_cell("markdown", "answer", p.id, "", tags=["answer"]))
+        cells.append(_cell("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
+                                                              "are done, and the reflections when you have written them."))
+        cells.append(_cell("code", "checklist", "", "lesson.checklist()"))
+        cells.append(_cell("markdown", "footer", "", self._nav(lesson)))
+        return _notebook(cells, {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id})
+
+    def index(self) -> NotebookNode:
+        c = self.course
+        lines = [f"# {md(c.title)}", ""]
+        if c.note:
+            lines += [md_block(c.note, "> "), ""]
+        if c.source:
+            lines += [f"Made from the list *{md(c.source)}*. [All courses](../index.ipynb)", ""]
+        cells = [_cell("markdown", "course-header", "", "\n".join(lines).rstrip())]
+        cells.append(_cell("code", "progress", "", f"from companion.kernel import open_course\n\n"
+                                                   f"open_course({py(c.id)}).progress()"))
+        groups: list[tuple[str, str, list[Lesson]]] = []
+        for lesson in self.order:
+            phase = c.phase_of(lesson)
+            title = phase.title if phase else ("Lessons" if lesson.number is not None else "Beyond the lessons")
+            note = phase.note if phase else ""
+            if not groups or groups[-1][0] != title:
+                groups.append((title, note, []))
+            groups[-1][2].append(lesson)
+        body = ["## Lessons"]
+        for title, note, lessons in groups:
+            body += ["", f"### {md(title)}"] + (["", f"*{md(note)}*"] if note else []) + [""]
+            body += [f"- [{md(_label(l))}]({url(self.layout.name(l))}) — {_count(l)}" for l in lessons]
+        cells.append(_cell("markdown", "lessons", "", "\n".join(body)))
+        series_ids = list(dict.fromkeys(self.catalog.videos[a.id].series for l in c.lessons for a in l.videos
+                                        if self.catalog.videos[a.id].series))
+        if series_ids:
+            lines = ["## Series in this course", ""]
+            for sid in series_ids:
+                s = self.catalog.series[sid]
+                links = [link(self.catalog.resources[r].kind, self.catalog.resources[r].url) for r in s.resources]
+                entry = f"- **{md(s.title)}**" + (f" ({', '.join(links)})" if links else "")
+                lines.append(entry + (f": {md(s.note)}" if s.note else ""))
+            cells.append(_cell("markdown", "series", "", "\n".join(lines)))
+        return _notebook(cells, {"course": c.id, "lesson": "index"})
+
+
+def _label(lesson: Lesson) -> str:
+    return f"Lesson {lesson.number}: {lesson.title}" if lesson.number is not None else lesson.title
+
+
+def _count(lesson: Lesson) -> str:
+    parts = [f"{len(lesson.videos)} video{'s' * (len(lesson.videos) != 1)}"]
+    if lesson.resources:
+        parts.append(f"{len(lesson.resources)} resource{'s' * (len(lesson.resources) != 1)}")
+    return ", ".join(parts)
+
+
+def catalog_index(catalog: Catalog) -> NotebookNode:
+    lines = ["# Course companion", "", "Open a course, then a lesson. Progress is kept on this machine and shown "
+             "in each course index once you run it.", ""]
+    for c in catalog.courses.values():
+        lines.append(f"- [{md(c.title)}]({url(c.id)}/index.ipynb) — {len(c.lessons)} lessons")
+    cells = [_cell("markdown", "courses", "", "\n".join(lines)),
+             _cell("code", "overview", "", "from companion.kernel import overview\n\noverview()")]
+    return _notebook(cells, {"course": None, "lesson": "index"})
+
+
+def plan(catalog: Catalog, privacy_enhanced: bool | None = None) -> dict[PurePosixPath, NotebookNode]:
+    """Every notebook the catalog asks for, keyed by its path under the output folder."""
+    out: dict[PurePosixPath, NotebookNode] = {PurePosixPath("index.ipynb"): catalog_index(catalog)}
+    for course in catalog.courses.values():
+        builder = LessonBuilder(catalog, course, privacy_enhanced)
+        out[builder.layout.folder / "index.ipynb"] = builder.index()
+        for lesson in course.lessons:
+            path = builder.layout.path(lesson)
+            if path in out:
+                raise BuildError(f'courses "{course.id}": lesson "{lesson.id}" would be written to {path}, '
+                                 "which another notebook already uses; give it another id or title")
+            out[path] = builder.lesson(lesson)
+    return out
+
+
+def dumps(nb: NotebookNode) -> str:
+    return nbformat.writes(nb) + "\n"

@@ -1,0 +1,368 @@
+"""The catalog model: series, videos, resources and courses, checked as a whole.
+
+It knows nothing of notebooks. `load` turns a catalog file into a `Catalog` or raises
+`CatalogError` listing every problem with the place it sits (`courses[0].lessons[2].videos[1]`),
+so a hand-edited file gets all its mistakes reported in one go.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import youtube
+
+SCHEMA_PATH = Path(__file__).with_name("catalog.schema.json")
+CATALOG_NAME = "catalog.json"
+
+
+class CatalogError(Exception):
+    """A catalog that cannot be used; `problems` holds one line per mistake."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Series:
+    id: str
+    title: str
+    channel: str = ""
+    note: str = ""
+    resources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Video:
+    id: str
+    title: str
+    series: str = ""
+    number: str = ""
+    youtube: str = ""
+    url: str = ""
+    start: int | None = None
+    end: int | None = None
+    date: str = ""
+    note: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def link(self) -> str:
+        """Where a learner watches it outside the notebook."""
+        return youtube.watch_url(self.youtube, self.start) if self.youtube else self.url
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: str
+    title: str
+    kind: str
+    url: str
+    playlist: str = ""
+    series: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An item (video or resource) as one lesson assigns it, with the curator's words for it there."""
+
+    id: str
+    title: str = ""
+    note: str = ""
+    start: int | None = None
+    end: int | None = None
+    playlist: str = ""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    number: int | None = None
+    note: str = ""
+    videos: tuple[Assignment, ...] = ()
+    resources: tuple[Assignment, ...] = ()
+    prompts: tuple[Prompt, ...] = ()
+
+    @property
+    def key(self) -> int | str:
+        """How notebooks and people name the lesson: its number, or its id when it has none."""
+        return self.number if self.number is not None else self.id
+
+    @property
+    def items(self) -> tuple[Assignment, ...]:
+        return self.videos + self.resources
+
+
+@dataclass(frozen=True)
+class Phase:
+    id: str
+    title: str
+    first: int
+    last: int
+    note: str = ""
+
+    def holds(self, lesson: Lesson) -> bool:
+        return lesson.number is not None and self.first <= lesson.number <= self.last
+
+
+@dataclass(frozen=True)
+class Course:
+    id: str
+    title: str
+    lessons: tuple[Lesson, ...]
+    source: str = ""
+    note: str = ""
+    phases: tuple[Phase, ...] = ()
+
+    def lesson(self, key: int | str) -> Lesson:
+        for lesson in self.lessons:
+            if lesson.key == key or lesson.id == key:
+                return lesson
+        raise KeyError(f'course "{self.id}" has no lesson {key!r}')
+
+    def phase_of(self, lesson: Lesson) -> Phase | None:
+        return next((p for p in self.phases if p.holds(lesson)), None)
+
+    def ordered(self) -> list[Lesson]:
+        """Numbered lessons in order, then the ones without a number (optional extras)."""
+        numbered = sorted((l for l in self.lessons if l.number is not None), key=lambda l: l.number)
+        return numbered + [l for l in self.lessons if l.number is None]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    series: dict[str, Series]
+    videos: dict[str, Video]
+    resources: dict[str, Resource]
+    courses: dict[str, Course]
+    privacy_enhanced: bool = False
+    path: Path | None = field(default=None, compare=False)
+
+    def course(self, course_id: str) -> Course:
+        try:
+            return self.courses[course_id]
+        except KeyError:
+            raise KeyError(f'no course "{course_id}" in the catalog') from None
+
+
+def find(start: Path | None = None) -> Path:
+    """The catalog a kernel or command should use: $COMPANION_CATALOG, else the nearest
+    catalog.json in this folder or one above it (notebooks live below the catalog)."""
+    if os.environ.get("COMPANION_CATALOG"):
+        return Path(os.environ["COMPANION_CATALOG"])
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CATALOG_NAME).is_file():
+            return folder / CATALOG_NAME
+    raise CatalogError([f"no {CATALOG_NAME} in {here} or any folder above it; set COMPANION_CATALOG to its path"])
+
+
+def read_json(path: Path) -> Any:
+    """The parsed file, or a CatalogError naming the file and the line of a syntax error."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError([f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CatalogError([f"{path}: cannot read: {e}"]) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CatalogError([f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}"]) from None
+
+
+def load(path: Path, *, schema: bool = True) -> Catalog:
+    """Read, check and build the model. `schema=False` skips the JSON Schema pass (which needs
+    jsonschema) for a kernel that only displays what a checked build already accepted."""
+    data = read_json(path)
+    problems = schema_problems(data) if schema else []
+    if problems:
+        raise CatalogError(problems)
+    return from_data(data, path=Path(path))
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def schema_problems(data: Any) -> list[str]:
+    import jsonschema  # only the checking commands pay for this import
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{place(e.absolute_path)}: {_schema_message(e)}" for e in errors]
+
+
+def _schema_message(error: Any) -> str:
+    if error.validator == "oneOf" and isinstance(error.instance, dict):
+        best = min(error.context, key=lambda e: len(e.absolute_path), default=None) if error.context else None
+        if best is not None and best.validator != "type":
+            return best.message
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown field(s)")
+    if error.validator == "pattern":
+        return f"{error.instance!r} is not allowed here ({error.schema.get('description', 'pattern ' + error.validator_value)})"
+    return error.message
+
+
+def place(path: Any) -> str:
+    """`['courses', 0, 'lessons', 2]` → `courses[0].lessons[2]`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def from_data(data: dict[str, Any], path: Path | None = None) -> Catalog:
+    """Build the model from schema-shaped data and run the checks a schema can't express."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise CatalogError(["(top level): the catalog must be a JSON object"])
+    try:
+        series = _index(data.get("series", []), "series", _series, problems)
+        videos = _index(data.get("videos", []), "videos", _video, problems)
+        resources = _index(data.get("resources", []), "resources", _resource, problems)
+        courses = _index(data.get("courses", []), "courses", _course, problems)
+    except (TypeError, KeyError, AttributeError, ValueError) as e:
+        raise CatalogError([f"(top level): malformed catalog ({e}); run `companion validate`"]) from None
+    problems += _cross_problems(data, series, videos, resources, courses)
+    if problems:
+        raise CatalogError(problems)
+    settings = data.get("settings", {})
+    return Catalog(series, videos, resources, courses, bool(settings.get("privacy_enhanced")), path)
+
+
+def _index(items: list[dict], name: str, make: Any, problems: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    first_at: dict[str, int] = {}
+    for i, raw in enumerate(items):
+        obj = make(raw)
+        if obj.id in out:
+            problems.append(f'{name}[{i}].id: duplicate id "{obj.id}" (first used at {name}[{first_at[obj.id]}])')
+            continue
+        out[obj.id] = obj
+        first_at[obj.id] = i
+    return out
+
+
+def _series(d: dict) -> Series:
+    return Series(d["id"], d["title"], d.get("channel", ""), d.get("note", ""), tuple(d.get("resources", ())))
+
+
+def _video(d: dict) -> Video:
+    return Video(d["id"], d["title"], d.get("series", ""), d.get("number", ""), d.get("youtube", ""),
+                 d.get("url", ""), d.get("start"), d.get("end"), d.get("date", ""), d.get("note", ""),
+                 tuple(d.get("aliases", ())))
+
+
+def _resource(d: dict) -> Resource:
+    return Resource(d["id"], d["title"], d["kind"], d["url"], d.get("playlist", ""), d.get("series", ""),
+                    d.get("note", ""))
+
+
+def _assignment(d: str | dict) -> Assignment:
+    if isinstance(d, str):
+        return Assignment(d)
+    return Assignment(d["id"], d.get("title", ""), d.get("note", ""), d.get("start"), d.get("end"),
+                      d.get("playlist", ""))
+
+
+def _lesson(d: dict) -> Lesson:
+    return Lesson(d["id"], d["title"], d.get("number"), d.get("note", ""),
+                  tuple(_assignment(a) for a in d.get("videos", ())),
+                  tuple(_assignment(a) for a in d.get("resources", ())),
+                  tuple(Prompt(p["id"], p["text"]) for p in d.get("prompts", ())))
+
+
+def _course(d: dict) -> Course:
+    phases = tuple(Phase(p["id"], p["title"], p["first"], p["last"], p.get("note", "")) for p in d.get("phases", ()))
+    return Course(d["id"], d["title"], tuple(_lesson(l) for l in d["lessons"]), d.get("source", ""),
+                  d.get("note", ""), phases)
+
+
+def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, courses: dict) -> list[str]:
+    """References, ids and links: what JSON Schema can't see."""
+    problems: list[str] = []
+    for i, v in enumerate(data.get("videos", [])):
+        at = f"videos[{i}]"
+        if v.get("youtube") and not youtube.VIDEO_ID.match(v["youtube"]):
+            problems.append(f'{at}.youtube: malformed YouTube id "{v["youtube"]}" (11 characters of A-Z a-z 0-9 _ -)')
+        if not v.get("youtube") and not v.get("url"):
+            problems.append(f'{at}: video "{v["id"]}" needs a "youtube" id or a "url" to find it')
+        if v.get("series") and v["series"] not in series:
+            problems.append(f'{at}.series: unknown series "{v["series"]}"')
+        if v.get("start") is not None and v.get("end") is not None and v["end"] <= v["start"]:
+            problems.append(f"{at}.end: ends at {v['end']} s, not after its start at {v['start']} s")
+    for i, r in enumerate(data.get("resources", [])):
+        if r.get("series") and r["series"] not in series:
+            problems.append(f'resources[{i}].series: unknown series "{r["series"]}"')
+        if r.get("playlist") and not youtube.PLAYLIST_ID.match(r["playlist"]):
+            problems.append(f'resources[{i}].playlist: malformed YouTube playlist id "{r["playlist"]}"')
+    for i, s in enumerate(data.get("series", [])):
+        for j, rid in enumerate(s.get("resources", [])):
+            if rid not in resources:
+                problems.append(f'series[{i}].resources[{j}]: unknown resource "{rid}"')
+    for vid in videos.keys() & resources.keys():
+        problems.append(f'resources: id "{vid}" is also a video id; an item id must name one thing')
+    problems += [f"{at}: link is not http(s): {url!r}" for at, url in _urls(data) if not youtube.is_http_url(url)]
+    for ci, c in enumerate(data.get("courses", [])):
+        problems += _course_problems(f"courses[{ci}]", c, videos, resources)
+    return problems
+
+
+def _urls(data: dict) -> Iterator[tuple[str, str]]:
+    for kind in ("videos", "resources"):
+        for i, item in enumerate(data.get(kind, [])):
+            if "url" in item:
+                yield f"{kind}[{i}].url", item["url"]
+
+
+def _course_problems(at: str, c: dict, videos: dict, resources: dict) -> list[str]:
+    problems: list[str] = []
+    seen_ids: dict[str, int] = {}
+    seen_numbers: dict[int, int] = {}
+    for li, lesson in enumerate(c.get("lessons", [])):
+        lat = f"{at}.lessons[{li}]"
+        if lesson["id"] in seen_ids:
+            problems.append(f'{lat}.id: duplicate lesson id "{lesson["id"]}" (first at {at}.lessons[{seen_ids[lesson["id"]]}])')
+        seen_ids.setdefault(lesson["id"], li)
+        number = lesson.get("number")
+        if number is not None:
+            if number in seen_numbers:
+                problems.append(f"{lat}.number: lesson number {number} is also used by {at}.lessons[{seen_numbers[number]}]")
+            seen_numbers.setdefault(number, li)
+        for kind, known in (("videos", videos), ("resources", resources)):
+            seen_items: set[str] = set()
+            for ai, a in enumerate(lesson.get(kind, [])):
+                item = a if isinstance(a, str) else a["id"]
+                if item not in known:
+                    problems.append(f'{lat}.{kind}[{ai}]: unknown {kind[:-1]} "{item}"')
+                if item in seen_items:
+                    problems.append(f'{lat}.{kind}[{ai}]: "{item}" is assigned twice in this lesson')
+                seen_items.add(item)
+                if isinstance(a, dict) and a.get("playlist") and not youtube.PLAYLIST_ID.match(a["playlist"]):
+                    problems.append(f'{lat}.{kind}[{ai}].playlist: malformed YouTube playlist id "{a["playlist"]}"')
+        prompt_ids = [p["id"] for p in lesson.get("prompts", [])]
+        for pi, pid in enumerate(prompt_ids):
+            if pid in prompt_ids[:pi]:
+                problems.append(f'{lat}.prompts[{pi}].id: duplicate prompt id "{pid}"')
+    phases = sorted(enumerate(c.get("phases", [])), key=lambda p: p[1]["first"])
+    for (i, p), (j, q) in zip(phases, phases[1:]):
+        if q["first"] <= p["last"]:
+            problems.append(f"{at}.phases[{j}]: lessons {q['first']}–{q['last']} overlap {at}.phases[{i}] ({p['first']}–{p['last']})")
+    for i, p in phases:
+        if p["last"] < p["first"]:
+            problems.append(f"{at}.phases[{i}]: last lesson {p['last']} comes before first lesson {p['first']}")
+    return problems

@@ -1,0 +1,387 @@
+"""Import a markdown "Video Series Index" (a heading per series, tables of videos with lesson
+numbers) as a course of the catalog, reusing the videos and resources the catalog already has.
+
+Works on the catalog's JSON data, not the model, because the result is written back for people
+to edit: what an author changed by hand in an earlier import (lesson titles, prompts, phases,
+notes) is kept when the same course is imported again.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote_plus
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import youtube
+from .catalog import CatalogError
+from .names import slug, title_keys
+
+EXTRAS_ID = "optional-extras"
+_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?\s*\)")
+_BARE_URL = re.compile(r"https?://[^\s)>\]|*]+")
+_RANGE = re.compile(r"^(\d{1,5})\s*[-–—]\s*(\d{1,5})$")
+_LABEL_LINE = re.compile(r"^\*\*([^*:]+):?\*\*:?\s*(.+)$")
+_COLUMNS = {
+    "number": {"#", "no", "no.", "ch", "chapter no", "lecture", "ep", "episode", "part"},
+    "title": {"title", "video", "topic", "playlist", "title / type", "name", "video title"},
+    "chapter": {"book chapter", "chapter"},
+    "lesson": {"lesson", "lessons"},
+    "link": {"link", "key videos", "watch", "url", "links"},
+}
+_RESOURCE_KINDS = {"playlist": "playlist", "channel": "channel", "book": "book", "listen": "podcast",
+                   "podcast": "podcast", "guide": "guide", "getting started guide": "guide", "article": "article"}
+MAX_LESSON_SPAN = 500
+
+
+@dataclass
+class _Series:
+    id: str
+    title: str
+    channel: str
+    note: list[str] = field(default_factory=list)
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (label, text, url)
+
+
+@dataclass
+class _Row:
+    line: int
+    series: _Series
+    title: str
+    number: str
+    lessons: list[int | str]
+    link_text: str
+    url: str
+    note: str
+
+
+def parse_lessons(cell: str) -> list[int | str]:
+    """`4–5`, `13, 16`, `14–15, 20`, `Optional`, `General` → lesson numbers or labels."""
+    out: list[int | str] = []
+    for part in cell.replace(";", ",").split(","):
+        part = part.strip().strip("*_ ")
+        if not part:
+            continue
+        if part.lower() in ("optional", "general"):
+            out.append(part.capitalize())
+        elif part.isdigit() and len(part) <= 5:
+            out.append(int(part))
+        elif m := _RANGE.match(part):
+            a, b = int(m.group(1)), int(m.group(2))
+            if a > b or b - a > MAX_LESSON_SPAN:
+                raise ValueError(f"lesson range {part!r} runs backwards or is too long")
+            out.extend(range(a, b + 1))
+        else:
+            raise ValueError(f"cannot read lesson {part!r} (expected a number, a range like 4–5, a list, Optional or General)")
+    if not out:
+        raise ValueError("no lesson given")
+    return list(dict.fromkeys(out))
+
+
+def split_row(line: str) -> list[str]:
+    """Cells of a markdown table row; `\\|` is a literal bar inside a cell."""
+    body = line.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|") and not body.endswith("\\|"):
+        body = body[:-1]
+    cells = re.split(r"(?<!\\)\|", body)
+    return [c.strip().replace("\\|", "|") for c in cells]
+
+
+def _plain(text: str) -> str:
+    """Markdown emphasis and links reduced to their words."""
+    text = _LINK.sub(lambda m: m.group(1), text)
+    return " ".join(re.sub(r"(\*\*|__|(?<!\w)[*_]|[*_](?!\w))", "", text).split())
+
+
+def _column_roles(header: list[str], where: str) -> dict[str, int]:
+    roles: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = _plain(name).lower()
+        for role, names in _COLUMNS.items():
+            if key in names and role not in roles:
+                roles[role] = i
+                break
+    if "title" not in roles and "chapter" in roles:
+        roles["title"] = roles.pop("chapter")
+    missing = [r for r in ("title", "lesson") if r not in roles]
+    if missing:
+        raise CatalogError([f"{where}: cannot read a table with columns {' | '.join(header)}: "
+                            f"no {' and no '.join(missing)} column"])
+    return roles
+
+
+def _series_from_heading(text: str, parent: _Series | None) -> _Series:
+    title = _plain(text)
+    if parent is not None:
+        channel = parent.channel
+        full = title if parent.channel.lower() in title.lower() else f"{parent.channel} — {title}"
+    else:
+        channel = re.split(r"\s+[—–-]\s+", title, maxsplit=1)[0]
+        full = title
+    return _Series(slug(full), full, channel)
+
+
+def parse_index(text: str, name: str) -> tuple[str, str, list[_Series], list[_Row]]:
+    """(title, note, series, rows) of an index; every table is read or reported."""
+    lines = text.splitlines()
+    title, note_lines = "", []
+    series: list[_Series] = []
+    rows: list[_Row] = []
+    current: _Series | None = None
+    top: _Series | None = None
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        where = f"{name}:{i + 1}"
+        if line.startswith("# ") and not title:
+            title = _plain(line[2:])
+        elif line.startswith("## "):
+            top = current = _series_from_heading(line[3:], None)
+            series.append(current)
+        elif line.startswith("### ") and top is not None:
+            current = _series_from_heading(line[4:], top)
+            series.append(current)
+        elif line.startswith(">") and current is None:
+            note_lines.append(_plain(line.lstrip("> ")))
+        elif line.startswith("|"):
+            block = []
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                block.append((i + 1, lines[i]))
+                i += 1
+            if current is None:
+                raise CatalogError([f"{where}: table before any series heading (## Series name)"])
+            rows += _table_rows(block, current, name)
+            continue
+        elif current is not None and (m := _LABEL_LINE.match(line)):
+            link = _LINK.search(m.group(2))
+            url = link.group(2) if link else (_BARE_URL.search(m.group(2)) or [""])[0]
+            if url:
+                current.links.append((m.group(1).strip(), _plain(link.group(1)) if link else url, url))
+            else:
+                current.note.append(_plain(line))
+        elif current is not None and line.startswith(("*", "_")) and not line.startswith(("* ", "- ")) and len(line) > 2:
+            current.note.append(_plain(line))
+        i += 1
+    if not rows:
+        raise CatalogError([f"{name}: no video tables found (expected ## headings with | Title | Lesson | tables)"])
+    return title, " ".join(note_lines), series, rows
+
+
+def _table_rows(block: list[tuple[int, str]], series: _Series, name: str) -> list[_Row]:
+    first_line, header_line = block[0]
+    header = split_row(header_line)
+    where = f"{name}:{first_line}"
+    if len(block) < 2 or not re.fullmatch(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*", block[1][1]):
+        raise CatalogError([f"{where}: cannot read the table: its second line must be the |---| separator"])
+    roles = _column_roles(header, where)
+    rows = []
+    for line_no, raw in block[2:]:
+        cells = split_row(raw)
+        at = f"{name}:{line_no}"
+        if len(cells) != len(header):
+            raise CatalogError([f"{at}: row has {len(cells)} cells, the table has {len(header)} columns"])
+        title = _plain(cells[roles["title"]])
+        if not title:
+            raise CatalogError([f"{at}: row has no title"])
+        try:
+            lessons = parse_lessons(_plain(cells[roles["lesson"]]))
+        except ValueError as e:
+            raise CatalogError([f"{at}: {e}"]) from None
+        link_cell = cells[roles["link"]] if "link" in roles else ""
+        link = _LINK.search(link_cell)
+        bare = _BARE_URL.search(link_cell)
+        url = link.group(2) if link else (bare.group(0) if bare else "")
+        link_text = _plain(link.group(1)) if link else ""
+        notes = []
+        if "chapter" in roles and cells[roles["chapter"]]:
+            chapter = _plain(cells[roles["chapter"]])
+            number = _plain(cells[roles["number"]]) if "number" in roles else ""
+            notes.append(f"Book chapter {number}: {chapter}" if number else f"Book chapter: {chapter}")
+        if link_cell and not url:
+            notes.append(f"{_plain(header[roles['link']])}: {_plain(link_cell)}")
+        for i, cell in enumerate(cells):
+            if i not in roles.values() and _plain(cell):
+                notes.append(f"{_plain(header[i])}: {_plain(cell)}")
+        number = _plain(cells[roles["number"]]) if "number" in roles else ""
+        if number in ("—", "-", "–"):
+            number = ""
+        elif number and _plain(header[roles["number"]]) != "#":
+            number = f"{_plain(header[roles['number']])} {number}"
+        rows.append(_Row(line_no, series, title, number, lessons,
+                         link_text, url, " ".join(notes)))
+    return rows
+
+
+class _Catalog:
+    """Look-ups over the catalog data being extended."""
+
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+        for key in ("series", "videos", "resources", "courses"):
+            data.setdefault(key, [])
+        self.ids = {x["id"] for k in ("videos", "resources") for x in data[k]}
+
+    def fresh_id(self, base: str) -> str:
+        candidate, n = base, 2
+        while candidate in self.ids:
+            candidate, n = f"{base}-{n}", n + 1
+        self.ids.add(candidate)
+        return candidate
+
+    def series(self, s: _Series) -> dict:
+        existing = next((x for x in self.data["series"] if x["id"] == s.id), None)
+        if existing is None:
+            existing = {"id": s.id, "title": s.title, "channel": s.channel}
+            self.data["series"].append(existing)
+        for text in s.note:
+            if text not in existing.get("note", ""):
+                existing["note"] = f"{existing['note']} {text}" if existing.get("note") else text
+        for label, text, url in s.links:
+            kind = _RESOURCE_KINDS.get(label.lower(), "website")
+            res = self.resource(f"{s.title}: {label}", url, kind, s.id, f"{slug(s.title, 36)}-{slug(label, 11)}")
+            existing.setdefault("resources", [])
+            if res["id"] not in existing["resources"]:
+                existing["resources"].append(res["id"])
+        return existing
+
+    def resource(self, title: str, url: str, kind: str, series: str, id_base: str = "") -> dict:
+        for r in self.data["resources"]:
+            if r["url"] == url and r["title"] == title:
+                return r
+        link = youtube.parse(url)
+        if link.kind == "playlist":
+            kind = "playlist"
+        r = {"id": self.fresh_id(id_base or slug(title)), "title": title, "kind": kind, "url": url}
+        if link.playlist and kind == "playlist":
+            r["playlist"] = link.playlist
+        r["series"] = series
+        self.data["resources"].append(r)
+        return r
+
+    def video_by_youtube(self, video_id: str) -> dict | None:
+        return next((v for v in self.data["videos"] if v.get("youtube") == video_id), None)
+
+    def video_by_title(self, title: str, channel: str) -> dict | None:
+        series_channel = {s["id"]: s.get("channel", "") for s in self.data["series"]}
+        wanted = title_keys(title)
+        for depth in range(2):
+            for v in self.data["videos"]:
+                keys = [k for t in (v["title"], *v.get("aliases", ())) for k in title_keys(t)[: depth + 1]]
+                same_channel = not channel or not v.get("series") or series_channel.get(v["series"]) == channel
+                if same_channel and any(w in keys for w in wanted[: depth + 1]):
+                    return v
+        return None
+
+    def new_video(self, row: _Row, youtube_id: str, url: str) -> dict:
+        v: dict[str, Any] = {"id": self.fresh_id(youtube_id or slug(f"{row.series.channel} {row.title}")),
+                             "title": row.title, "series": row.series.id}
+        if row.number:
+            v["number"] = row.number
+        if youtube_id:
+            v["youtube"] = youtube_id
+        else:
+            v["url"] = url
+        self.data["videos"].append(v)
+        return v
+
+
+def _search_link(row: _Row, channel_url: str) -> str:
+    """A search inside the series' channel when the index names one, else on YouTube."""
+    if channel_url and youtube.parse(channel_url).kind == "channel":
+        return channel_url.rstrip("/") + "/search?query=" + quote_plus(row.title)
+    return youtube.search_url(f"{row.series.channel} {row.title}")
+
+
+def _item_for_row(cat: _Catalog, row: _Row) -> tuple[str, dict]:
+    """("videos" | "resources", the assignment) for one table row, creating what the catalog lacks."""
+    link = youtube.parse(row.url) if row.url else youtube.Link("other")
+    assignment: dict[str, Any] = {}
+    if link.kind == "video":
+        v = cat.video_by_youtube(link.video) or cat.new_video(row, link.video, "")
+        if row.title != v["title"] and row.title not in v.get("aliases", []):
+            v.setdefault("aliases", []).append(row.title)
+        assignment["id"] = v["id"]
+        if link.start:
+            assignment["start"] = link.start
+        if link.playlist:
+            assignment["playlist"] = link.playlist
+        kind = "videos"
+    elif link.kind == "playlist" or (row.url and link.kind == "other"):
+        label = row.link_text.lower()
+        r = cat.resource(row.title, row.url, _RESOURCE_KINDS.get(label, "website"), row.series.id)
+        assignment["id"] = r["id"]
+        kind = "resources"
+    else:
+        channel_url = row.url or next((u for lab, _, u in row.series.links if lab.lower() == "channel"), "")
+        v = cat.video_by_title(row.title, row.series.channel)
+        if v is None:
+            v = cat.new_video(row, "", _search_link(row, channel_url))
+        elif row.title != v["title"] and row.title not in v.get("aliases", []):
+            v.setdefault("aliases", []).append(row.title)
+        assignment["id"] = v["id"]
+        kind = "videos"
+    if row.note:
+        assignment["note"] = row.note
+    return kind, assignment
+
+
+def _lesson_title(items: list[tuple[str, int]]) -> str:
+    """A title from what the lesson assigns: the items given to fewest lessons say most about it."""
+    narrowest = min(span for _, span in items)
+    titles = list(dict.fromkeys(t for t, span in items if span == narrowest))
+    title = titles[0] if len(titles) == 1 else f"{titles[0]} · {titles[1]}"
+    if len(titles) > 2:
+        title += f" (+{len(titles) - 2} more)"
+    return title
+
+
+def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, title: str | None = None) -> dict[str, Any]:
+    """Add or replace course `course_id` in `data` (changed in place and returned)."""
+    index_title, note, series, rows = parse_index(text, name)
+    cat = _Catalog(data)
+    for s in series:
+        cat.series(s)
+    lessons: dict[int | str, dict[str, Any]] = {}
+    spans: dict[int | str, list[tuple[str, int]]] = {}
+    for row in rows:
+        kind, assignment = _item_for_row(cat, row)
+        targets = [n for n in row.lessons if isinstance(n, int)]
+        labels = [n for n in row.lessons if isinstance(n, str)]
+        if labels:
+            targets.append(EXTRAS_ID)
+            if "General" in labels:
+                assignment["note"] = " ".join(filter(None, ["Listed as General in the index.", assignment.get("note")]))
+        for n in targets:
+            lesson = lessons.setdefault(n, {"videos": [], "resources": []})
+            if all(a["id"] != assignment["id"] for a in lesson[kind]):
+                lesson[kind].append(dict(assignment))
+            spans.setdefault(n, []).append((row.title, len(row.lessons)))
+    old = next((c for c in data["courses"] if c["id"] == course_id), None)
+    old_lessons = {l["id"]: l for l in (old or {}).get("lessons", [])}
+    course: dict[str, Any] = {"id": course_id, "title": title or (old or {}).get("title") or index_title or course_id,
+                              "source": name}
+    for key in ("note", "phases"):
+        if old and key in old:
+            course[key] = old[key]
+    if note and "note" not in course:
+        course["note"] = note
+    course["lessons"] = []
+    for n in sorted((k for k in lessons if isinstance(k, int))) + ([EXTRAS_ID] if EXTRAS_ID in lessons else []):
+        lesson_id = f"lesson-{n}" if isinstance(n, int) else n
+        previous = old_lessons.get(lesson_id, {})
+        entry: dict[str, Any] = {"id": lesson_id}
+        if isinstance(n, int):
+            entry["number"] = n
+        entry["title"] = previous.get("title") or (_lesson_title(spans[n]) if isinstance(n, int) else "Optional extras")
+        for key in ("note", "prompts"):
+            if key in previous:
+                entry[key] = previous[key]
+        entry.update({k: v for k, v in lessons[n].items() if v})
+        course["lessons"].append(entry)
+    if old is None:
+        data["courses"].append(course)
+    else:
+        data["courses"][data["courses"].index(old)] = course
+    return data

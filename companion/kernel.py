@@ -1,0 +1,214 @@
+"""What a lesson notebook runs: players, the checklist, progress bars.
+
+Imported by every lesson, so it stays small: the catalog model (plain JSON, no schema pass),
+the player and the progress store. Nothing here builds notebooks or touches the network.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from IPython.display import HTML, display
+
+from . import catalog as catalog_mod
+from .catalog import Catalog, CatalogError, Course, Lesson
+from .embed import embed_for
+from .store import ProgressStore, StoreError
+
+REFLECTIONS = "reflections"  # the checklist item for a lesson's written answers
+_cache: dict[Path, tuple[float, Catalog]] = {}
+
+
+def load_catalog() -> Catalog:
+    """The catalog beside the notebooks, re-read when the file changes."""
+    path = catalog_mod.find().resolve()
+    mtime = path.stat().st_mtime
+    if path not in _cache or _cache[path][0] != mtime:
+        _cache[path] = (mtime, catalog_mod.load(path, schema=False))
+    return _cache[path][1]
+
+
+def _problem(text: str) -> HTML:
+    return HTML(f'<div style="color:#b00020"><b>Course companion:</b> {html.escape(text)}</div>')
+
+
+def lesson_items(catalog: Catalog, lesson: Lesson) -> list[tuple[str, str]]:
+    """(item id, label) of everything a learner ticks in a lesson."""
+    items = []
+    for a in lesson.videos:
+        items.append((a.id, "▶ " + (a.title or catalog.videos[a.id].title)))
+    for a in lesson.resources:
+        items.append((a.id, "📄 " + (a.title or catalog.resources[a.id].title)))
+    items.append((REFLECTIONS, "✎ Reflections written"))
+    return items
+
+
+def course_progress(catalog: Catalog, course: Course, ticks: dict) -> list[tuple[Lesson, int, int]]:
+    """(lesson, done, total) for each lesson, in course order."""
+    out = []
+    for lesson in course.ordered():
+        items = lesson_items(catalog, lesson)
+        done = sum(1 for item, _ in items if ticks.get((course.id, lesson.id, item)))
+        out.append((lesson, done, len(items)))
+    return out
+
+
+class _Unavailable:
+    """Stands in for a lesson or course that can't be opened: every call shows why, once per cell."""
+
+    def __init__(self, message: str):
+        self.message = message
+        display(_problem(message))
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: display(_problem(self.message))
+
+
+@dataclass
+class LessonView:
+    catalog: Catalog
+    course: Course
+    lesson: Lesson
+    store: ProgressStore
+    privacy_enhanced: bool = False
+
+    def _assignment(self, item: str):
+        return next((a for a in self.lesson.items if a.id == item), None)
+
+    def show_video(self, item: str) -> None:
+        self._show(item)
+
+    def show_resource(self, item: str) -> None:
+        self._show(item)
+
+    def _show(self, item: str) -> None:
+        a = self._assignment(item)
+        embed = embed_for(self.catalog, a, self.privacy_enhanced) if a else None
+        if embed is None:
+            display(_problem(f'"{item}" is not a video of this lesson any more; rebuild with `companion build`.'))
+        else:
+            display(embed)
+
+    def checklist(self) -> Any:
+        import ipywidgets as w
+
+        items = lesson_items(self.catalog, self.lesson)
+        try:
+            ticks = self.store.ticks(self.course.id, self.lesson.id)
+        except StoreError as e:
+            return w.VBox([w.HTML(_problem(str(e)).data),
+                           *[w.Checkbox(description=label, disabled=True, indent=False) for _, label in items]])
+        status = w.HTML()
+        bar = w.IntProgress(min=0, max=len(items), description="This lesson", style={"description_width": "initial"})
+
+        def refresh() -> None:
+            done = sum(b.value for b in boxes)
+            bar.value = done
+            try:
+                all_ticks = self.store.ticks(self.course.id)
+            except StoreError as e:
+                status.value = _problem(str(e)).data
+                return
+            rows = course_progress(self.catalog, self.course, all_ticks)
+            c_done, c_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+            status.value = html.escape(f"{done} of {len(items)} done in this lesson · course: {c_done} of {c_total} "
+                                       f"({100 * c_done // max(c_total, 1)}%)")
+
+        def on_change(change: dict, item: str) -> None:
+            try:
+                self.store.set(self.course.id, self.lesson.id, item, bool(change["new"]))
+            except StoreError as e:
+                status.value = _problem(f"this tick was not saved: {e}").data
+                return
+            refresh()
+
+        boxes = []
+        for item, label in items:
+            box = w.Checkbox(value=bool(ticks.get((self.course.id, self.lesson.id, item))), description=label,
+                             indent=False, layout=w.Layout(width="auto"))
+            box.observe(lambda change, item=item: on_change(change, item), names="value")
+            boxes.append(box)
+        refresh()
+        return w.VBox([*boxes, bar, status])
+
+
+def _open(course_id: str) -> tuple[Catalog, Course]:
+    cat = load_catalog()
+    return cat, cat.course(course_id)
+
+
+def open_lesson(course_id: str, lesson_id: str, store: ProgressStore | None = None,
+                privacy_enhanced: bool | None = None) -> LessonView | _Unavailable:
+    """The lesson a notebook's code cells talk to; a clear message instead of a traceback."""
+    try:
+        cat, course = _open(course_id)
+        lesson = course.lesson(lesson_id)
+    except (CatalogError, KeyError, OSError) as e:
+        return _Unavailable(f"cannot open lesson {lesson_id} of {course_id}: {e}")
+    privacy = cat.privacy_enhanced if privacy_enhanced is None else privacy_enhanced
+    return LessonView(cat, course, lesson, store or ProgressStore(), privacy)
+
+
+@dataclass
+class CourseView:
+    catalog: Catalog
+    course: Course
+    store: ProgressStore
+
+    def progress(self) -> Any:
+        """Progress bars per phase and per lesson, from the store."""
+        import ipywidgets as w
+
+        try:
+            ticks = self.store.ticks(self.course.id)
+        except StoreError as e:
+            return w.HTML(_problem(str(e)).data)
+        rows = course_progress(self.catalog, self.course, ticks)
+        groups: dict[str, list] = {}
+        for lesson, done, total in rows:
+            phase = self.course.phase_of(lesson)
+            groups.setdefault(phase.title if phase else "", []).append((lesson, done, total))
+        children = [_bar(w, "Whole course", sum(r[1] for r in rows), sum(r[2] for r in rows), bold=True)]
+        for title, lessons in groups.items():
+            if title:
+                children.append(_bar(w, title, sum(r[1] for r in lessons), sum(r[2] for r in lessons), bold=True))
+            children += [_bar(w, _label(lesson), done, total) for lesson, done, total in lessons]
+        return w.VBox(children)
+
+
+def _label(lesson: Lesson) -> str:
+    return f"{lesson.number}. {lesson.title}" if lesson.number is not None else lesson.title
+
+
+def _bar(w: Any, label: str, done: int, total: int, bold: bool = False) -> Any:
+    bar = w.IntProgress(value=done, min=0, max=max(total, 1), layout=w.Layout(width="220px"),
+                        bar_style="success" if total and done == total else "")
+    text = w.HTML(("<b>{}</b>" if bold else "{}").format(html.escape(f"{label} — {done}/{total}")))
+    return w.HBox([bar, text])
+
+
+def open_course(course_id: str, store: ProgressStore | None = None) -> CourseView | _Unavailable:
+    try:
+        cat, course = _open(course_id)
+    except (CatalogError, KeyError, OSError) as e:
+        return _Unavailable(f"cannot open course {course_id}: {e}")
+    return CourseView(cat, course, store or ProgressStore())
+
+
+def overview(store: ProgressStore | None = None) -> Any:
+    """One bar per course."""
+    import ipywidgets as w
+
+    try:
+        cat = load_catalog()
+        ticks = (store or ProgressStore()).ticks()
+    except (CatalogError, StoreError, OSError) as e:
+        return w.HTML(_problem(str(e)).data)
+    bars = []
+    for course in cat.courses.values():
+        rows = course_progress(cat, course, ticks)
+        bars.append(_bar(w, course.title, sum(r[1] for r in rows), sum(r[2] for r in rows)))
+    return w.VBox(bars)

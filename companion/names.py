@@ -1,0 +1,34 @@
+"""Names derived from catalog text: slugs for ids and file names, keys for matching titles."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+_BRACKETED = re.compile(r"\s*[\[(][^\])]*[\])]\s*")
+MAX_SLUG = 48
+
+
+def slug(text: str, limit: int = MAX_SLUG) -> str:
+    """ASCII, lower-case, `-`-separated: safe as a file name on every system."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    out = _NON_SLUG.sub("-", ascii_text.lower()).strip("-")
+    if len(out) > limit:
+        cut = out[: limit + 1]
+        out = cut[: cut.rfind("-")] if "-" in cut[limit // 2:] else out[:limit]
+    return out.rstrip("-") or "untitled"
+
+
+def title_key(title: str) -> str:
+    """Case, punctuation and spacing don't make two titles different."""
+    return " ".join(_NON_SLUG.sub(" ", unicodedata.normalize("NFKD", title).lower()).split())
+
+
+def title_keys(title: str) -> list[str]:
+    """The title's key, then the key without bracketed asides ("[Grokking]", "(Deep Learning, Chapter 3)")."""
+    keys = [title_key(title)]
+    bare = title_key(_BRACKETED.sub(" ", title))
+    if bare and bare not in keys:
+        keys.append(bare)
+    return keys

@@ -1,0 +1,33 @@
+"""Reflection prompts written from what a lesson assigns, unless the catalog gives its own."""
+
+from __future__ import annotations
+
+from .catalog import Catalog, Lesson, Prompt
+
+_PER_VIDEO = (
+    "Explain the central idea of *{title}* in three or four sentences, as if to a friend who has not watched it.",
+    "Which picture or animation in *{title}* changed how you see the idea? Describe it from memory, then check.",
+    "What question did *{title}* leave you with? Write it down, and where you might look for the answer.",
+    "Pick one claim from *{title}* and test it: a small example, a sketch, or a few lines of code.",
+)
+MAX_VIDEO_PROMPTS = 4
+
+
+def prompts_for(lesson: Lesson, catalog: Catalog, markdown: "callable[[str], str]") -> list[Prompt]:
+    """Prompts for this lesson; `markdown` escapes the titles they quote."""
+    if lesson.prompts:
+        return [Prompt(p.id, markdown(p.text)) for p in lesson.prompts]
+    titles = [(a.id, markdown(a.title or catalog.videos[a.id].title)) for a in lesson.videos]
+    out = [Prompt(f"recall-{vid}", _PER_VIDEO[i % len(_PER_VIDEO)].format(title=t))
+           for i, (vid, t) in enumerate(titles[:MAX_VIDEO_PROMPTS])]
+    if len(titles) >= 2:
+        (_, a), (_, b) = titles[0], titles[-1]
+        out.append(Prompt("connect", f"How do *{a}* and *{b}* fit together? Name one idea both rely on, and one "
+                                     "place where they look at it differently."))
+    resources = [markdown(a.title or catalog.resources[a.id].title) for a in lesson.resources]
+    if resources:
+        out.append(Prompt("resources", f"Skim *{resources[0]}*. What does it add to this lesson that the videos "
+                                       "left out?"))
+    out.append(Prompt("next", f"After *{markdown(lesson.title)}*: what do you now understand that you did not before, "
+                              "and what will you practise before the next lesson?"))
+    return out

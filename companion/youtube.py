@@ -1,0 +1,85 @@
+"""YouTube links: what a catalog may hold and what an index may contain."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, quote_plus, urlsplit
+
+VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
+_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com",
+          "www.youtube-nocookie.com"}
+_TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a URL points at on YouTube: a video (maybe in a playlist, maybe from a start time),
+    a playlist, a channel, or nothing YouTube knows (kind "other")."""
+
+    kind: str  # "video" | "playlist" | "channel" | "other"
+    video: str | None = None
+    playlist: str | None = None
+    start: int | None = None
+
+
+def is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in url)
+
+
+def parse_time(text: str) -> int | None:
+    """`90`, `90s`, `1m30s`, `1h2m3s` → seconds; anything else → None."""
+    m = _TIME.match(text.strip())
+    if not m or not any(m.groups()):
+        return None
+    h, mi, s = (int(g) if g else 0 for g in m.groups())
+    return h * 3600 + mi * 60 + s
+
+
+def parse(url: str) -> Link:
+    """Classify a link the way a learner clicking it would experience it."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return Link("other")
+    host = (parts.hostname or "").lower()
+    query = parse_qs(parts.query)
+    first = {k: v[0] for k, v in query.items() if v}
+    playlist = first.get("list") if PLAYLIST_ID.match(first.get("list", "")) else None
+    start = parse_time(first["t"]) if "t" in first else (parse_time(first["start"]) if "start" in first else None)
+    path = parts.path.rstrip("/")
+    video = None
+    if host in ("youtu.be", "www.youtu.be"):
+        video = path.lstrip("/")
+    elif host in _HOSTS:
+        if path == "/watch":
+            video = first.get("v")
+        elif path.startswith(("/embed/", "/shorts/", "/live/", "/v/")):
+            video = path.split("/")[2]
+        elif path == "/playlist" and playlist:
+            return Link("playlist", playlist=playlist)
+        elif path.startswith(("/@", "/c/", "/channel/", "/user/")):
+            return Link("channel")
+    if video and VIDEO_ID.match(video):
+        return Link("video", video=video, playlist=playlist, start=start)
+    return Link("other")
+
+
+def search_url(query: str) -> str:
+    """Where to look for a video no seed links to: never guess an id."""
+    return "https://www.youtube.com/results?search_query=" + quote_plus(" ".join(query.split()))
+
+
+def watch_url(video: str, start: int | None = None, playlist: str | None = None) -> str:
+    url = f"https://www.youtube.com/watch?v={video}"
+    if playlist:
+        url += f"&list={playlist}"
+    if start:
+        url += f"&t={start}s"
+    return url
+
+
+def playlist_url(playlist: str) -> str:
+    return f"https://www.youtube.com/playlist?list={playlist}"

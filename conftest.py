@@ -1,0 +1,9 @@
+"""Keeps every test, and every kernel nbval starts, off the learner's own progress and trust
+stores: the kernels inherit this environment."""
+
+import os
+import tempfile
+
+_scratch = tempfile.mkdtemp(prefix="companion-tests-")
+os.environ["COMPANION_PROGRESS"] = os.path.join(_scratch, "progress.sqlite")
+os.environ["JUPYTER_DATA_DIR"] = os.path.join(_scratch, "jupyter-data")
