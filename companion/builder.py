@@ -148,7 +148,7 @@ class LessonBuilder:
         series = self.catalog.series.get(v.series)
         if series:
             meta.append(f"*{md(series.title)}*")
-        meta += [md(x) for x in (v.number, v.date) if x]
+        meta += [md(x) for x in (f"No. {v.number}" if v.number.isdigit() else v.number, v.date) if x]
         lines = [f"## {n}. {md(title)}", "", " · ".join(meta)] if meta else [f"## {n}. {md(title)}"]
         for note in (v.note, a.note):
             if note:
