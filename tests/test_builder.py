@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from companion.builder import md, plan
+from companion.catalog import from_data
+from companion.cli import main
+from conftest import ROOT, small_catalog, write_catalog
+
+
+def built(tmp_path: Path, data: dict | None = None) -> Path:
+    path = write_catalog(tmp_path, data or small_catalog())
+    assert main(["build", "--catalog", str(path), "--no-trust"]) == 0
+    return tmp_path / "notebooks"
+
+
+def cells(nb) -> dict[str, nbformat.NotebookNode]:
+    return {c.id: c for c in nb.cells}
+
+
+def test_one_notebook_per_lesson_plus_course_and_catalog_indexes(tmp_path):
+    out = built(tmp_path)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.ipynb")) == [
+        "c1/01-first.ipynb", "c1/02-second.ipynb", "c1/03-third.ipynb", "c1/index.ipynb", "index.ipynb"]
+
+
+def test_lesson_notebook_names_course_lesson_and_the_python3_kernel(tmp_path):
+    nb = nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4)
+    assert nb.metadata.companion == {"course": "c1", "lesson": 2, "lesson_id": "l2"}
+    assert nb.metadata.kernelspec.name == "python3"
+    assert "widgets" not in nb.metadata
+
+
+def test_header_links_previous_next_and_index(tmp_path):
+    header = cells(nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4))["header"].source
+    assert "[← Lesson 1: First](01-first.ipynb)" in header
+    assert "[Lesson 3: Third →](03-third.ipynb)" in header
+    assert "[Course index](index.ipynb)" in header
+
+
+def test_each_video_has_text_a_player_cell_by_id_and_a_plain_link(tmp_path):
+    c = cells(nbformat.read(built(tmp_path) / "c1" / "01-first.ipynb", as_version=4))
+    assert c["embed-aircAruvnKk"].source == 'lesson.show_video("aircAruvnKk")'
+    html = c["embed-IHZwWFHWa-w"].outputs[0].data["text/html"]
+    assert 'src="https://www.youtube.com/embed/IHZwWFHWa-w?start=90"' in html
+    assert 'referrerpolicy="strict-origin-when-cross-origin"' in html and 'loading="lazy"' in html
+    assert "[Watch on YouTube](https://www.youtube.com/watch?v=IHZwWFHWa-w&t=90s)" in c["video-IHZwWFHWa-w"].source
+    assert "About series one." in c["video-aircAruvnKk"].source
+    assert c["embed-pl"].outputs[0].data["text/html"].count("embed/videoseries?list=PLZHQObOWTQDNU6R1_67000Dx_ZCJB-3pi") == 1
+
+
+def test_a_video_without_a_youtube_id_gets_a_search_link_and_no_player(tmp_path):
+    c = cells(nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4))
+    assert "Find it on YouTube](https://www.youtube.com/results?search_query=x)" in c["video-no-link"].source
+    assert "embed-no-link" not in c
+
+
+def test_prompts_are_written_for_the_lessons_videos_each_with_an_empty_answer_cell(tmp_path):
+    out = built(tmp_path)
+    first = nbformat.read(out / "c1" / "01-first.ipynb", as_version=4)
+    third = nbformat.read(out / "c1" / "03-third.ipynb", as_version=4)
+    prompts = [c.source for c in first.cells if c.id.startswith("prompt-")]
+    assert any("But what is a neural network?" in p for p in prompts)
+    assert any("Gradient descent" in p for p in prompts)
+    assert prompts != [c.source for c in third.cells if c.id.startswith("prompt-")]
+    for i, c in enumerate(first.cells):
+        if c.id.startswith("prompt-"):
+            answer = first.cells[i + 1]
+            assert answer.id == "answer-" + c.id[len("prompt-"):]
+            assert answer.source == "" and answer.metadata.tags == ["answer"]
+
+
+def test_the_privacy_enhanced_host_is_a_build_option(tmp_path):
+    path = write_catalog(tmp_path, small_catalog())
+    assert main(["build", "--catalog", str(path), "--no-trust", "--nocookie"]) == 0
+    nb = nbformat.read(tmp_path / "notebooks" / "c1" / "01-first.ipynb", as_version=4)
+    assert "https://www.youtube-nocookie.com/embed/aircAruvnKk" in cells(nb)["embed-aircAruvnKk"].outputs[0].data["text/html"]
+    assert "privacy_enhanced=True" in cells(nb)["setup"].source
+
+
+def test_catalog_text_never_reaches_code_and_is_escaped_in_markdown(tmp_path):
+    data = small_catalog()
+    data["videos"][0]["title"] = 'Evil "); import os; os.system("x") # <script>alert(1)</script> $x$ [a](javascript:b)'
+    data["courses"][0]["lessons"][0]["title"] = "'''\"\"\" {braces} \\ back"
+    nbs = plan(from_data(data))
+    code = " ".join(c.source for nb in nbs.values() for c in nb.cells if c.cell_type == "code")
+    assert "Evil" not in code and "braces" not in code
+    markdown = " ".join(c.source for nb in nbs.values() for c in nb.cells if c.cell_type == "markdown")
+    assert "<script>" not in markdown and "&lt;script&gt;" in markdown
+    assert "](javascript:" not in markdown and "\\$x\\$" in markdown
+    assert md("<b>a</b> *b*") == "&lt;b&gt;a&lt;/b&gt; \\*b\\*"
+
+
+def test_a_build_is_deterministic_and_a_rebuild_writes_nothing(tmp_path, capsys):
+    out = built(tmp_path)
+    first = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*.ipynb")}
+    capsys.readouterr()
+    assert main(["build", "--catalog", str(tmp_path / "catalog.json"), "--no-trust"]) == 0
+    assert "0 added, 0 updated, 0 removed" in capsys.readouterr().out
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*.ipynb")} == first
+
+
+def test_the_project_notebooks_match_the_catalog_byte_for_byte():
+    from companion.builder import dumps
+    from companion.catalog import load
+
+    planned = plan(load(ROOT / "catalog.json"))
+    for rel, nb in planned.items():
+        assert (ROOT / "notebooks" / rel).read_text(encoding="utf-8") == dumps(nb), rel
+    on_disk = {p.relative_to(ROOT / "notebooks").as_posix() for p in (ROOT / "notebooks").rglob("*.ipynb")}
+    assert on_disk == {str(p) for p in planned}
+
+
+def test_check_names_stale_notebooks_and_exits_1(tmp_path, capsys):
+    built(tmp_path)
+    data = small_catalog()
+    data["videos"][0]["title"] = "A new title"
+    write_catalog(tmp_path, data)
+    capsys.readouterr()
+    assert main(["build", "--check", "--catalog", str(tmp_path / "catalog.json")]) == 1
+    out = capsys.readouterr().out
+    assert "01-first.ipynb: does not match the catalog" in out and "03-third.ipynb" in out
+    assert "02-second.ipynb" not in out
+
+
+def test_a_build_trusts_what_it_wrote_on_this_machine(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    path = write_catalog(tmp_path, small_catalog())
+    assert main(["build", "--catalog", str(path)]) == 0
+    from nbformat.sign import NotebookNotary
+
+    notary = NotebookNotary(data_dir=str(tmp_path / "data"))
+    nb = nbformat.read(tmp_path / "notebooks" / "c1" / "01-first.ipynb", as_version=4)
+    assert notary.check_signature(nb)
+    nb.cells[0].source += " changed"
+    assert not notary.check_signature(nb)
+
+
+def test_two_lessons_that_would_share_a_file_are_refused(tmp_path, capsys):
+    data = small_catalog()
+    data["courses"][0]["lessons"].append({"id": "index", "title": "Index"})
+    path = write_catalog(tmp_path, data)
+    assert main(["build", "--catalog", str(path), "--no-trust"]) == 2
+    assert "c1/index.ipynb" in capsys.readouterr().err
+    assert not (tmp_path / "notebooks").exists()
