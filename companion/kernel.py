@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from IPython.display import HTML, display
+from IPython.display import display
 
 from . import catalog as catalog_mod
 from .catalog import Catalog, CatalogError, Course, Lesson
@@ -31,8 +31,25 @@ def load_catalog() -> Catalog:
     return _cache[path][1]
 
 
-def _problem(text: str) -> HTML:
-    return HTML(f'<div style="color:#b00020"><b>Course companion:</b> {html.escape(text)}</div>')
+@dataclass(frozen=True)
+class _Problem:
+    """A message shown in red where HTML renders and as plain text everywhere else."""
+
+    text: str
+
+    @property
+    def data(self) -> str:
+        return self._repr_html_()
+
+    def _repr_html_(self) -> str:
+        return f'<div style="color:#b00020"><b>Course companion:</b> {html.escape(self.text)}</div>'
+
+    def __repr__(self) -> str:
+        return f"Course companion: {self.text}"
+
+
+def _problem(text: str) -> _Problem:
+    return _Problem(text)
 
 
 def lesson_items(catalog: Catalog, lesson: Lesson) -> list[tuple[str, str]]:
@@ -99,8 +116,8 @@ class LessonView:
         try:
             ticks = self.store.ticks(self.course.id, self.lesson.id)
         except StoreError as e:
-            return w.VBox([w.HTML(_problem(str(e)).data),
-                           *[w.Checkbox(description=label, disabled=True, indent=False) for _, label in items]])
+            display(_problem(str(e)))
+            return w.VBox([w.Checkbox(description=label, disabled=True, indent=False) for _, label in items])
         status = w.HTML()
         bar = w.IntProgress(min=0, max=len(items), description="This lesson", style={"description_width": "initial"})
 
@@ -165,7 +182,8 @@ class CourseView:
         try:
             ticks = self.store.ticks(self.course.id)
         except StoreError as e:
-            return w.HTML(_problem(str(e)).data)
+            display(_problem(str(e)))
+            return None
         rows = course_progress(self.catalog, self.course, ticks)
         groups: dict[str, list] = {}
         for lesson, done, total in rows:
@@ -206,7 +224,8 @@ def overview(store: ProgressStore | None = None) -> Any:
         cat = load_catalog()
         ticks = (store or ProgressStore()).ticks()
     except (CatalogError, StoreError, OSError) as e:
-        return w.HTML(_problem(str(e)).data)
+        display(_problem(str(e)))
+        return None
     bars = []
     for course in cat.courses.values():
         rows = course_progress(cat, course, ticks)

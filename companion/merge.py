@@ -134,6 +134,7 @@ def generated_view(nb: dict) -> list:
         if is_generated(c) and role(c) != REMOVED_ROLE:
             entry = [c["id"], c["cell_type"], c["metadata"]["companion"].get("role"), c["metadata"]["companion"].get("digest")]
             if role(c) == "embed":
-                entry.append([o.get("data") for o in c.get("outputs", [])])
+                entry.append([{k: "".join(v) if isinstance(v, list) else v for k, v in o.get("data", {}).items()}
+                              for o in c.get("outputs", [])])
             view.append(entry)
     return view

@@ -28,6 +28,7 @@ UPSERT = """
 INSERT INTO ticks (course, lesson, item, done, changed_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (course, lesson, item) DO UPDATE SET done = excluded.done, changed_at = excluded.changed_at
 WHERE excluded.changed_at >= ticks.changed_at"""
+MERGE = UPSERT.replace(">=", ">")  # an import only takes what is strictly newer
 EXPORT_FORMAT = "course-companion-progress"
 
 
@@ -131,7 +132,7 @@ class ProgressStore:
             before = db.total_changes
             with db:
                 db.execute("BEGIN IMMEDIATE")
-                db.executemany(UPSERT, rows)
+                db.executemany(MERGE, rows)
             return db.total_changes - before
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None

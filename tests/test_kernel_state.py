@@ -1,0 +1,91 @@
+"""Checklist ticks through real kernels (nbclient): remembered across restarts, errors shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+
+from companion.cli import main
+from companion.store import ProgressStore
+from conftest import small_catalog, write_catalog
+
+
+@pytest.fixture
+def lesson_path(tmp_path, monkeypatch) -> Path:
+    path = write_catalog(tmp_path, small_catalog())
+    assert main(["build", "--catalog", str(path), "--no-trust"]) == 0
+    monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "progress.sqlite"))
+    monkeypatch.delenv("COMPANION_CATALOG", raising=False)  # kernels find catalog.json above the notebook
+    return tmp_path / "notebooks" / "c1" / "01-first.ipynb"
+
+
+def run(path: Path, *extra: str) -> list[str]:
+    """Run the lesson plus extra cells in a fresh kernel; the extra cells' printed text."""
+    nb = nbformat.read(path, as_version=4)
+    cells = [new_code_cell(src) for src in extra]
+    nb.cells += cells
+    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(path.parent)}}).execute()
+    return ["".join(o.get("text", "") for o in c.outputs) for c in cells]
+
+
+STATE = "print([b.value for b in lesson.checklist().children if hasattr(b, 'indent')])"
+
+
+def test_a_tick_survives_a_kernel_restart(lesson_path, tmp_path):
+    assert run(lesson_path, STATE) == ["[False, False, False, False]\n"]
+    run(lesson_path, "box = lesson.checklist().children[1]\nbox.value = True")
+    assert run(lesson_path, STATE) == ["[False, True, False, False]\n"]
+    ticks = ProgressStore(tmp_path / "progress.sqlite").ticks()
+    assert ticks == {("c1", "l1", "IHZwWFHWa-w"): True}
+
+
+def test_two_kernels_on_one_store_see_each_others_ticks(lesson_path):
+    run(lesson_path, "lesson.checklist().children[0].value = True")
+    other = lesson_path.parent / "03-third.ipynb"
+    run(other, "lesson.checklist().children[1].value = True")
+    assert run(lesson_path, STATE) == ["[True, False, False, False]\n"]
+    assert run(other, STATE) == ["[False, True]\n"]
+
+
+def test_the_video_cells_show_exactly_the_saved_players(lesson_path):
+    saved = nbformat.read(lesson_path, as_version=4)
+    nb = nbformat.read(lesson_path, as_version=4)
+    NotebookClient(nb, kernel_name="python3", timeout=60,
+                   resources={"metadata": {"path": str(lesson_path.parent)}}).execute()
+    for before, after in zip(saved.cells, nb.cells):
+        if before.id.startswith("embed-"):
+            assert [o.data for o in after.outputs] == [o.data for o in before.outputs]
+
+
+def test_a_damaged_store_is_explained_in_the_notebook_and_kept(lesson_path, tmp_path):
+    store = tmp_path / "progress.sqlite"
+    store.write_bytes(b"not sqlite" * 300)
+    nb = nbformat.read(lesson_path, as_version=4)
+    NotebookClient(nb, kernel_name="python3", timeout=60,
+                   resources={"metadata": {"path": str(lesson_path.parent)}}).execute()
+    checklist = next(c for c in nb.cells if c.id == "checklist")
+    shown = str(checklist.outputs)
+    assert "damaged" in shown and "not reset" in shown
+    assert store.read_bytes() == b"not sqlite" * 300
+    assert list(tmp_path.glob("progress.sqlite.damaged-*"))
+
+
+def test_running_a_lesson_imports_neither_the_builder_nor_nbformat(lesson_path):
+    out = run(lesson_path, "import sys\nprint(sorted(m for m in sys.modules if m.startswith(('companion', 'nbformat', 'jsonschema'))))")
+    assert out == ["['companion', 'companion.catalog', 'companion.embed', 'companion.kernel', 'companion.store', "
+                   "'companion.youtube']\n"]
+
+
+def test_no_network_is_touched_when_a_lesson_runs(lesson_path):
+    guard = ("import socket\n"
+             "def _refuse(*a, **k): raise RuntimeError('network used')\n"
+             "socket.socket.connect = _refuse\nsocket.create_connection = _refuse\n")
+    nb = nbformat.read(lesson_path, as_version=4)
+    nb.cells.insert(0, new_code_cell(guard))
+    NotebookClient(nb, kernel_name="python3", timeout=60,
+                   resources={"metadata": {"path": str(lesson_path.parent)}}).execute()  # raises on any error
+    assert all(o.get("output_type") != "error" for c in nb.cells for o in c.get("outputs", []))
