@@ -11,24 +11,32 @@ import html
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
 import nbformat
 from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from .catalog import Assignment, Catalog, Course, Lesson
 from .embed import Embed, embed_for
+from .extras import Extra
 from .names import slug
+from .nodes import new_code_cell, new_markdown_cell, new_notebook, new_output, writes
 from .prompts import prompts_for
 
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~$<>])")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` trusts the notebooks it writes). "
             "The checklist needs the kernel: run all cells (**Run ▸ Run All Cells**) and tick what you have done; "
             "ticks are saved as you click.")
+EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
+               "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
+
+
+# Names Windows refuses for a file or folder, whatever the extension (CON, CON.ipynb, ...).
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)", re.IGNORECASE)
 
 
 class BuildError(Exception):
@@ -37,7 +45,9 @@ class BuildError(Exception):
 
 def md(text: str) -> str:
     """Catalog text as inert inline markdown: no markup, no HTML, no math, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(" ".join(text.split()), quote=False))
+    # a backslash becomes an entity: `\\(` (an escaped backslash before a bracket) opens math in JupyterLab
+    return _MD_SPECIAL.sub(lambda m: "&#92;" if m[1] == "\\" else "\\" + m[1],
+                           html.escape(" ".join(text.split()), quote=False))
 
 
 def md_block(text: str, prefix: str = "") -> str:
@@ -97,26 +107,34 @@ class Layout:
     def folder(self) -> PurePosixPath:
         return PurePosixPath(self.course.id)
 
+    @cached_property
+    def _width(self) -> int:  # once per course, not once per name: a build names each lesson ~4 times
+        return max(2, len(str(max(l.number for l in self.course.lessons if l.number is not None))))
+
     def name(self, lesson: Lesson) -> str:
         if lesson.number is None:
             return f"{lesson.id}.ipynb"
-        width = max(2, len(str(max(l.number for l in self.course.lessons if l.number is not None))))
-        return f"{lesson.number:0{width}d}-{slug(lesson.title, 40)}.ipynb"
+        return f"{lesson.number:0{self._width}d}-{slug(lesson.title, 40)}.ipynb"
 
     def path(self, lesson: Lesson) -> PurePosixPath:
         return self.folder / self.name(lesson)
 
 
 class LessonBuilder:
-    def __init__(self, catalog: Catalog, course: Course, privacy_enhanced: bool | None = None):
+    def __init__(self, catalog: Catalog, course: Course, privacy_enhanced: bool | None = None,
+                 extras: dict[tuple[str, str], Extra] | None = None):
         self.catalog = catalog
         self.course = course
+        self.extras = extras or {}
         self.layout = Layout(course)
         self.privacy = catalog.privacy_enhanced if privacy_enhanced is None else privacy_enhanced
         self.order = course.ordered()
+        # positions by lesson id (unique in a course), so a lesson's place is not a scan of the course
+        self._at = {l.id: i for i, l in enumerate(self.order)}
+        self._numbered = {l.id: i for i, l in enumerate(l for l in self.order if l.number is not None)}
 
     def _nav(self, lesson: Lesson) -> str:
-        i = self.order.index(lesson)
+        i = self._at[lesson.id]
         parts = []
         if i > 0:
             prev = self.order[i - 1]
@@ -132,9 +150,8 @@ class LessonBuilder:
         where = [f"**{md(self.course.title)}**"]
         if phase:
             where.append(md(phase.title))
-        numbered = [l for l in self.order if l.number is not None]
         if lesson.number is not None:
-            where.append(f"lesson {numbered.index(lesson) + 1} of {len(numbered)}")
+            where.append(f"lesson {self._numbered[lesson.id] + 1} of {len(self._numbered)}")
         lines = [f"# {md(_label(lesson))}", "", " · ".join(where), "", self._nav(lesson)]
         if lesson.note:
             lines += ["", md_block(lesson.note, "> ")]
@@ -201,6 +218,8 @@ class LessonBuilder:
             cells += self._video_cells(n, a, seen, count)
             count += 1 if cells[-1].cell_type == "code" else 0
         cells += self._resource_cells(lesson, count)
+        extra = self.extras.get((self.course.id, lesson.id))
+        cells += self._extra_cells(extra)
         cells.append(_cell("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
                                                       "prompt (double-click to edit). They are yours: rebuilding the "
                                                       "notebooks keeps them."))
@@ -211,7 +230,19 @@ class LessonBuilder:
                                                               "are done, and the reflections when you have written them."))
         cells.append(_cell("code", "checklist", "", "lesson.checklist()"))
         cells.append(_cell("markdown", "footer", "", self._nav(lesson)))
-        return _notebook(cells, {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id})
+        meta = {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id}
+        if extra is not None:
+            meta["extra"] = str(extra.source)
+        return _notebook(cells, meta)
+
+    def _extra_cells(self, extra: Extra | None) -> list[NotebookNode]:
+        """The author's extra for this lesson under a heading of its own; code cells saved unrun."""
+        if extra is None:
+            return []
+        cells = [_cell("markdown", "extras-header", "", EXTRAS_TEXT)]
+        for c in extra.cells:
+            cells.append(_cell(c.kind, "extra", c.key, c.source, tags=list(c.tags) or None))
+        return cells
 
     def index(self) -> NotebookNode:
         c = self.course
@@ -232,6 +263,11 @@ class LessonBuilder:
                 groups.append((title, note, []))
             groups[-1][2].append(lesson)
         body = ["## Lessons"]
+        numbers = [l.number for l in self.order if l.number is not None]
+        gaps = sorted(set(range(min(numbers + [1]), max(numbers) + 1)) - set(numbers)) if numbers else []
+        if gaps:
+            body += ["", f"*The list assigns no videos to lesson{'s' * (len(gaps) > 1)} "
+                         f"{', '.join(map(str, gaps))}, so {'they have' if len(gaps) > 1 else 'it has'} no notebook.*"]
         for title, note, lessons in groups:
             body += ["", f"### {md(title)}"] + (["", f"*{md(note)}*"] if note else []) + [""]
             body += [f"- [{md(_label(l))}]({url(self.layout.name(l))}) — {_count(l)}" for l in lessons]
@@ -270,20 +306,34 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
     return _notebook(cells, {"course": None, "lesson": "index"})
 
 
-def plan(catalog: Catalog, privacy_enhanced: bool | None = None) -> dict[PurePosixPath, NotebookNode]:
-    """Every notebook the catalog asks for, keyed by its path under the output folder."""
+def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
+         extras: dict[tuple[str, str], Extra] | None = None) -> dict[PurePosixPath, NotebookNode]:
+    """Every notebook the catalog asks for, keyed by its path under the output folder; `extras`
+    (from `extras.load`) adds authors' worked examples to their lessons."""
+    from .writer import REMOVED_FOLDER
+
     out: dict[PurePosixPath, NotebookNode] = {PurePosixPath("index.ipynb"): catalog_index(catalog)}
     for course in catalog.courses.values():
-        builder = LessonBuilder(catalog, course, privacy_enhanced)
+        builder = LessonBuilder(catalog, course, privacy_enhanced, extras)
+        if course.id == REMOVED_FOLDER or _WINDOWS_RESERVED.match(course.id):
+            why = "the build archives removed notebooks there" if course.id == REMOVED_FOLDER else "Windows reserves the name"
+            raise BuildError(f'courses "{course.id}": "{course.id}" cannot be a course folder ({why}); '
+                             "give the course another id")
         out[builder.layout.folder / "index.ipynb"] = builder.index()
         for lesson in course.lessons:
             path = builder.layout.path(lesson)
             if path in out:
                 raise BuildError(f'courses "{course.id}": lesson "{lesson.id}" would be written to {path}, '
                                  "which another notebook already uses; give it another id or title")
+            if _WINDOWS_RESERVED.match(path.name):
+                raise BuildError(f'courses "{course.id}": lesson "{lesson.id}" would be written to {path}, '
+                                 "a name Windows reserves; give it another id")
             out[path] = builder.lesson(lesson)
     return out
 
 
 def dumps(nb: NotebookNode) -> str:
-    return nbformat.writes(nb) + "\n"
+    """The notebook's file text: exactly `nbformat.writes(nb) + "\\n"`, minus its schema check."""
+    if nb.get("nbformat") != 4:
+        return nbformat.writes(nb) + "\n"
+    return writes(nb) + "\n"

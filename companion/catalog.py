@@ -181,6 +181,8 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise CatalogError([f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}"]) from None
+    except RecursionError:
+        raise CatalogError([f"{path}: invalid JSON: nested too deeply"]) from None
 
 
 def load(path: Path, *, schema: bool = True) -> Catalog:
@@ -235,9 +237,9 @@ def from_data(data: dict[str, Any], path: Path | None = None) -> Catalog:
         videos = _index(data.get("videos", []), "videos", _video, problems)
         resources = _index(data.get("resources", []), "resources", _resource, problems)
         courses = _index(data.get("courses", []), "courses", _course, problems)
-    except (TypeError, KeyError, AttributeError, ValueError) as e:
-        raise CatalogError([f"(top level): malformed catalog ({e}); run `companion validate`"]) from None
-    problems += _cross_problems(data, series, videos, resources, courses)
+        problems += _cross_problems(data, series, videos, resources, courses)
+    except (TypeError, KeyError, AttributeError, ValueError) as e:  # only unchecked data (schema=False) gets here
+        raise CatalogError([f"(top level): malformed catalog ({' '.join(str(e).split())}); run `companion validate`"]) from None
     if problems:
         raise CatalogError(problems)
     settings = data.get("settings", {})
@@ -294,11 +296,12 @@ def _course(d: dict) -> Course:
 
 def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, courses: dict) -> list[str]:
     """References, ids and links: what JSON Schema can't see."""
-    problems: list[str] = []
+    problems: list[str] = [f"{at}: {x!r} is not a whole number; write it without a decimal point"
+                           for at, x in _whole_numbers(data) if isinstance(x, float)]
     for i, v in enumerate(data.get("videos", [])):
         at = f"videos[{i}]"
         if v.get("youtube") and not youtube.VIDEO_ID.match(v["youtube"]):
-            problems.append(f'{at}.youtube: malformed YouTube id "{v["youtube"]}" (11 characters of A-Z a-z 0-9 _ -)')
+            problems.append(f'{at}.youtube: malformed YouTube id {_quote(v["youtube"])} (11 characters of A-Z a-z 0-9 _ -)')
         if not v.get("youtube") and not v.get("url"):
             problems.append(f'{at}: video "{v["id"]}" needs a "youtube" id or a "url" to find it')
         if v.get("series") and v["series"] not in series:
@@ -309,7 +312,7 @@ def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, cou
         if r.get("series") and r["series"] not in series:
             problems.append(f'resources[{i}].series: unknown series "{r["series"]}"')
         if r.get("playlist") and not youtube.PLAYLIST_ID.match(r["playlist"]):
-            problems.append(f'resources[{i}].playlist: malformed YouTube playlist id "{r["playlist"]}"')
+            problems.append(f'resources[{i}].playlist: malformed YouTube playlist id {_quote(r["playlist"])}')
     for i, s in enumerate(data.get("series", [])):
         for j, rid in enumerate(s.get("resources", [])):
             if rid not in resources:
@@ -320,6 +323,26 @@ def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, cou
     for ci, c in enumerate(data.get("courses", [])):
         problems += _course_problems(f"courses[{ci}]", c, videos, resources)
     return problems
+
+
+def _quote(value: Any) -> str:
+    """A value from the catalog inside a message: quoted, escaped, on one line."""
+    return json.dumps(value)
+
+
+def _whole_numbers(data: dict) -> Iterator[tuple[str, Any]]:
+    """The integer fields: JSON Schema counts 1.0 as an integer, the model and file names need int."""
+    for i, v in enumerate(data.get("videos", [])):
+        yield from ((f"videos[{i}].{k}", v.get(k)) for k in ("start", "end"))
+    for ci, c in enumerate(data.get("courses", [])):
+        for pi, p in enumerate(c.get("phases", [])):
+            yield from ((f"courses[{ci}].phases[{pi}].{k}", p.get(k)) for k in ("first", "last"))
+        for li, lesson in enumerate(c.get("lessons", [])):
+            yield f"courses[{ci}].lessons[{li}].number", lesson.get("number")
+            for kind in ("videos", "resources"):
+                for ai, a in enumerate(lesson.get(kind, [])):
+                    if isinstance(a, dict):
+                        yield from ((f"courses[{ci}].lessons[{li}].{kind}[{ai}].{k}", a.get(k)) for k in ("start", "end"))
 
 
 def _urls(data: dict) -> Iterator[tuple[str, str]]:
@@ -353,7 +376,7 @@ def _course_problems(at: str, c: dict, videos: dict, resources: dict) -> list[st
                     problems.append(f'{lat}.{kind}[{ai}]: "{item}" is assigned twice in this lesson')
                 seen_items.add(item)
                 if isinstance(a, dict) and a.get("playlist") and not youtube.PLAYLIST_ID.match(a["playlist"]):
-                    problems.append(f'{lat}.{kind}[{ai}].playlist: malformed YouTube playlist id "{a["playlist"]}"')
+                    problems.append(f'{lat}.{kind}[{ai}].playlist: malformed YouTube playlist id {_quote(a["playlist"])}')
         prompt_ids = [p["id"] for p in lesson.get("prompts", [])]
         for pi, pid in enumerate(prompt_ids):
             if pid in prompt_ids[:pi]:

@@ -12,6 +12,14 @@ import sys
 # builds a grammar at import and costs ~2 s per command. Blocking it makes that import fail,
 # which jsonschema handles by leaving the "iri" format unchecked.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+# The same for the libraries behind jsonschema's other format checks (~0.1 s of imports, arrow
+# among them): no schema checked here (the catalog's, nbformat's) uses a format checker.
+# jupytext (lesson extras, text twins) imports its contents managers, and with them all of
+# jupyter_server (~0.2 s), at import; the CLI only converts text. Blocked the same way: jupytext
+# catches the ImportError. `companion lab` starts JupyterLab in a new process, which has them.
+for _unused in ("isoduration", "rfc3986_validator", "rfc3339_validator", "rfc3987", "fqdn", "webcolors", "jsonpointer",
+                "uri_template", "jupytext.sync_contentsmanager", "jupytext.async_contentsmanager"):
+    sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -31,10 +39,14 @@ def _catalog_path(arg: str | None) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from . import extras
+
     cat = load(_catalog_path(args.catalog))
+    lesson_extras = extras.load(cat, extras.folder_of(_catalog_path(args.catalog)))
     lessons = sum(len(c.lessons) for c in cat.courses.values())
     print(f"{_catalog_path(args.catalog)}: valid — {len(cat.courses)} courses, {lessons} lessons, "
-          f"{len(cat.videos)} videos, {len(cat.resources)} resources")
+          f"{len(cat.videos)} videos, {len(cat.resources)} resources"
+          + (f", {len(lesson_extras)} lesson extras" if lesson_extras else ""))
     return 0
 
 
@@ -49,10 +61,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{index}: cannot read: {e}") from None
     data = read_json(path) if path.exists() else {"$schema": "companion/catalog.schema.json", "series": [],
                                                     "videos": [], "resources": [], "courses": []}
+    _check_course_id(args.course)
     before = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    import_index(data, text, course_id=args.course, name=index.name, title=args.title)
+    try:
+        import_index(data, text, course_id=args.course, name=index.name, title=args.title)
+    except (TypeError, KeyError, AttributeError, ValueError):
+        _refuse_broken(before, path)  # the importer met a catalog it cannot read
+        raise
     load_problems = _problems_of(data)
     if load_problems:
+        _refuse_broken(before, path)
         raise CatalogError([f"after importing {index.name}: {p}" for p in load_problems])
     after = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if after == before:
@@ -62,6 +80,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     course = next(c for c in data["courses"] if c["id"] == args.course)
     print(f"{path}: course {args.course} imported from {index.name} — {len(course['lessons'])} lessons")
     return 0
+
+
+def _refuse_broken(before: str, path: Path) -> None:
+    """Blame the catalog, not the import, when it was invalid before the import began."""
+    problems = _problems_of(json.loads(before))
+    if problems:
+        raise CatalogError(problems + [f"{path}: fix these before importing into it"])
+
+
+def _check_course_id(course_id: str) -> None:
+    import re
+
+    from .catalog import schema
+
+    slug = schema()["$defs"]["slug"]
+    if not re.search(slug["pattern"], course_id):
+        raise UsageError(f"--course: {course_id!r} is not allowed ({slug['description']})")
 
 
 def _problems_of(data: dict) -> list[str]:
@@ -78,26 +113,32 @@ def _problems_of(data: dict) -> list[str]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from . import extras
     from .builder import BuildError, plan
-    from .writer import stale, sync
+    from .writer import has_twins, stale, sync
 
     path = _catalog_path(args.catalog)
     cat = load(path)
+    lesson_extras = extras.load(cat, extras.folder_of(path))
     out = Path(args.out) if args.out else path.parent / "notebooks"
     try:
-        planned = plan(cat, True if args.nocookie else None)
+        planned = plan(cat, True if args.nocookie else None, lesson_extras)
     except BuildError as e:
         raise UsageError(str(e)) from None
+    text = getattr(args, "text", None)
+    if text is None:  # neither --text nor --no-text: keep twins where there are some
+        text = has_twins(out)
     if args.check:
-        problems = stale(planned, out)
+        problems = stale(planned, out, text=text)
         for c in problems:
             print(f"stale: {out / c.path}: {c.reason}")
         if problems:
-            print(f"{len(problems)} notebook(s) out of date; run `companion build`", file=sys.stderr)
+            print(f"{len(problems)} file(s) out of date; run `companion build{' --text' if text else ''}`",
+                  file=sys.stderr)
             return 1
-        print(f"{out}: {len(planned)} notebooks match {path}")
+        print(f"{out}: {len(planned)} notebooks{' and their text twins' if text else ''} match {path}")
         return 0
-    report = sync(planned, out, dry_run=args.dry_run, trust=not args.no_trust)
+    report = sync(planned, out, dry_run=args.dry_run, trust=not args.no_trust, text=text)
     verb = "would" if args.dry_run else ""
     for c in report.changes:
         print(f"{verb + ' ' if verb else ''}{c.action} {out / c.path}: {c.reason}")
@@ -130,7 +171,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
         return 0
     from .kernel import course_progress
 
-    cat = load(_catalog_path(args.catalog), schema=False)
+    cat = load(_catalog_path(args.catalog))  # a command checks what it shows; only kernels trust the build
     ticks = store.ticks()
     courses = [cat.course(args.course)] if args.course else list(cat.courses.values())
     for course in courses:
@@ -200,21 +241,28 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--dry-run", action="store_true", help="list what would be added, changed or removed, and why")
     b.add_argument("--nocookie", action="store_true", help="embed from youtube-nocookie.com (privacy-enhanced)")
     b.add_argument("--no-trust", action="store_true", help="do not mark the written notebooks trusted")
+    b.add_argument("--text", action="store_true", default=None,
+                   help="also keep a Markdown text twin of each notebook beside it, for review "
+                        "(the default once the output folder has twins); with --check, check them too")
+    b.add_argument("--no-text", dest="text", action="store_false", help="leave text twins alone")
     b.set_defaults(func=cmd_build)
     g = with_catalog(sub.add_parser("progress", help="show, export or import learner progress"))
     g.add_argument("--course", help="only this course")
     g.add_argument("--export", metavar="FILE", help="write all progress to a JSON file")
     g.add_argument("--import", dest="import_", metavar="FILE", help="merge a JSON export (newer ticks win)")
     g.set_defaults(func=cmd_progress)
-    lab = with_catalog(sub.add_parser("lab", help="build, then open JupyterLab on the courses"))
+    lab = with_catalog(sub.add_parser("lab", help="build, then open JupyterLab on the courses (other options go to jupyter lab)"))
     lab.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
-    lab.add_argument("lab_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
     lab.set_defaults(func=cmd_lab)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args, rest = p.parse_known_args(argv)
+    if rest and args.command != "lab":
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.lab_args = rest
     from .store import StoreError
 
     try:

@@ -32,6 +32,8 @@ _COLUMNS = {
 _RESOURCE_KINDS = {"playlist": "playlist", "channel": "channel", "book": "book", "listen": "podcast",
                    "podcast": "podcast", "guide": "guide", "getting started guide": "guide", "article": "article"}
 MAX_LESSON_SPAN = 500
+# What catalog.schema.json accepts: more is refused here, at the line it comes from.
+MAX_TEXT, MAX_NOTE, MAX_NUMBER, MAX_URL, MAX_SECONDS = 2000, 20000, 20, 2000, 86400
 
 
 @dataclass
@@ -53,6 +55,23 @@ class _Row:
     link_text: str
     url: str
     note: str
+
+
+def _refuse(where: str, *, texts: tuple[str, ...] = (), number: str = "", url: str = "", note: str = "") -> None:
+    """Raise at `where` for what the catalog would refuse after the import, where no line is known."""
+    problems = [f"{where}: {t[:40]!r}... is longer than {MAX_TEXT} characters" for t in texts if len(t) > MAX_TEXT]
+    if not all(texts):
+        problems.append(f"{where}: a heading or title without any text")
+    if len(number) > MAX_NUMBER:
+        problems.append(f"{where}: number {number[:40]!r} is longer than {MAX_NUMBER} characters")
+    if url and (len(url) > MAX_URL or not youtube.is_http_url(url)):
+        problems.append(f"{where}: link {url[:80]!r} is not an http(s) link of at most {MAX_URL} characters")
+    elif url and (youtube.parse(url).start or 0) > MAX_SECONDS:
+        problems.append(f"{where}: link {url!r} starts more than {MAX_SECONDS} s in")
+    if len(note) > MAX_NOTE - 40:  # room for "Listed as General in the index."
+        problems.append(f"{where}: the row's notes are longer than {MAX_NOTE - 40} characters")
+    if problems:
+        raise CatalogError(problems)
 
 
 def parse_lessons(cell: str) -> list[int | str]:
@@ -137,11 +156,14 @@ def parse_index(text: str, name: str) -> tuple[str, str, list[_Series], list[_Ro
         where = f"{name}:{i + 1}"
         if line.startswith("# ") and not title:
             title = _plain(line[2:])
+            _refuse(where, texts=(title,) if title else ())
         elif line.startswith("## "):
             top = current = _series_from_heading(line[3:], None)
+            _refuse(where, texts=(current.title, current.channel))
             series.append(current)
         elif line.startswith("### ") and top is not None:
             current = _series_from_heading(line[4:], top)
+            _refuse(where, texts=(current.title, current.channel))
             series.append(current)
         elif line.startswith(">") and current is None:
             note_lines.append(_plain(line.lstrip("> ")))
@@ -158,6 +180,7 @@ def parse_index(text: str, name: str) -> tuple[str, str, list[_Series], list[_Ro
             link = _LINK.search(m.group(2))
             url = link.group(2) if link else (_BARE_URL.search(m.group(2)) or [""])[0]
             if url:
+                _refuse(where, texts=(f"{current.title}: {m.group(1).strip()}",), url=url)
                 current.links.append((m.group(1).strip(), _plain(link.group(1)) if link else url, url))
             else:
                 current.note.append(_plain(line))
@@ -209,6 +232,7 @@ def _table_rows(block: list[tuple[int, str]], series: _Series, name: str) -> lis
             number = ""
         elif number and _plain(header[roles["number"]]) != "#":
             number = f"{_plain(header[roles['number']])} {number}"
+        _refuse(at, texts=(title,), number=number, url=url, note=" ".join(notes))
         rows.append(_Row(line_no, series, title, number, lessons,
                          link_text, url, " ".join(notes)))
     return rows
@@ -334,7 +358,7 @@ def _lesson_title(items: list[tuple[str, int]]) -> str:
     title = titles[0] if len(titles) == 1 else f"{titles[0]} · {titles[1]}"
     if len(titles) > 2:
         title += f" (+{len(titles) - 2} more)"
-    return title
+    return title if len(title) <= MAX_TEXT else title[: MAX_TEXT - 1] + "…"
 
 
 def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, title: str | None = None) -> dict[str, Any]:

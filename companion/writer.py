@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 import nbformat
 from nbformat import NotebookNode
 
-from . import atomic
+from . import atomic, twins
 from .builder import dumps
 from .merge import generated_view, has_learner_work, merge, removed_header
 
@@ -81,14 +81,17 @@ def _scan(out: Path) -> dict[PurePosixPath, _Existing]:
     return found
 
 
-def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True) -> Report:
-    """Write what changed; with `dry_run`, only say what would change."""
+def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True,
+         text: bool = False) -> Report:
+    """Write what changed; with `dry_run`, only say what would change; with `text`, keep each
+    notebook's text twin (`twins`) beside it too."""
     existing = _scan(out)
     by_key = {e.key: e for e in existing.values() if e.key is not None}
     planned_keys = {_key(nb) for nb in planned.values()}
     report = Report()
     consumed: set[PurePosixPath] = set()
     to_sign: list[NotebookNode] = []
+    to_write: list[tuple[Path, str]] = []
     for path, nb in planned.items():
         expected = dumps(nb)
         here = existing.get(path)
@@ -103,16 +106,20 @@ def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool
         elif source is None:
             reason = "new in the catalog" if here is None else "replaces a notebook of another lesson"
         else:
-            reason = "catalog changed"
+            reason = _why(source.nb, nb)
         old = source.nb if source is not None else None
         if source is not None and source.path == path and old and generated_view(old) == generated_view(nb):
             report.unchanged += 1  # only the learner's work differs: leave their file alone
             continue
         merged = merge(nb, old)
         if not dry_run:
-            atomic.write_text(out / path, dumps(merged))
+            to_write.append((out / path, expected if merged is nb else dumps(merged)))
+            if len(to_write) == 64:  # a few at a time, so a big catalog's texts are not all held at once
+                atomic.write_many(to_write)
+                to_write = []
         to_sign.append(merged)
         report.changes.append(Change("add" if here is None else "update", path, reason))
+    atomic.write_many(to_write)  # all written before any file below is removed
     for path, e in existing.items():
         if path in planned or e.key is None:
             continue
@@ -134,13 +141,95 @@ def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool
             report.changes.append(Change("remove", path, "no longer in the catalog"))
             if not dry_run:
                 (out / path).unlink()
+    if text:
+        report.unchanged += _sync_twins(planned, out, report, dry_run)
     if trust and not dry_run:
         report.trusted = _sign(to_sign)
     return report
 
 
-def stale(planned: dict[PurePosixPath, NotebookNode], out: Path) -> list[Change]:
-    """Notebooks whose generated content does not match the catalog (learner work is ignored)."""
+EXTRA_ROLES = ("extra", "extras-header")  # the cells a lesson extra adds
+
+
+def _why(old: dict | None, nb: NotebookNode) -> str:
+    """What changed in a lesson's generated cells, for `--dry-run`: the catalog, its extra, or both."""
+    before = ((old or {}).get("metadata", {}).get("companion") or {}).get("extra")
+    after = nb.metadata["companion"].get("extra")
+    if after and not before:
+        return f"new extra {after}"
+    if before and not after:
+        return f"extra {before} removed"
+    if not after:
+        return "catalog changed"
+
+    def split(view: list) -> tuple[list, list]:
+        meta = {k: v for k, v in (view[0] or {}).items() if k != "extra"}
+        extra = [e for e in view[1:] if e[2] in EXTRA_ROLES]
+        return [meta] + [e for e in view[1:] if e[2] not in EXTRA_ROLES], extra
+
+    (cat_old, extra_old), (cat_new, extra_new) = split(generated_view(old or {})), split(generated_view(nb))
+    if cat_old == cat_new:
+        return f"extra {after} changed"
+    return "catalog changed" if extra_old == extra_new else f"catalog and extra {after} changed"
+
+
+def _scan_twins(out: Path) -> dict[PurePosixPath, str]:
+    """The text twins in `out` (Markdown files this tool wrote), by path."""
+    found: dict[PurePosixPath, str] = {}
+    if not out.is_dir():
+        return found
+    for p in sorted(out.rglob(f"*{twins.SUFFIX}")):
+        rel = PurePosixPath(p.relative_to(out).as_posix())
+        if ".ipynb_checkpoints" in rel.parts or rel.parts[0] == REMOVED_FOLDER or not p.is_file():
+            continue
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if twins.is_twin(text):
+            found[rel] = text
+    return found
+
+
+def has_twins(out: Path) -> bool:
+    """Whether the output folder already keeps text twins (then builds and checks keep them too)."""
+    return bool(_scan_twins(out))
+
+
+def _sync_twins(planned: dict[PurePosixPath, NotebookNode], out: Path, report: Report, dry_run: bool) -> int:
+    """Write the twins that differ from their notebooks, remove those of notebooks that left; count the rest."""
+    existing = _scan_twins(out)
+    why = {c.path: c.reason for c in report.changes}
+    unchanged = 0
+    wanted: set[PurePosixPath] = set()
+    for path, nb in planned.items():
+        twin = twins.path_of(path)
+        wanted.add(twin)
+        expected = twins.dumps(nb)
+        here = existing.get(twin)
+        if here == expected:
+            unchanged += 1
+            continue
+        if here is None and (out / twin).exists():
+            report.changes.append(Change("skip", twin, "a file that is not a text twin is in the way; "
+                                                       "move it to get the twin"))
+            continue
+        reason = why.get(path) or ("did not match its notebook (edited, or written by another version)"
+                                   if here is not None else "new")
+        report.changes.append(Change("add" if here is None else "update", twin, f"text twin of {path}: {reason}"))
+        if not dry_run:
+            atomic.write_text(out / twin, expected)
+    for twin in existing:
+        if twin not in wanted:
+            report.changes.append(Change("remove", twin, "text twin of a notebook the catalog no longer makes"))
+            if not dry_run:
+                (out / twin).unlink()
+    return unchanged
+
+
+def stale(planned: dict[PurePosixPath, NotebookNode], out: Path, *, text: bool = False) -> list[Change]:
+    """Notebooks whose generated content does not match the catalog (learner work is ignored);
+    with `text`, also text twins that are missing, differ from their notebook, or outlived it."""
     existing = _scan(out)
     problems = []
     for path, nb in planned.items():
@@ -148,19 +237,58 @@ def stale(planned: dict[PurePosixPath, NotebookNode], out: Path) -> list[Change]
         if here is None:
             problems.append(Change("add", path, "missing"))
         elif here.text != dumps(nb) and (not here.nb or generated_view(here.nb) != generated_view(nb)):
-            problems.append(Change("update", path, "does not match the catalog"))
+            why = _why(here.nb, nb)
+            problems.append(Change("update", path, "does not match the catalog" if why == "catalog changed"
+                                   else f"does not match the catalog: {why}"))
     planned_keys = {_key(nb) for nb in planned.values()}
     for path, e in existing.items():
         if path not in planned and e.key is not None and not (e.nb and has_learner_work(e.nb)):
             problems.append(Change("remove", path, "not in the catalog" if e.key not in planned_keys else "lesson moved"))
+    if text:
+        problems += _stale_twins(planned, out)
+    return problems
+
+
+def _stale_twins(planned: dict[PurePosixPath, NotebookNode], out: Path) -> list[Change]:
+    existing = _scan_twins(out)
+    problems = []
+    for path, nb in planned.items():
+        twin = twins.path_of(path)
+        here = existing.get(twin)
+        if here is None:
+            problems.append(Change("add", twin, f"text twin of {path} missing"))
+        elif here != twins.dumps(nb):
+            problems.append(Change("update", twin, f"text twin does not match {path}"))
+    wanted = {twins.path_of(p) for p in planned}
+    problems += [Change("remove", t, "text twin of a notebook not in the catalog") for t in existing if t not in wanted]
     return problems
 
 
 def _sign(notebooks: list[NotebookNode]) -> int:
-    """Trust what the build wrote, so the saved players show on open; trust is per machine."""
-    from nbformat.sign import NotebookNotary
+    """Trust what the build wrote, so the saved players show on open; trust is per machine.
+
+    The signatures `NotebookNotary.sign` stores, but in one transaction and only those not stored
+    yet: `sign` commits (fsyncs) the database once or twice per notebook, most of a no-op rebuild."""
+    from datetime import datetime, timezone
+
+    from nbformat.sign import NotebookNotary, SQLiteSignatureStore
 
     notary = NotebookNotary()
-    for nb in notebooks:
-        notary.sign(nb)
+    store = notary.store
+    if not isinstance(store, SQLiteSignatureStore) or store.db is None:
+        for nb in notebooks:
+            notary.sign(nb)
+        return len(notebooks)
+    db, algorithm = store.db, notary.algorithm
+    known = {row[0] for row in db.execute("SELECT signature FROM nbsignatures WHERE algorithm = ?", (algorithm,))}
+    new = [d for d in dict.fromkeys(notary.compute_signature(nb) for nb in notebooks) if d not in known]
+    if new:
+        now = datetime.now(tz=timezone.utc)
+        with db:
+            db.executemany("INSERT INTO nbsignatures (algorithm, signature, last_seen) VALUES (?, ?, ?)",
+                           [(algorithm, d, now) for d in new])
+        (count,) = db.execute("SELECT Count(*) FROM nbsignatures").fetchone()
+        if count > store.cache_size:
+            with db:
+                store.cull_db()
     return len(notebooks)

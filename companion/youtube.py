@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
-VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
-PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}$")
+VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}\Z")
+PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}\Z")
 _HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com",
           "www.youtube-nocookie.com"}
 _TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
@@ -25,8 +25,13 @@ class Link:
 
 
 def is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1"
+        return False
+    # urlsplit drops leading control characters (as browsers do): a link must not have any
+    return (parts.scheme in ("http", "https") and bool(parts.netloc)
+            and not any(c.isspace() or c < " " or c == "\x7f" for c in url))
 
 
 def parse_time(text: str) -> int | None:

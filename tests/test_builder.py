@@ -105,10 +105,12 @@ def test_a_build_is_deterministic_and_a_rebuild_writes_nothing(tmp_path, capsys)
 
 
 def test_the_project_notebooks_match_the_catalog_byte_for_byte():
+    from companion import extras
     from companion.builder import dumps
     from companion.catalog import load
 
-    planned = plan(load(ROOT / "catalog.json"))
+    cat = load(ROOT / "catalog.json")
+    planned = plan(cat, extras=extras.load(cat))  # with the lessons/ extras, as `companion build` does
     for rel, nb in planned.items():
         assert (ROOT / "notebooks" / rel).read_text(encoding="utf-8") == dumps(nb), rel
     on_disk = {p.relative_to(ROOT / "notebooks").as_posix() for p in (ROOT / "notebooks").rglob("*.ipynb")}

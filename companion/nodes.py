@@ -1,0 +1,90 @@
+"""Notebook nodes and notebook text as nbformat makes them, without its schema check.
+
+nbformat's `new_*()` helpers validate each node against the notebook JSON schema, and
+`nbformat.writes` validates the whole notebook again (and deep-copies it): together most of a
+build's time. The notebooks a build makes are valid by construction, so these give the same
+nodes and byte-for-byte the same text (`python bench/run.py` compares them), without the check.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nbformat import NotebookNode
+from nbformat.v4 import nbformat as NBFORMAT, nbformat_minor as NBFORMAT_MINOR
+from nbformat.v4.nbjson import BytesEncoder
+
+
+def new_markdown_cell(source: str = "", **kwargs: Any) -> NotebookNode:
+    cell = NotebookNode(id="", cell_type="markdown", source=source, metadata=NotebookNode())
+    cell.update(kwargs)
+    return cell
+
+
+def new_code_cell(source: str = "", **kwargs: Any) -> NotebookNode:
+    cell = NotebookNode(id="", cell_type="code", metadata=NotebookNode(), execution_count=None, source=source,
+                        outputs=[])
+    cell.update(kwargs)
+    return cell
+
+
+def new_output(output_type: str, data: dict | None = None, **kwargs: Any) -> NotebookNode:
+    """A `display_data` or `execute_result` output (the only kinds a build saves)."""
+    if output_type not in ("display_data", "execute_result"):
+        raise ValueError(f"unsupported output type {output_type!r}")
+    output = NotebookNode(output_type=output_type, metadata=NotebookNode(), data=NotebookNode())
+    if output_type == "execute_result":
+        output.execution_count = None
+    output.update(kwargs)
+    if data is not None:
+        output.data = data
+    return output
+
+
+def new_notebook(**kwargs: Any) -> NotebookNode:
+    nb = NotebookNode(nbformat=NBFORMAT, nbformat_minor=NBFORMAT_MINOR, metadata=NotebookNode(), cells=[])
+    nb.update(kwargs)
+    return nb
+
+
+# What nbformat.v4.nbjson.writes does to a (deep) copy before json.dumps: split text into lines
+# (rwbase.split_lines) and drop transient keys (rwbase.strip_transient). Here only the containers
+# that change are copied.
+_SPLIT_MIMES = {"application/javascript", "image/svg+xml"}
+_TRANSIENT_NB = ("orig_nbformat", "orig_nbformat_minor", "signature")
+
+
+def _split_bundle(data: dict) -> dict:
+    return {k: v.splitlines(True) if isinstance(v, str) and (k.startswith("text/") or k in _SPLIT_MIMES) else v
+            for k, v in data.items()}
+
+
+def _output_on_disk(output: dict) -> dict:
+    kind = output.get("output_type")
+    if kind in ("execute_result", "display_data") and "data" in output:
+        return {**output, "data": _split_bundle(output["data"])}
+    if kind == "stream" and isinstance(output.get("text"), str):
+        return {**output, "text": output["text"].splitlines(True)}
+    return output
+
+
+def _cell_on_disk(cell: dict) -> dict:
+    out = dict(cell)
+    if isinstance(out.get("source"), str):
+        out["source"] = out["source"].splitlines(True)
+    if "attachments" in out:
+        out["attachments"] = {name: _split_bundle(bundle) for name, bundle in out["attachments"].items()}
+    if out["cell_type"] == "code":
+        out["outputs"] = [_output_on_disk(o) for o in out["outputs"]]
+    if "trusted" in out["metadata"]:
+        out["metadata"] = {k: v for k, v in out["metadata"].items() if k != "trusted"}
+    return out
+
+
+def writes(nb: dict) -> str:
+    """`nbformat.writes(nb)` for a v4 notebook, without validating it."""
+    disk = dict(nb)
+    disk["metadata"] = {k: v for k, v in nb["metadata"].items() if k not in _TRANSIENT_NB}
+    disk["cells"] = [_cell_on_disk(c) for c in nb["cells"]]
+    return json.dumps(disk, cls=BytesEncoder, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
