@@ -184,7 +184,11 @@ def test_a_killed_build_leaves_each_notebook_old_or_new(build_setup):
     # it narrows as kills land too early (nothing written yet) or too late (all written), so that
     # a machine slower or faster than during calibration still gets its kills mid-write
     bounds = {slow: [max(0.05, first - 0.2), last] for slow, (first, last, _) in windows.items()}
-    for trial in range(TRIALS):
+    trial = -1
+    # at least TRIALS kills; more (up to twice as many) while too few landed mid-write, since on a
+    # loaded machine the write window moves
+    while (trial := trial + 1) < TRIALS or (trial < 2 * TRIALS and
+                                            sum(k == "mixed" for k, _ in outcomes) < TRIALS // 4):
         slow = trial % 2 == 1
         lo, hi = bounds[slow]
         delay = lo + (hi - lo) * rng.random()
@@ -208,9 +212,9 @@ def test_a_killed_build_leaves_each_notebook_old_or_new(build_setup):
             assert all(after[r] == old.get(r) for r in leftovers), f"{where}: {leftovers}"
         shutil.rmtree(out)
     mixed = sum(1 for kind, _ in outcomes if kind == "mixed")
-    print(f"seed {SEED}: {mixed} of {TRIALS} kills left a mix of old and new notebooks; outcomes {outcomes}")
+    print(f"seed {SEED}: {mixed} of {len(outcomes)} kills left a mix of old and new notebooks; outcomes {outcomes}")
     # the point is kills *while* notebooks are written; timing varies with the machine's load
-    assert sum(killed for _, killed in outcomes) >= TRIALS // 2, f"the kills came too late (seed {SEED})"
+    assert sum(killed for _, killed in outcomes) >= len(outcomes) // 2, f"the kills came too late (seed {SEED})"
     assert mixed >= TRIALS // 4, f"only {mixed} kills landed while notebooks were being written (seed {SEED})"
 
 

@@ -1,0 +1,70 @@
+"""Check that the build's fast path writes what nbformat would: `python bench/identical.py CATALOG [NOTEBOOKS...]`.
+
+The builder makes nodes without nbformat's per-node schema check (`companion/nodes.py`) and
+serializes them without `nbformat.writes`' validation and deep copy. This plans every notebook of
+CATALOG (default and --nocookie embeds) both ways, and re-serializes every given notebook file,
+and prints one line: `<identical> <total> <invalid>`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+from pathlib import Path  # noqa: E402
+
+import nbformat  # noqa: E402
+import nbformat.v4  # noqa: E402
+
+from companion import builder  # noqa: E402
+from companion.catalog import load  # noqa: E402
+
+CONSTRUCTORS = ("new_code_cell", "new_markdown_cell", "new_notebook", "new_output")
+
+
+def plan_both(catalog: Path, privacy: bool | None) -> tuple[dict, dict | None]:
+    cat = load(catalog)
+    try:
+        from companion.extras import folder_of, load as load_extras
+
+        args: tuple = (privacy, load_extras(cat, folder_of(catalog)))
+    except ImportError:
+        args = (privacy,)
+    fast = builder.plan(cat, *args)
+    if not all(hasattr(builder, name) for name in CONSTRUCTORS):
+        return fast, None
+    saved = {name: getattr(builder, name) for name in CONSTRUCTORS}
+    try:
+        for name in CONSTRUCTORS:
+            setattr(builder, name, getattr(nbformat.v4, name))
+        slow = builder.plan(cat, *args)
+    finally:
+        for name, f in saved.items():
+            setattr(builder, name, f)
+    return fast, slow
+
+
+def main() -> int:
+    catalog, files = Path(sys.argv[1]), [Path(f) for f in sys.argv[2:]]
+    same = total = invalid = 0
+    for privacy in (None, True):
+        fast, slow = plan_both(catalog, privacy)
+        for path, nb in fast.items():
+            total += 1
+            try:
+                nbformat.validate(nb)
+            except nbformat.ValidationError:
+                invalid += 1
+            reference = nbformat.writes(slow[path] if slow is not None else nb) + "\n"
+            same += builder.dumps(nb) == reference and (slow is None or nb == slow[path])
+    for f in files:
+        nb = nbformat.read(f, as_version=nbformat.NO_CONVERT)
+        total += 1
+        same += builder.dumps(nb) == nbformat.writes(nb) + "\n"
+    print(same, total, invalid)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
