@@ -6,10 +6,11 @@ the player and the progress store. Nothing here builds notebooks or touches the 
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from IPython.display import display
 
@@ -50,6 +51,22 @@ class _Problem:
 
 def _problem(text: str) -> _Problem:
     return _Problem(text)
+
+
+def _explained(method: Callable) -> Callable:
+    """The kernel reads catalog.json without the schema pass (that is the build's job), so a
+    catalog hand-edited into a wrong shape after the build shows up here: say so, not a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except (TypeError, KeyError, AttributeError, ValueError) as e:
+            display(_problem(f"catalog.json does not fit this notebook any more ({type(e).__name__}: {e}); "
+                             "run `companion validate`, then `companion build`"))
+            return None
+
+    return wrapper
 
 
 def lesson_items(catalog: Catalog, lesson: Lesson) -> list[tuple[str, str]]:
@@ -95,9 +112,11 @@ class LessonView:
     def _assignment(self, item: str):
         return next((a for a in self.lesson.items if a.id == item), None)
 
+    @_explained
     def show_video(self, item: str) -> None:
         self._show(item)
 
+    @_explained
     def show_resource(self, item: str) -> None:
         self._show(item)
 
@@ -109,6 +128,7 @@ class LessonView:
         else:
             display(embed)
 
+    @_explained
     def checklist(self) -> Any:
         import ipywidgets as w
 
@@ -175,6 +195,7 @@ class CourseView:
     course: Course
     store: ProgressStore
 
+    @_explained
     def progress(self) -> Any:
         """Progress bars per phase and per lesson, from the store."""
         import ipywidgets as w
@@ -216,6 +237,7 @@ def open_course(course_id: str, store: ProgressStore | None = None) -> CourseVie
     return CourseView(cat, course, store or ProgressStore())
 
 
+@_explained
 def overview(store: ProgressStore | None = None) -> Any:
     """One bar per course."""
     import ipywidgets as w

@@ -89,3 +89,18 @@ def test_no_network_is_touched_when_a_lesson_runs(lesson_path):
     NotebookClient(nb, kernel_name="python3", timeout=60,
                    resources={"metadata": {"path": str(lesson_path.parent)}}).execute()  # raises on any error
     assert all(o.get("output_type") != "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_a_catalog_edited_into_a_wrong_shape_after_the_build_is_explained_not_a_traceback(lesson_path, tmp_path):
+    import json
+
+    catalog = tmp_path / "catalog.json"
+    data = json.loads(catalog.read_text())
+    data["videos"][0]["title"] = None  # the schema would refuse this; the kernel does not run it
+    catalog.write_text(json.dumps(data))
+    nb = nbformat.read(lesson_path, as_version=4)
+    NotebookClient(nb, kernel_name="python3", timeout=60,
+                   resources={"metadata": {"path": str(lesson_path.parent)}}).execute()
+    checklist = next(c for c in nb.cells if c.id == "checklist")
+    assert "run `companion validate`" in str(checklist.outputs)
+    assert all(o.get("output_type") != "error" for c in nb.cells for o in c.get("outputs", []))
