@@ -15,7 +15,6 @@ from functools import cached_property
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-import nbformat
 from nbformat import NotebookNode
 
 from .catalog import Assignment, Catalog, Course, Lesson
@@ -35,6 +34,7 @@ EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
 
 
+REMOVED_FOLDER = "removed"  # where the writer archives notebooks of lessons that left the catalog
 # Names Windows refuses for a file or folder, whatever the extension (CON, CON.ipynb, ...).
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)", re.IGNORECASE)
 
@@ -310,15 +310,13 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
          extras: dict[tuple[str, str], Extra] | None = None) -> dict[PurePosixPath, NotebookNode]:
     """Every notebook the catalog asks for, keyed by its path under the output folder; `extras`
     (from `extras.load`) adds authors' worked examples to their lessons."""
-    from .writer import REMOVED_FOLDER
-
     out: dict[PurePosixPath, NotebookNode] = {PurePosixPath("index.ipynb"): catalog_index(catalog)}
     for course in catalog.courses.values():
-        builder = LessonBuilder(catalog, course, privacy_enhanced, extras)
         if course.id == REMOVED_FOLDER or _WINDOWS_RESERVED.match(course.id):
             why = "the build archives removed notebooks there" if course.id == REMOVED_FOLDER else "Windows reserves the name"
             raise BuildError(f'courses "{course.id}": "{course.id}" cannot be a course folder ({why}); '
                              "give the course another id")
+        builder = LessonBuilder(catalog, course, privacy_enhanced, extras)
         out[builder.layout.folder / "index.ipynb"] = builder.index()
         for lesson in course.lessons:
             path = builder.layout.path(lesson)
@@ -333,7 +331,6 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
 
 
 def dumps(nb: NotebookNode) -> str:
-    """The notebook's file text: exactly `nbformat.writes(nb) + "\\n"`, minus its schema check."""
-    if nb.get("nbformat") != 4:
-        return nbformat.writes(nb) + "\n"
+    """The notebook's file text: exactly `nbformat.writes(nb) + "\\n"`, minus its schema check
+    (every notebook here is nbformat 4, made by `nodes`)."""
     return writes(nb) + "\n"

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 
 import nbformat
 from nbformat import NotebookNode
 
 from . import atomic, twins
-from .builder import dumps
+from .builder import REMOVED_FOLDER, dumps
 from .merge import generated_view, has_learner_work, merge, removed_header
 
-REMOVED_FOLDER = "removed"
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,23 @@ def _key(nb: NotebookNode) -> tuple:
     return meta["course"], meta.get("lesson_id", meta["lesson"])
 
 
-def _scan(out: Path) -> dict[PurePosixPath, _Existing]:
-    found = {}
+def _files(out: Path, pattern: str) -> Iterator[tuple[PurePosixPath, str]]:
+    """(path under `out`, text) of the build's files matching `pattern`, outside checkpoints and
+    the archive of removed lessons; unreadable files are skipped."""
     if not out.is_dir():
-        return found
-    for p in sorted(out.rglob("*.ipynb")):
+        return
+    for p in sorted(out.rglob(pattern)):
         rel = PurePosixPath(p.relative_to(out).as_posix())
-        if ".ipynb_checkpoints" in rel.parts or rel.parts[0] == REMOVED_FOLDER:
+        if ".ipynb_checkpoints" in rel.parts or rel.parts[0] == REMOVED_FOLDER or not p.is_file():
             continue
         try:
-            found[rel] = _Existing(rel, p.read_text(encoding="utf-8"))
+            yield rel, p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-    return found
+
+
+def _scan(out: Path) -> dict[PurePosixPath, _Existing]:
+    return {rel: _Existing(rel, text) for rel, text in _files(out, "*.ipynb")}
 
 
 def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True,
@@ -175,25 +179,12 @@ def _why(old: dict | None, nb: NotebookNode) -> str:
 
 def _scan_twins(out: Path) -> dict[PurePosixPath, str]:
     """The text twins in `out` (Markdown files this tool wrote), by path."""
-    found: dict[PurePosixPath, str] = {}
-    if not out.is_dir():
-        return found
-    for p in sorted(out.rglob(f"*{twins.SUFFIX}")):
-        rel = PurePosixPath(p.relative_to(out).as_posix())
-        if ".ipynb_checkpoints" in rel.parts or rel.parts[0] == REMOVED_FOLDER or not p.is_file():
-            continue
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if twins.is_twin(text):
-            found[rel] = text
-    return found
+    return {rel: text for rel, text in _files(out, f"*{twins.SUFFIX}") if twins.is_twin(text)}
 
 
 def has_twins(out: Path) -> bool:
     """Whether the output folder already keeps text twins (then builds and checks keep them too)."""
-    return bool(_scan_twins(out))
+    return any(twins.is_twin(text) for _, text in _files(out, f"*{twins.SUFFIX}"))
 
 
 def _sync_twins(planned: dict[PurePosixPath, NotebookNode], out: Path, report: Report, dry_run: bool) -> int:
