@@ -120,7 +120,7 @@ def test_progress_table_shows_lessons_and_phases(monkeypatch, tmp_path, capsys):
     assert main(["progress", "--course", "math-for-ml", "--catalog", str(ROOT / "catalog.json")]) == 0
     out = capsys.readouterr().out
     assert "Phase 1 — Linear algebra" in out
-    assert any(line.strip().startswith("2. Vectors, what even are they?") and line.endswith("1/3")
+    assert any(line.strip().startswith("2. Vectors as arrows and as lists of numbers") and line.endswith("1/3")
                for line in out.splitlines())
 
 
