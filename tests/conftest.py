@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT.parent / "shared" / "seeds"  # shared/ sits beside the clone, on CI too
+SEEDS = ROOT / "sources"  # the five source documents, kept in the repository as given
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""How catalog.json was first made from ../shared/seeds (kept for provenance; the catalog is
+"""How catalog.json was first made from sources/ (kept for provenance; the catalog is
 edited by hand from then on). The two "Video Series Index" seeds go through the importer; the
 three ordered lists are transcribed here, with every link, note and date, and 004's link-less
 titles resolved against videos the other seeds link."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from companion.importer import _Catalog, import_index
 
-SEEDS = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/seeds")
+SEEDS = Path(sys.argv[1] if len(sys.argv) > 1 else "sources")
 OUT = Path(sys.argv[2] if len(sys.argv) > 2 else "catalog.json")
 DL = "3blue1brown-neural-networks-deep-learning"
 DL_PLAYLIST = "PLZHQObOWTQDNU6R1_67000Dx_ZCJB-3pi"
