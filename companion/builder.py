@@ -6,22 +6,20 @@ Catalog text only ever reaches markdown (escaped) and the saved HTML outputs (es
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from nbformat import NotebookNode
 
+from .cells import ANSWER, EMBED, META, generated
 from .catalog import Assignment, Catalog, Course, Lesson
 from .embed import Embed, embed_for
 from .extras import Extra
-from .names import slug
-from .nodes import new_code_cell, new_markdown_cell, new_notebook, new_output, writes
+from .layout import INDEX, Layout, reserved
+from .nodes import dumps, new_notebook, new_output
 from .prompts import prompts_for
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
@@ -32,11 +30,6 @@ RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` 
             "ticks are saved as you click.")
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
-
-
-REMOVED_FOLDER = "removed"  # where the writer archives notebooks of lessons that left the catalog
-# Names Windows refuses for a file or folder, whatever the extension (CON, CON.ipynb, ...).
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)", re.IGNORECASE)
 
 
 class BuildError(Exception):
@@ -72,52 +65,9 @@ def py(token: str) -> str:
     return json.dumps(token)
 
 
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def cell_id(role: str, key: str = "") -> str:
-    raw = f"{role}-{key}" if key else role
-    safe = re.sub(r"[^A-Za-z0-9_-]", "-", raw)
-    return safe if len(safe) <= 64 else f"{safe[:47]}-{digest(raw)}"
-
-
-def _cell(kind: str, role: str, key: str, source: str, *, outputs: list | None = None, count: int | None = None,
-          tags: list[str] | None = None) -> NotebookNode:
-    meta: dict = {"companion": {"role": role, "digest": digest(source)}}
-    if tags:
-        meta["tags"] = tags
-    if kind == "markdown":
-        return new_markdown_cell(source, id=cell_id(role, key), metadata=meta)
-    return new_code_cell(source, id=cell_id(role, key), metadata=meta, outputs=outputs or [], execution_count=count)
-
-
 def _notebook(cells: list[NotebookNode], companion: dict) -> NotebookNode:
     return new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
-                                               "companion": companion})
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each notebook of a course goes, relative to the output folder."""
-
-    course: Course
-
-    @property
-    def folder(self) -> PurePosixPath:
-        return PurePosixPath(self.course.id)
-
-    @cached_property
-    def _width(self) -> int:  # once per course, not once per name: a build names each lesson ~4 times
-        return max(2, len(str(max(l.number for l in self.course.lessons if l.number is not None))))
-
-    def name(self, lesson: Lesson) -> str:
-        if lesson.number is None:
-            return f"{lesson.id}.ipynb"
-        return f"{lesson.number:0{self._width}d}-{slug(lesson.title, 40)}.ipynb"
-
-    def path(self, lesson: Lesson) -> PurePosixPath:
-        return self.folder / self.name(lesson)
+                                               META: companion})
 
 
 class LessonBuilder:
@@ -156,7 +106,7 @@ class LessonBuilder:
         if lesson.note:
             lines += ["", md_block(lesson.note, "> ")]
         lines += ["", f"*{RUN_HINT}*"]
-        return _cell("markdown", "header", "", "\n".join(lines))
+        return generated("markdown", "header", "", "\n".join(lines))
 
     def _video_cells(self, n: int, a: Assignment, seen_series: set[str], count: int) -> list[NotebookNode]:
         v = self.catalog.videos[a.id]
@@ -179,10 +129,10 @@ class LessonBuilder:
                           "GitHub, VS Code, offline)"]
         else:
             lines += ["", f"🔎 {link('Find it on YouTube', v.url)} (the source list gives no direct link to this video)"]
-        cells = [_cell("markdown", "video", a.id, "\n".join(lines))]
+        cells = [generated("markdown", "video", a.id, "\n".join(lines))]
         if embed:
             out = new_output("display_data", data=embed.bundle(), metadata={})
-            cells.append(_cell("code", "embed", a.id, f"lesson.show_video({py(a.id)})", outputs=[out], count=count))
+            cells.append(generated("code", EMBED, a.id, f"lesson.show_video({py(a.id)})", outputs=[out], count=count))
         return cells
 
     def _embed(self, a: Assignment) -> Embed | None:
@@ -198,18 +148,18 @@ class LessonBuilder:
             line = f"- {link(a.title or r.title, r.url)} ({md(r.kind)})"
             notes = " ".join(md(x) for x in (r.note, a.note) if x)
             lines.append(f"{line}: {notes}" if notes else line)
-        cells.append(_cell("markdown", "resources", "", "\n".join(lines)))
+        cells.append(generated("markdown", "resources", "", "\n".join(lines)))
         for a in lesson.resources:
             embed = self._embed(a)
             if embed:
                 out = new_output("display_data", data=embed.bundle(), metadata={})
-                cells.append(_cell("code", "embed", a.id, f"lesson.show_resource({py(a.id)})", outputs=[out], count=count))
+                cells.append(generated("code", EMBED, a.id, f"lesson.show_resource({py(a.id)})", outputs=[out], count=count))
                 count += 1
         return cells
 
     def lesson(self, lesson: Lesson) -> NotebookNode:
         cells = [self._header(lesson),
-                 _cell("code", "setup", "", "from companion.kernel import open_lesson\n\n"
+                 generated("code", "setup", "", "from companion.kernel import open_lesson\n\n"
                                             f"lesson = open_lesson({py(self.course.id)}, {py(lesson.id)}"
                                             f"{', privacy_enhanced=True' if self.privacy else ''})", count=1)]
         seen: set[str] = set()
@@ -220,16 +170,16 @@ class LessonBuilder:
         cells += self._resource_cells(lesson, count)
         extra = self.extras.get((self.course.id, lesson.id))
         cells += self._extra_cells(extra)
-        cells.append(_cell("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
+        cells.append(generated("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
                                                       "prompt (double-click to edit). They are yours: rebuilding the "
                                                       "notebooks keeps them."))
         for p in prompts_for(lesson, self.catalog, md):
-            cells.append(_cell("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
-            cells.append(_cell("markdown", "answer", p.id, "", tags=["answer"]))
-        cells.append(_cell("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
+            cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
+            cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
+        cells.append(generated("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
                                                               "are done, and the reflections when you have written them."))
-        cells.append(_cell("code", "checklist", "", "lesson.checklist()"))
-        cells.append(_cell("markdown", "footer", "", self._nav(lesson)))
+        cells.append(generated("code", "checklist", "", "lesson.checklist()"))
+        cells.append(generated("markdown", "footer", "", self._nav(lesson)))
         meta = {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id}
         if extra is not None:
             meta["extra"] = str(extra.source)
@@ -239,9 +189,9 @@ class LessonBuilder:
         """The author's extra for this lesson under a heading of its own; code cells saved unrun."""
         if extra is None:
             return []
-        cells = [_cell("markdown", "extras-header", "", EXTRAS_TEXT)]
+        cells = [generated("markdown", "extras-header", "", EXTRAS_TEXT)]
         for c in extra.cells:
-            cells.append(_cell(c.kind, "extra", c.key, c.source, tags=list(c.tags) or None))
+            cells.append(generated(c.kind, "extra", c.key, c.source, tags=list(c.tags) or None))
         return cells
 
     def index(self) -> NotebookNode:
@@ -251,8 +201,8 @@ class LessonBuilder:
             lines += [md_block(c.note, "> "), ""]
         if c.source:
             lines += [f"Made from the list *{md(c.source)}*. [All courses](../index.ipynb)", ""]
-        cells = [_cell("markdown", "course-header", "", "\n".join(lines).rstrip())]
-        cells.append(_cell("code", "progress", "", f"from companion.kernel import open_course\n\n"
+        cells = [generated("markdown", "course-header", "", "\n".join(lines).rstrip())]
+        cells.append(generated("code", "progress", "", f"from companion.kernel import open_course\n\n"
                                                    f"open_course({py(c.id)}).progress()"))
         groups: list[tuple[str, str, list[Lesson]]] = []
         for lesson in self.order:
@@ -271,7 +221,7 @@ class LessonBuilder:
         for title, note, lessons in groups:
             body += ["", f"### {md(title)}"] + (["", f"*{md(note)}*"] if note else []) + [""]
             body += [f"- [{md(_label(l))}]({url(self.layout.name(l))}) — {_count(l)}" for l in lessons]
-        cells.append(_cell("markdown", "lessons", "", "\n".join(body)))
+        cells.append(generated("markdown", "lessons", "", "\n".join(body)))
         series_ids = list(dict.fromkeys(self.catalog.videos[a.id].series for l in c.lessons for a in l.videos
                                         if self.catalog.videos[a.id].series))
         if series_ids:
@@ -281,7 +231,7 @@ class LessonBuilder:
                 links = [link(self.catalog.resources[r].kind, self.catalog.resources[r].url) for r in s.resources]
                 entry = f"- **{md(s.title)}**" + (f" ({', '.join(links)})" if links else "")
                 lines.append(entry + (f": {md(s.note)}" if s.note else ""))
-            cells.append(_cell("markdown", "series", "", "\n".join(lines)))
+            cells.append(generated("markdown", "series", "", "\n".join(lines)))
         return _notebook(cells, {"course": c.id, "lesson": "index"})
 
 
@@ -301,8 +251,8 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
              "in each course index once you run it.", ""]
     for c in catalog.courses.values():
         lines.append(f"- [{md(c.title)}]({url(c.id)}/index.ipynb) — {len(c.lessons)} lessons")
-    cells = [_cell("markdown", "courses", "", "\n".join(lines)),
-             _cell("code", "overview", "", "from companion.kernel import overview\n\noverview()")]
+    cells = [generated("markdown", "courses", "", "\n".join(lines)),
+             generated("code", "overview", "", "from companion.kernel import overview\n\noverview()")]
     return _notebook(cells, {"course": None, "lesson": "index"})
 
 
@@ -310,27 +260,21 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
          extras: dict[tuple[str, str], Extra] | None = None) -> dict[PurePosixPath, NotebookNode]:
     """Every notebook the catalog asks for, keyed by its path under the output folder; `extras`
     (from `extras.load`) adds authors' worked examples to their lessons."""
-    out: dict[PurePosixPath, NotebookNode] = {PurePosixPath("index.ipynb"): catalog_index(catalog)}
+    out: dict[PurePosixPath, NotebookNode] = {PurePosixPath(INDEX): catalog_index(catalog)}
     for course in catalog.courses.values():
-        if course.id == REMOVED_FOLDER or _WINDOWS_RESERVED.match(course.id):
-            why = "the build archives removed notebooks there" if course.id == REMOVED_FOLDER else "Windows reserves the name"
+        why = reserved(course.id)
+        if why:
             raise BuildError(f'courses "{course.id}": "{course.id}" cannot be a course folder ({why}); '
                              "give the course another id")
         builder = LessonBuilder(catalog, course, privacy_enhanced, extras)
-        out[builder.layout.folder / "index.ipynb"] = builder.index()
+        out[builder.layout.index] = builder.index()
         for lesson in course.lessons:
             path = builder.layout.path(lesson)
             if path in out:
                 raise BuildError(f'courses "{course.id}": lesson "{lesson.id}" would be written to {path}, '
                                  "which another notebook already uses; give it another id or title")
-            if _WINDOWS_RESERVED.match(path.name):
+            if reserved(path.name):
                 raise BuildError(f'courses "{course.id}": lesson "{lesson.id}" would be written to {path}, '
                                  "a name Windows reserves; give it another id")
             out[path] = builder.lesson(lesson)
     return out
-
-
-def dumps(nb: NotebookNode) -> str:
-    """The notebook's file text: exactly `nbformat.writes(nb) + "\\n"`, minus its schema check
-    (every notebook here is nbformat 4, made by `nodes`)."""
-    return writes(nb) + "\n"

@@ -16,8 +16,10 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import atomic, twins
-from .builder import REMOVED_FOLDER, dumps
-from .merge import generated_view, has_learner_work, merge, removed_header
+from .cells import EXTRA_ROLES, META, generated_view, lesson_key, removed_header
+from .layout import TWIN_SUFFIX, archived, is_build_file, twin_path
+from .merge import has_learner_work, merge
+from .nodes import dumps
 
 
 
@@ -55,15 +57,13 @@ class _Existing:
 
     @property
     def key(self) -> tuple | None:
-        meta = (self.nb or {}).get("metadata", {}).get("companion")
-        if not isinstance(meta, dict):
-            return None
-        return meta.get("course"), meta.get("lesson_id", meta.get("lesson"))
+        return lesson_key(self.nb or {})
 
 
 def _key(nb: NotebookNode) -> tuple:
-    meta = nb.metadata["companion"]
-    return meta["course"], meta.get("lesson_id", meta["lesson"])
+    key = lesson_key(nb)
+    assert key is not None, "a planned notebook always carries its lesson key"
+    return key
 
 
 def _files(out: Path, pattern: str) -> Iterator[tuple[PurePosixPath, str]]:
@@ -73,7 +73,7 @@ def _files(out: Path, pattern: str) -> Iterator[tuple[PurePosixPath, str]]:
         return
     for p in sorted(out.rglob(pattern)):
         rel = PurePosixPath(p.relative_to(out).as_posix())
-        if ".ipynb_checkpoints" in rel.parts or rel.parts[0] == REMOVED_FOLDER or not p.is_file():
+        if not is_build_file(rel) or not p.is_file():
             continue
         try:
             yield rel, p.read_text(encoding="utf-8")
@@ -134,7 +134,7 @@ def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool
         elif e.key in planned_keys:
             continue  # another file already took this lesson's work
         elif e.nb and has_learner_work(e.nb):
-            target = PurePosixPath(REMOVED_FOLDER) / path
+            target = archived(path)
             report.changes.append(Change("archive", path, f"no longer in the catalog; your notes are kept in {target}"))
             if not dry_run:
                 kept = nbformat.from_dict(e.nb)
@@ -152,13 +152,10 @@ def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool
     return report
 
 
-EXTRA_ROLES = ("extra", "extras-header")  # the cells a lesson extra adds
-
-
 def _why(old: dict | None, nb: NotebookNode) -> str:
     """What changed in a lesson's generated cells, for `--dry-run`: the catalog, its extra, or both."""
-    before = ((old or {}).get("metadata", {}).get("companion") or {}).get("extra")
-    after = nb.metadata["companion"].get("extra")
+    before = ((old or {}).get("metadata", {}).get(META) or {}).get("extra")
+    after = nb.metadata[META].get("extra")
     if after and not before:
         return f"new extra {after}"
     if before and not after:
@@ -179,12 +176,12 @@ def _why(old: dict | None, nb: NotebookNode) -> str:
 
 def _scan_twins(out: Path) -> dict[PurePosixPath, str]:
     """The text twins in `out` (Markdown files this tool wrote), by path."""
-    return {rel: text for rel, text in _files(out, f"*{twins.SUFFIX}") if twins.is_twin(text)}
+    return {rel: text for rel, text in _files(out, f"*{TWIN_SUFFIX}") if twins.is_twin(text)}
 
 
 def has_twins(out: Path) -> bool:
     """Whether the output folder already keeps text twins (then builds and checks keep them too)."""
-    return any(twins.is_twin(text) for _, text in _files(out, f"*{twins.SUFFIX}"))
+    return any(twins.is_twin(text) for _, text in _files(out, f"*{TWIN_SUFFIX}"))
 
 
 def _sync_twins(planned: dict[PurePosixPath, NotebookNode], out: Path, report: Report, dry_run: bool) -> int:
@@ -194,7 +191,7 @@ def _sync_twins(planned: dict[PurePosixPath, NotebookNode], out: Path, report: R
     unchanged = 0
     wanted: set[PurePosixPath] = set()
     for path, nb in planned.items():
-        twin = twins.path_of(path)
+        twin = twin_path(path)
         wanted.add(twin)
         expected = twins.dumps(nb)
         here = existing.get(twin)
@@ -244,13 +241,13 @@ def _stale_twins(planned: dict[PurePosixPath, NotebookNode], out: Path) -> list[
     existing = _scan_twins(out)
     problems = []
     for path, nb in planned.items():
-        twin = twins.path_of(path)
+        twin = twin_path(path)
         here = existing.get(twin)
         if here is None:
             problems.append(Change("add", twin, f"text twin of {path} missing"))
         elif here != twins.dumps(nb):
             problems.append(Change("update", twin, f"text twin does not match {path}"))
-    wanted = {twins.path_of(p) for p in planned}
+    wanted = {twin_path(p) for p in planned}
     problems += [Change("remove", t, "text twin of a notebook not in the catalog") for t in existing if t not in wanted]
     return problems
 

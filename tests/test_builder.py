@@ -106,7 +106,7 @@ def test_a_build_is_deterministic_and_a_rebuild_writes_nothing(tmp_path, capsys)
 
 def test_the_project_notebooks_match_the_catalog_byte_for_byte():
     from companion import extras
-    from companion.builder import dumps
+    from companion.nodes import dumps
     from companion.catalog import load
 
     cat = load(ROOT / "catalog.json")

@@ -14,7 +14,8 @@ import pytest
 from nbformat.v4 import new_markdown_cell
 
 from companion import extras, twins
-from companion.builder import digest, plan
+from companion.builder import plan
+from companion.cells import digest
 from companion.catalog import CatalogError, load
 from companion.cli import main
 from conftest import ROOT, small_catalog, write_catalog
