@@ -131,7 +131,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.check:
         problems = stale(planned, out, text=text)
         for c in problems:
-            print(f"stale: {out / c.path}: {c.reason}")
+            print(f"stale: {out / c.path}: {c.stale}")
         if problems:
             print(f"{len(problems)} file(s) out of date; run `companion build{' --text' if text else ''}`",
                   file=sys.stderr)
