@@ -16,6 +16,7 @@ from nbformat import NotebookNode
 
 from .cells import ANSWER, EMBED, META, generated
 from .catalog import Assignment, Catalog, Course, Lesson
+from .errors import BuildError
 from .embed import Embed, embed_for
 from .extras import Extra
 from .layout import INDEX, Layout, reserved
@@ -30,10 +31,6 @@ RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` 
             "ticks are saved as you click.")
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
-
-
-class BuildError(Exception):
-    """The catalog can't be laid out as notebooks (e.g. two lessons would share a file)."""
 
 
 def md(text: str) -> str:

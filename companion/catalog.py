@@ -14,17 +14,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import youtube
+from .errors import CatalogError, NotFound
 
 SCHEMA_PATH = Path(__file__).with_name("catalog.schema.json")
 CATALOG_NAME = "catalog.json"
-
-
-class CatalogError(Exception):
-    """A catalog that cannot be used; `problems` holds one line per mistake."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -130,7 +123,7 @@ class Course:
         for lesson in self.lessons:
             if lesson.key == key or lesson.id == key:
                 return lesson
-        raise KeyError(f'course "{self.id}" has no lesson {key!r}')
+        raise NotFound(f'course "{self.id}" has no lesson {key!r}')
 
     def phase_of(self, lesson: Lesson) -> Phase | None:
         return next((p for p in self.phases if p.holds(lesson)), None)
@@ -154,7 +147,7 @@ class Catalog:
         try:
             return self.courses[course_id]
         except KeyError:
-            raise KeyError(f'no course "{course_id}" in the catalog') from None
+            raise NotFound(f'no course "{course_id}" in the catalog') from None
 
 
 def find(start: Path | None = None) -> Path:

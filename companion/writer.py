@@ -46,6 +46,9 @@ class Report:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     trusted: int = 0
+    out: Path | None = None  # the output folder
+    notebooks: int = 0  # how many notebooks the catalog makes
+    twins: bool = False  # whether text twins were kept (or checked) too
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)

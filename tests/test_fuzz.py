@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from companion import cli
-from companion.cli import _problems_of
+from companion.api import problems_of as _problems_of
 from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, snapshot, yt
 
 FUZZ = settings(max_examples=1000, deadline=None, database=None, print_blob=True,
