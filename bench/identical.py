@@ -8,6 +8,7 @@ and prints one line: `<identical> <total> <invalid>`.
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
@@ -31,7 +32,9 @@ def plan_both(catalog: Path, privacy: bool | None) -> tuple[dict, dict | None]:
         args: tuple = (privacy, load_extras(cat, folder_of(catalog)))
     except ImportError:
         args = (privacy,)
-    fast = builder.plan(cat, *args)
+    # since the notebooks record their catalog's place, planning needs the output folder (older copies: --src)
+    kwargs = {"folder": catalog.parent / "notebooks"} if "folder" in inspect.signature(builder.plan).parameters else {}
+    fast = builder.plan(cat, *args, **kwargs)
     # the constructors live in the builder, or (since the cells contract moved out) in `cells`
     owners = [m for m in (builder, sys.modules.get("companion.cells")) if m is not None]
     where = {name: next((m for m in owners if hasattr(m, name)), None) for name in CONSTRUCTORS}
@@ -41,7 +44,7 @@ def plan_both(catalog: Path, privacy: bool | None) -> tuple[dict, dict | None]:
     try:
         for name, m in where.items():
             setattr(m, name, getattr(nbformat.v4, name))
-        slow = builder.plan(cat, *args)
+        slow = builder.plan(cat, *args, **kwargs)
     finally:
         for name, f in saved.items():
             setattr(where[name], name, f)

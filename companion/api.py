@@ -45,7 +45,7 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
     cat = load(path)
     lesson_extras = extras.load(cat, extras.folder_of(path))
     target = Path(out) if out is not None else default_out(path)
-    planned = plan(cat, privacy_enhanced, lesson_extras)
+    planned = plan(cat, privacy_enhanced, lesson_extras, folder=target)
     text = has_twins(target) if twins is None else twins
     report = sync(planned, target, dry_run=dry_run or check, trust=trust, text=text)
     report.out, report.notebooks, report.twins = target, len(planned), text

@@ -1,16 +1,13 @@
-"""Turn a course's lessons into notebooks: cells with stable ids, saved video outputs, no state.
+"""Turn a course's lessons into notebooks: the content of each cell, with saved video outputs.
 
-Catalog text only ever reaches markdown (escaped) and the saved HTML outputs (escaped by
-`Embed`); code cells name catalog entries by id, and ids are checked to be plain tokens.
+Only content lives here: how cells are marked is `cells`, where files go is `layout`, escaping
+is `markup` (catalog text reaches markdown escaped; code cells name catalog entries by id), the
+phase grouping of the course index is `tally`'s.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
-from pathlib import PurePosixPath
-from urllib.parse import quote
+from pathlib import Path, PurePosixPath
 
 from nbformat import NotebookNode
 
@@ -19,47 +16,18 @@ from .catalog import Assignment, Catalog, Course, Lesson
 from .errors import BuildError
 from .embed import Embed, embed_for
 from .extras import Extra
-from .layout import INDEX, Layout, reserved
-from .nodes import dumps, new_notebook, new_output
+from .layout import INDEX, Layout, catalog_from, reserved
+from .markup import link, md, md_block, py, url
+from .nodes import new_notebook, new_output
 from .prompts import prompts_for
+from .tally import groups
 
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~$<>])")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` trusts the notebooks it writes). "
             "The checklist needs the kernel: run all cells (**Run ▸ Run All Cells**) and tick what you have done; "
             "ticks are saved as you click.")
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
-
-
-def md(text: str) -> str:
-    """Catalog text as inert inline markdown: no markup, no HTML, no math, one line."""
-    # a backslash becomes an entity: `\\(` (an escaped backslash before a bracket) opens math in JupyterLab
-    return _MD_SPECIAL.sub(lambda m: "&#92;" if m[1] == "\\" else "\\" + m[1],
-                           html.escape(" ".join(text.split()), quote=False))
-
-
-def md_block(text: str, prefix: str = "") -> str:
-    """Paragraphs of catalog text, each escaped; `prefix="> "` makes a quote."""
-    paragraphs = [md(p) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    return f"\n{prefix}\n".join(prefix + p for p in paragraphs)
-
-
-def url(href: str) -> str:
-    """A link target that cannot break out of `(...)` in markdown."""
-    return quote(href, safe=":/?#[]@!$&'*+,;=%~-._")
-
-
-def link(text: str, href: str) -> str:
-    return f"[{md(text)}]({url(href)})"
-
-
-def py(token: str) -> str:
-    """An id as a Python literal; ids are plain tokens, so nothing else can reach the source."""
-    if not TOKEN.match(token):
-        raise BuildError(f"refusing to put {token!r} into code: ids are letters, digits, - and _")
-    return json.dumps(token)
 
 
 def _notebook(cells: list[NotebookNode], companion: dict) -> NotebookNode:
@@ -156,7 +124,7 @@ class LessonBuilder:
 
     def lesson(self, lesson: Lesson) -> NotebookNode:
         cells = [self._header(lesson),
-                 generated("code", "setup", "", "from companion.kernel import open_lesson\n\n"
+                 generated("code", "setup", "", "from companion.lesson import open_lesson\n\n"
                                             f"lesson = open_lesson({py(self.course.id)}, {py(lesson.id)}"
                                             f"{', privacy_enhanced=True' if self.privacy else ''})", count=1)]
         seen: set[str] = set()
@@ -170,7 +138,7 @@ class LessonBuilder:
         cells.append(generated("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
                                                       "prompt (double-click to edit). They are yours: rebuilding the "
                                                       "notebooks keeps them."))
-        for p in prompts_for(lesson, self.catalog, md):
+        for p in prompts_for(lesson, self.catalog):
             cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
         cells.append(generated("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
@@ -199,25 +167,18 @@ class LessonBuilder:
         if c.source:
             lines += [f"Made from the list *{md(c.source)}*. [All courses](../index.ipynb)", ""]
         cells = [generated("markdown", "course-header", "", "\n".join(lines).rstrip())]
-        cells.append(generated("code", "progress", "", f"from companion.kernel import open_course\n\n"
+        cells.append(generated("code", "progress", "", f"from companion.lesson import open_course\n\n"
                                                    f"open_course({py(c.id)}).progress()"))
-        groups: list[tuple[str, str, list[Lesson]]] = []
-        for lesson in self.order:
-            phase = c.phase_of(lesson)
-            title = phase.title if phase else ("Lessons" if lesson.number is not None else "Beyond the lessons")
-            note = phase.note if phase else ""
-            if not groups or groups[-1][0] != title:
-                groups.append((title, note, []))
-            groups[-1][2].append(lesson)
         body = ["## Lessons"]
         numbers = [l.number for l in self.order if l.number is not None]
         gaps = sorted(set(range(min(numbers + [1]), max(numbers) + 1)) - set(numbers)) if numbers else []
         if gaps:
             body += ["", f"*The list assigns no videos to lesson{'s' * (len(gaps) > 1)} "
                          f"{', '.join(map(str, gaps))}, so {'they have' if len(gaps) > 1 else 'it has'} no notebook.*"]
-        for title, note, lessons in groups:
-            body += ["", f"### {md(title)}"] + (["", f"*{md(note)}*"] if note else []) + [""]
-            body += [f"- [{md(_label(l))}]({url(self.layout.name(l))}) — {_count(l)}" for l in lessons]
+        for group in groups(c):
+            note = group.phase.note if group.phase else ""
+            body += ["", f"### {md(group.title)}"] + (["", f"*{md(note)}*"] if note else []) + [""]
+            body += [f"- [{md(_label(l))}]({url(self.layout.name(l))}) — {_count(l)}" for l in group.lessons]
         cells.append(generated("markdown", "lessons", "", "\n".join(body)))
         series_ids = list(dict.fromkeys(self.catalog.videos[a.id].series for l in c.lessons for a in l.videos
                                         if self.catalog.videos[a.id].series))
@@ -249,14 +210,17 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
     for c in catalog.courses.values():
         lines.append(f"- [{md(c.title)}]({url(c.id)}/index.ipynb) — {len(c.lessons)} lessons")
     cells = [generated("markdown", "courses", "", "\n".join(lines)),
-             generated("code", "overview", "", "from companion.kernel import overview\n\noverview()")]
+             generated("code", "overview", "", "from companion.lesson import overview\n\noverview()")]
     return _notebook(cells, {"course": None, "lesson": "index"})
 
 
 def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
-         extras: dict[tuple[str, str], Extra] | None = None) -> dict[PurePosixPath, NotebookNode]:
+         extras: dict[tuple[str, str], Extra] | None = None, *,
+         folder: Path | None = None) -> dict[PurePosixPath, NotebookNode]:
     """Every notebook the catalog asks for, keyed by its path under the output folder; `extras`
-    (from `extras.load`) adds authors' worked examples to their lessons."""
+    (from `extras.load`) adds authors' worked examples to their lessons. Given the output
+    `folder`, each notebook records where the catalog is, relative to the notebook
+    (`metadata.companion.catalog`), so a lesson finds it when run wherever it was written."""
     out: dict[PurePosixPath, NotebookNode] = {PurePosixPath(INDEX): catalog_index(catalog)}
     for course in catalog.courses.values():
         why = reserved(course.id)
@@ -274,4 +238,8 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
                 raise BuildError(f'courses "{course.id}": lesson "{lesson.id}" would be written to {path}, '
                                  "a name Windows reserves; give it another id")
             out[path] = builder.lesson(lesson)
+    if folder is not None and catalog.path is not None:
+        where = {parent: catalog_from(folder / parent, catalog.path) for parent in {p.parent for p in out}}
+        for path, nb in out.items():
+            nb.metadata[META]["catalog"] = where[path.parent]
     return out

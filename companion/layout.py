@@ -3,10 +3,11 @@ the names it can't use, the archive of removed lessons and the text twins' paths
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from .catalog import Course, Lesson
 from .names import slug
@@ -41,6 +42,16 @@ def archived(path: PurePosixPath) -> PurePosixPath:
 def twin_path(notebook: PurePosixPath) -> PurePosixPath:
     """`llms-asap/02-x.ipynb` → `llms-asap/02-x.md`."""
     return notebook.with_suffix(TWIN_SUFFIX)
+
+
+def catalog_from(notebook_folder: Path, catalog: Path) -> str:
+    """The catalog's path as a notebook in `notebook_folder` records it: relative (POSIX), so the
+    output folder can move with its catalog; absolute when no relative path exists (another drive)."""
+    target = catalog.resolve()
+    try:
+        return Path(os.path.relpath(target, notebook_folder.resolve())).as_posix()
+    except ValueError:
+        return target.as_posix()
 
 
 @dataclass(frozen=True)
