@@ -14,7 +14,8 @@ import pytest
 from nbformat.v4 import new_markdown_cell
 
 from companion import extras, twins
-from companion.builder import digest, plan
+from companion.builder import plan
+from companion.cells import digest
 from companion.catalog import CatalogError, load
 from companion.cli import main
 from conftest import ROOT, small_catalog, write_catalog
@@ -270,7 +271,7 @@ def test_twin_cell_ids_survive_the_round_trip(tmp_path):
 
 def test_every_repo_notebook_reads_back_from_its_twin():
     cat = load(ROOT / "catalog.json")
-    for path, nb in plan(cat, extras=extras.load(cat)).items():
+    for path, nb in plan(cat, extras=extras.load(cat), folder=ROOT / "notebooks").items():
         back = twins.reads(twins.dumps(nb))
         assert [(c.id, c.cell_type, c.source, c.metadata) for c in back.cells] == \
             [(c.id, c.cell_type, c.source, c.metadata) for c in nb.cells], path
