@@ -149,6 +149,7 @@ class Catalog:
     courses: dict[str, Course]
     privacy_enhanced: bool = False
     path: Path | None = field(default=None, compare=False)
+    watched_threshold: float = 0.9  # share of a video played that ticks it (settings.watched_threshold)
 
     def course(self, course_id: str) -> Course:
         try:
@@ -243,7 +244,8 @@ def from_data(data: dict[str, Any], path: Path | None = None) -> Catalog:
     if problems:
         raise CatalogError(problems)
     settings = data.get("settings", {})
-    return Catalog(series, videos, resources, courses, bool(settings.get("privacy_enhanced")), path)
+    return Catalog(series, videos, resources, courses, bool(settings.get("privacy_enhanced")), path,
+                   float(settings.get("watched_threshold", 0.9)))
 
 
 def _index(items: list[dict], name: str, make: Any, problems: list[str]) -> dict[str, Any]:

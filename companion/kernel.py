@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from IPython.display import display
+from traitlets import TraitError
 
 from . import catalog as catalog_mod
 from .catalog import Catalog, CatalogError, Course, Lesson
@@ -61,7 +62,7 @@ def _explained(method: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except (TypeError, KeyError, AttributeError, ValueError) as e:
+        except (TypeError, KeyError, AttributeError, ValueError, TraitError) as e:
             display(_problem(f"catalog.json does not fit this notebook any more ({type(e).__name__}: {e}); "
                              "run `companion validate`, then `companion build`"))
             return None
@@ -126,7 +127,10 @@ class LessonView:
         if embed is None:
             display(_problem(f'"{item}" is not a video of this lesson any more; rebuild with `companion build`.'))
         else:
-            display(embed)
+            from .player import live_player  # the live player, which remembers; it also carries `embed`'s output
+
+            display(live_player(embed, self.store, self.course.id, self.lesson.id, item,
+                                self.catalog.watched_threshold))
 
     @_explained
     def checklist(self) -> Any:
@@ -168,6 +172,15 @@ class LessonView:
                              indent=False, layout=w.Layout(width="auto"))
             box.observe(lambda change, item=item: on_change(change, item), names="value")
             boxes.append(box)
+        by_item = {item: box for (item, _), box in zip(items, boxes)}
+
+        def watched(item: str) -> None:  # a player ticked it in the store: show it here at once
+            if item in by_item:
+                by_item[item].value = True
+
+        from .player import on_watched
+
+        on_watched(self.course.id, self.lesson.id, watched)
         refresh()
         return w.VBox([*boxes, bar, status])
 
@@ -206,6 +219,12 @@ class CourseView:
             display(_problem(str(e)))
             return None
         rows = course_progress(self.catalog, self.course, ticks)
+        from .player import stopped_at
+
+        try:
+            stopped = stopped_at(self.catalog, self.course, self.store.positions(self.course.id))
+        except StoreError:
+            stopped = {}
         groups: dict[str, list] = {}
         for lesson, done, total in rows:
             phase = self.course.phase_of(lesson)
@@ -214,7 +233,8 @@ class CourseView:
         for title, lessons in groups.items():
             if title:
                 children.append(_bar(w, title, sum(r[1] for r in lessons), sum(r[2] for r in lessons), bold=True))
-            children += [_bar(w, _label(lesson), done, total) for lesson, done, total in lessons]
+            children += [_bar(w, _label(lesson), done, total, after=stopped.get(lesson.id, ""))
+                         for lesson, done, total in lessons]
         return w.VBox(children)
 
 
@@ -222,10 +242,11 @@ def _label(lesson: Lesson) -> str:
     return f"{lesson.number}. {lesson.title}" if lesson.number is not None else lesson.title
 
 
-def _bar(w: Any, label: str, done: int, total: int, bold: bool = False) -> Any:
+def _bar(w: Any, label: str, done: int, total: int, bold: bool = False, after: str = "") -> Any:
     bar = w.IntProgress(value=done, min=0, max=max(total, 1), layout=w.Layout(width="220px"),
                         bar_style="success" if total and done == total else "")
-    text = w.HTML(("<b>{}</b>" if bold else "{}").format(html.escape(f"{label} — {done}/{total}")))
+    text = w.HTML(("<b>{}</b>" if bold else "{}").format(html.escape(f"{label} — {done}/{total}"))
+                  + (f' <span style="color:#1565c0">· {html.escape(after)}</span>' if after else ""))
     return w.HBox([bar, text])
 
 

@@ -104,7 +104,7 @@ def test_export_then_import_merges_and_never_drops_newer_ticks(tmp_path, monkeyp
     assert main(["progress", "--import", str(tmp_path / "p.json")]) == 0
     assert ProgressStore(desktop).ticks() == {("c", "l", "a"): False, ("c", "l", "b"): True, ("c", "l", "z"): True}
     assert main(["progress", "--import", str(tmp_path / "p.json")]) == 0
-    assert "0 of 2 ticks" in capsys.readouterr().out.splitlines()[-1]
+    assert "0 of 2 ticks, positions and notes" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_importing_a_file_that_is_not_an_export_is_a_clear_error(tmp_path, capsys):
