@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,9 @@ class ProgressStore:
         self.path = Path(path) if path else default_path()
         self.timeout = timeout
         self._db: sqlite3.Connection | None = None
+        # ipykernel 7 runs widget messages (a tick, a player's report) on another thread than the
+        # cells: one connection shared across threads, one statement at a time.
+        self._lock = threading.RLock()
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is not None:
@@ -154,7 +158,7 @@ class ProgressStore:
         except OSError as e:
             raise StoreError(f"progress store {self.path}: cannot create its folder: {e.strerror or e}") from None
         try:
-            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA busy_timeout = %d" % int(self.timeout * 1000))
             db.execute("PRAGMA journal_mode = WAL")
             db.execute(SCHEMA)
@@ -186,6 +190,8 @@ class ProgressStore:
 
     def _explain(self, e: sqlite3.DatabaseError) -> StoreError:
         text = str(e)
+        if isinstance(e, sqlite3.ProgrammingError):  # a misuse of the connection, not a damaged file: no backup
+            return StoreError(f"progress store {self.path} could not be used ({text}); nothing was changed")
         if "locked" in text or "busy" in text:
             return StoreError(f"progress store {self.path} is locked by another program ({text}); "
                               "nothing was changed, try again when it is closed")
@@ -208,10 +214,11 @@ class ProgressStore:
         return backup
 
     def _run(self, sql: str, args: Iterable = ()) -> list[tuple]:
-        try:
-            return self._connect().execute(sql, tuple(args)).fetchall()
-        except sqlite3.DatabaseError as e:
-            raise self._explain(e) from None
+        with self._lock:
+            try:
+                return self._connect().execute(sql, tuple(args)).fetchall()
+            except sqlite3.DatabaseError as e:
+                raise self._explain(e) from None
 
     def set(self, course: str, lesson: str, item: str, done: bool, at: float | None = None) -> None:
         self._run(UPSERT, (course, lesson, item, int(done), time.time() if at is None else at))
@@ -266,6 +273,10 @@ class ProgressStore:
     def merge(self, data: Export | Iterable[Tick]) -> int:
         """Take each tick, position and note unless the store already has a newer change of it."""
         export = data if isinstance(data, Export) else Export(list(data), [], [])
+        with self._lock:
+            return self._merge(export)
+
+    def _merge(self, export: Export) -> int:
         db = self._connect()
         try:
             before = db.total_changes

@@ -132,3 +132,25 @@ def test_cli_reports_a_corrupt_store_without_a_traceback(monkeypatch, tmp_path, 
     err = capsys.readouterr().err
     assert err.startswith("companion: progress store") and "Traceback" not in err
     assert path.read_bytes() == b"garbage" * 500
+
+
+def test_a_store_opened_in_one_thread_is_usable_from_another(tmp_path):
+    """ipykernel 7 handles widget messages (a tick, a player's report) off the thread that ran the cell."""
+    import threading
+
+    store = ProgressStore(tmp_path / "p.sqlite")
+    store.set("c", "l", "v", True)  # connects on this thread
+    errors: list[Exception] = []
+
+    def elsewhere() -> None:
+        try:
+            store.set("c", "l", "w", True)
+            store.save_position("c", "l", "w", 12.0, 600.0, [(0, 12)])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join(30)
+    assert errors == [] and store.ticks() == {("c", "l", "v"): True, ("c", "l", "w"): True}
+    assert not list(tmp_path.glob("*.damaged-*"))
