@@ -68,6 +68,17 @@ class Lab:
     progress: Path  # the SQLite store the kernels write
     page: Any = None  # one JupyterLab page for the module: loading JupyterLab costs ~7 s, opening a notebook ~2 s
     players: list[tuple[str, str]] = field(default_factory=list)  # (URL, Referer) of each player the page loaded
+    env: dict[str, str] = field(default_factory=dict)  # what the build, the server and its kernels run with
+
+    def companion(self, *args: str) -> str:
+        """Run the real `companion` CLI on this lab's catalog, store and trust database; its output."""
+        done = subprocess.run([sys.executable, "-m", "companion", *args], env=self.env, capture_output=True,
+                              text=True, timeout=180)
+        assert done.returncode == 0, f"companion {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def build(self) -> None:
+        self.companion("build", "--catalog", self.env["COMPANION_CATALOG"], "--out", str(self.notebooks))
 
     def api(self, method: str, path: str) -> Any:
         req = urllib.request.Request(f"{self.url}{path}", method=method,
@@ -186,9 +197,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
 
-    build = subprocess.run([sys.executable, "-m", "companion", "build", "--catalog", str(catalog_path),
-                            "--out", str(notebooks)], env=env, capture_output=True, text=True, timeout=180)
-    assert build.returncode == 0, f"companion build failed:\n{build.stdout}\n{build.stderr}"
+    Lab("", token, notebooks, load(catalog_path), progress, env=env).build()
     assert (Path(env["JUPYTER_DATA_DIR"]) / "nbsignatures.db").is_file(), "the build trusted nothing"
 
     log = tmp / "jupyter-lab.log"
@@ -202,7 +211,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                                 start_new_session=True)
     try:
         lab = Lab(_wait_for_server(proc, Path(env["JUPYTER_RUNTIME_DIR"]), token, log), token, notebooks,
-                  load(catalog_path), progress)
+                  load(catalog_path), progress, env=env)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
             try:
@@ -297,10 +306,10 @@ def scroll_to_cell(page: Any, cell_id: str) -> Any:
     return cell
 
 
-def screenshot(page: Any, name: str) -> Path:
+def screenshot(page: Any, name: str, folder: Path = SCREENSHOTS) -> Path:
     page.evaluate("window.jupyterapp.shell.collapseLeft()")  # the notebook, not the file browser
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000, f"{path} is suspiciously small"
     return path
