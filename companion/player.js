@@ -17,6 +17,9 @@ const CSS = `
 .cc-player input.cc-note-text { width: 420px; font: inherit; padding: 2px 6px; }
 .cc-player ul.cc-notes { margin: 4px 0; padding-left: 20px; }
 .cc-player .cc-offline { color: #b00020; }
+.cc-player a { color: var(--jp-content-link-color, #1565c0); text-decoration: underline; }
+.cc-player .cc-notes-head { margin: 6px 0 0; color: var(--jp-ui-font-color2, #555); }
+.cc-player [hidden] { display: none !important; }
 `;
 
 let apiPromise = null;
@@ -100,12 +103,15 @@ function render({ model, el }) {
   const form = make("div", { className: "cc-row" }, [noteLabel, noteText, saveBtn, cancelBtn]);
   form.hidden = true;
   const list = make("ul", { className: "cc-notes" });
-  root.append(bar, form, list);
+  const notesHead = make("div", { className: "cc-notes-head",
+                                  textContent: "Your notes on this video (a time plays it from there):" });
+  root.append(bar, form, notesHead, list);
 
   let player = null;
   const showStatus = () => { status.textContent = model.get("status"); };
 
   function drawNotes() {
+    notesHead.hidden = model.get("notes").length === 0;
     list.replaceChildren(...model.get("notes").map((n) => {
       const a = make("a", { href: momentUrl(video, n.at), target: "_blank", rel: "noopener",
                             textContent: clock(n.at), title: "Play from here (opens YouTube if the player is not live)" });
@@ -157,6 +163,7 @@ function render({ model, el }) {
 
   function onState(ev) {
     if (ev.data === PLAYING) {
+      resumeRow.remove(); // playing from anywhere answers the offer
       sample();
       if (!timer) timer = setInterval(() => {
         sample();
@@ -183,7 +190,7 @@ function render({ model, el }) {
     root.replaceChildren(make("style", { textContent: CSS }),
       make("div", { className: "cc-offline" },
            ["YouTube's player could not load here (offline or blocked). ", watch()]),
-      list);
+      notesHead, list);
   }
 
   loadApi().then((YT) => {

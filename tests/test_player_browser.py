@@ -288,11 +288,12 @@ def test_a_note_at_a_moment_is_kept_through_a_catalog_edit_and_a_rebuild(lab: La
     assert link.get_attribute("href") == f"https://www.youtube.com/watch?v={video}&t=100s"
     player = stub_player(page, video)
     expect(box.get_by_role("button", name=re.compile(r"^✎ Note at "))).to_be_enabled()
-    link.click()  # the live player seeks there instead of leaving for YouTube
-    assert page.evaluate(f"{player}.seeks") == [100]
-    page.evaluate(f"{player}.pauseVideo()")
     box.evaluate("e => e.scrollIntoView({block: 'center'})")
     screenshot(page, "note-after-rebuild.png", SHOTS)
+    link.click()  # the live player seeks there instead of leaving for YouTube
+    assert page.evaluate(f"{player}.seeks") == [100]
+    expect(box.get_by_role("button", name=re.compile("Resume at"))).to_have_count(0)  # playing answered the offer
+    page.evaluate(f"{player}.pauseVideo()")
 
     printed = lab.companion("notes", "--course", course, "--catalog", str(catalog_path))
     assert f"- [1:40](https://www.youtube.com/watch?v={video}&t=100s) {text}" in printed
