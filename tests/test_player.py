@@ -178,3 +178,13 @@ def test_watched_threshold_is_a_catalog_setting_between_0_and_1():
     assert from_data(data).watched_threshold == 0.75 and not schema_problems(data)
     data["settings"] = {"watched_threshold": 1.5}
     assert any(p.startswith("settings.watched_threshold:") for p in schema_problems(data))
+
+
+def test_a_threshold_that_is_not_a_number_is_a_catalog_error_even_unchecked():
+    """The kernel reads the catalog without the schema pass: a hand-edited setting must not crash it."""
+    from companion.catalog import CatalogError
+
+    data = small_catalog()
+    data["settings"] = {"watched_threshold": "most of it"}
+    with pytest.raises(CatalogError, match="malformed catalog"):
+        from_data(data)
