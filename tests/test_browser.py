@@ -9,7 +9,8 @@ JupyterLab is loaded once (`/lab?reset`); each test opens its own lesson in it a
 (docmanager:open, what the file browser and /lab/tree/PATH do), so no test depends on another's
 order, kernel, ticks or edits; afterwards its tabs are closed unsaved and its kernels shut down.
 The page only reaches the lab: YouTube embed requests get a local stub page (recorded, so the test
-sees what each player asked for), everything else is refused. Every wait is bounded by TIMEOUT_MS;
+sees what each player asked for), YouTube's IFrame API script a stand-in (STUB_API) that the live
+players drive, everything else is refused. Every wait is bounded by TIMEOUT_MS;
 no sleep stands in for something Playwright can wait for.
 """
 
@@ -49,6 +50,64 @@ NOTEBOOK_READY = """name => {
     const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     return !!(w && w.context && w.context.path === name && w.context.isReady && w.content.widgets.length);
 }"""
+
+# YouTube's IFrame Player API, as the page gets it: a stand-in whose players a test can drive
+# (tests/test_player_browser.py): `_play(rate)`, `seekTo`, `pauseVideo`, `_end()`, and read.
+STUB_DURATION = 600  # seconds: every stub video is ten minutes long
+STUB_API = """(() => {
+  const stub = window.__ytStub = window.__ytStub || {players: [], loads: 0};
+  stub.loads += 1;
+  class Player {
+    constructor(el, opts) {
+      this.iframe = typeof el === "string" ? document.getElementById(el) : el;
+      const src = new URL(this.iframe.src);
+      this.src = src.toString();
+      this.videoId = src.pathname.split("/").pop();
+      this.events = opts.events || {};
+      this.t = Number(src.searchParams.get("start") || 0);
+      this.duration = %(duration)d;
+      this.state = -1; this.rate = 1; this.seeks = []; this.timer = null;
+      stub.players.push(this);
+      setTimeout(() => this.events.onReady && this.events.onReady({target: this}), 0);
+    }
+    fire(state) {
+      this.state = state;
+      if (this.events.onStateChange) this.events.onStateChange({target: this, data: state});
+    }
+    advance() {
+      const now = performance.now();
+      this.t = Math.min(this.duration, this.t + (now - this.last) / 1000 * this.rate);
+      this.last = now;
+      if (this.t >= this.duration) { this.halt(); this.fire(0); }
+    }
+    halt() { clearInterval(this.timer); this.timer = null; }
+    getCurrentTime() { if (this.timer) this.advance(); return this.t; }
+    getDuration() { return this.duration; }
+    getPlayerState() { return this.state; }
+    getPlaybackRate() { return this.rate; }
+    getVideoData() { return {video_id: this.videoId}; }
+    getIframe() { return this.iframe; }
+    playVideo() {
+      if (this.state === 1) return;
+      this.last = performance.now();
+      this.timer = setInterval(() => this.advance(), 50);
+      this.fire(1);
+    }
+    pauseVideo() { if (this.state !== 1) return; this.advance(); this.halt(); this.fire(2); }
+    seekTo(t) {
+      this.seeks.push(t);
+      if (this.state === 1) { this.advance(); this.t = t; this.last = performance.now(); this.fire(3); this.fire(1); }
+      else { this.t = t; }
+    }
+    // the test's controls, what a learner does inside YouTube's own player
+    _play(rate) { this.rate = rate; this.playVideo(); }
+    _end() { this.halt(); this.t = this.duration; this.fire(0); }
+  }
+  window.YT = {Player, PlayerState: {ENDED: 0, PLAYING: 1, PAUSED: 2, BUFFERING: 3, CUED: 5}};
+  if (typeof window.onYouTubeIframeAPIReady === "function") window.onYouTubeIframeAPIReady();
+})();
+""" % {"duration": STUB_DURATION}
+
 
 # One lesson per test.
 MANY_VIDEOS = ("math-for-ml", 13)  # eight videos
@@ -220,6 +279,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 # Routes match last-registered first: embeds get the stub, anything else off this machine fails.
                 context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/])[a-z-]+://"), lambda route: route.abort())
                 context.route(re.compile(r"^https://www\.youtube(-nocookie)?\.com/embed/"), lab._player)
+                context.route("https://www.youtube.com/iframe_api", lambda route: route.fulfill(
+                    status=200, content_type="text/javascript", body=STUB_API))
                 lab.page = context.new_page()
                 lab.load()
                 yield lab

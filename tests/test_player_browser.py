@@ -1,11 +1,11 @@
 """The live player in a real JupyterLab and chromium, with YouTube's IFrame API replaced by a stub.
 
-The server, build and browser come from test_browser (imported, not copied). A Playwright route
-serves `https://www.youtube.com/iframe_api` as a small stand-in whose `YT.Player` attaches to the
-widget's iframe like the real one and can be driven from the test: play (at a chosen rate, so a
-10-minute video plays in seconds), seek, pause and end, reporting currentTime and duration. The
-embed page itself is test_browser's local stub; nothing leaves the machine. Screenshots go to
-test-output/player/.
+The server, build and browser come from test_browser (imported, not copied), whose page gets
+`https://www.youtube.com/iframe_api` from a Playwright route: a small stand-in whose `YT.Player`
+attaches to the widget's iframe like the real one and can be driven from the test: play (at a
+chosen rate, so a 10-minute video plays in seconds), seek, pause and end, reporting currentTime
+and duration. The embed page itself is test_browser's local stub; nothing leaves the machine.
+Screenshots go to test-output/player/.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from typing import Any, Iterator
 import pytest
 
 from companion.store import ProgressStore
-from test_browser import REPO, TIMEOUT_MS, Lab, expect, run_all, screenshot, scroll_to_cell
+from test_browser import REPO, STUB_DURATION as DURATION, TIMEOUT_MS, Lab, expect, run_all, screenshot
 from test_browser import server  # noqa: F401 - the module's JupyterLab (a fixture)
 
 pytestmark = pytest.mark.browser
 
 SHOTS = REPO / "test-output" / "player"
-DURATION = 600  # seconds: every stub video is ten minutes long
 RESUME = ("intuition-3blue1brown", 2)
 TWO_VIDEOS = ("math-for-ml", 6)
 NOTE = ("deep-learning-3blue1brown", 3)
@@ -33,75 +32,16 @@ OFFLINE = ("llms-asap", "prelude")  # its video plays inside a playlist
 PLAYER = ".jp-OutputArea-output .cc-player"
 CHECKBOX = '.jp-OutputArea-output .jupyter-widgets input[type="checkbox"]'
 
-STUB_API = """(() => {
-  const stub = window.__ytStub = window.__ytStub || {players: [], loads: 0};
-  stub.loads += 1;
-  class Player {
-    constructor(el, opts) {
-      this.iframe = typeof el === "string" ? document.getElementById(el) : el;
-      const src = new URL(this.iframe.src);
-      this.src = src.toString();
-      this.videoId = src.pathname.split("/").pop();
-      this.events = opts.events || {};
-      this.t = Number(src.searchParams.get("start") || 0);
-      this.duration = %(duration)d;
-      this.state = -1; this.rate = 1; this.seeks = []; this.timer = null;
-      stub.players.push(this);
-      setTimeout(() => this.events.onReady && this.events.onReady({target: this}), 0);
-    }
-    fire(state) {
-      this.state = state;
-      if (this.events.onStateChange) this.events.onStateChange({target: this, data: state});
-    }
-    advance() {
-      const now = performance.now();
-      this.t = Math.min(this.duration, this.t + (now - this.last) / 1000 * this.rate);
-      this.last = now;
-      if (this.t >= this.duration) { this.halt(); this.fire(0); }
-    }
-    halt() { clearInterval(this.timer); this.timer = null; }
-    getCurrentTime() { if (this.timer) this.advance(); return this.t; }
-    getDuration() { return this.duration; }
-    getPlayerState() { return this.state; }
-    getPlaybackRate() { return this.rate; }
-    getVideoData() { return {video_id: this.videoId}; }
-    getIframe() { return this.iframe; }
-    playVideo() {
-      if (this.state === 1) return;
-      this.last = performance.now();
-      this.timer = setInterval(() => this.advance(), 50);
-      this.fire(1);
-    }
-    pauseVideo() { if (this.state !== 1) return; this.advance(); this.halt(); this.fire(2); }
-    seekTo(t) {
-      this.seeks.push(t);
-      if (this.state === 1) { this.advance(); this.t = t; this.last = performance.now(); this.fire(3); this.fire(1); }
-      else { this.t = t; }
-    }
-    // the test's controls, what a learner does inside YouTube's own player
-    _play(rate) { this.rate = rate; this.playVideo(); }
-    _end() { this.halt(); this.t = this.duration; this.fire(0); }
-  }
-  window.YT = {Player, PlayerState: {ENDED: 0, PLAYING: 1, PAUSED: 2, BUFFERING: 3, CUED: 5}};
-  if (typeof window.onYouTubeIframeAPIReady === "function") window.onYouTubeIframeAPIReady();
-})();
-""" % {"duration": DURATION}
+
 
 
 @pytest.fixture
 def lab(server: Lab) -> Iterator[Lab]:  # noqa: F811 - the imported fixture, per test
-    """The module's lab with the stub API routed; no tab or kernel left afterwards."""
-    context = server.page.context
-    context.route("https://www.youtube.com/iframe_api", _serve_stub)
+    """The module's lab (its page gets the stub API); no tab or kernel left afterwards."""
     try:
         yield server
     finally:
-        context.unroute("https://www.youtube.com/iframe_api", _serve_stub)
         server.close_all()
-
-
-def _serve_stub(route: Any) -> None:
-    route.fulfill(status=200, content_type="text/javascript", body=STUB_API)
 
 
 def stub_player(page: Any, video: str) -> str:
