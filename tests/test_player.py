@@ -188,3 +188,39 @@ def test_a_threshold_that_is_not_a_number_is_a_catalog_error_even_unchecked():
     data["settings"] = {"watched_threshold": "most of it"}
     with pytest.raises(CatalogError, match="malformed catalog"):
         from_data(data)
+
+
+def test_the_live_player_carries_the_saved_players_html_and_text_and_its_host(tmp_path):
+    """What a reopened notebook falls back to once the widget view is gone, for either host."""
+    from companion.embed import Embed
+    from companion.player import live_player
+
+    store = ProgressStore(tmp_path / "p.sqlite")
+    for private in (False, True):
+        embed = Embed("A video", video="aircAruvnKk", playlist="PLx", start=30, end=600, privacy_enhanced=private)
+        player = live_player(embed, store, *KEY, 0.9)
+        data, _ = player._repr_mimebundle_()
+        assert {k: v for k, v in data.items() if k != "application/vnd.jupyter.widget-view+json"} == embed.bundle()
+        assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == player.model_id
+        host = "https://www.youtube-nocookie.com" if private else "https://www.youtube.com"
+        assert player.src == f"{host}/embed/aircAruvnKk?list=PLx&start=30&end=600" and player.start == 30
+
+
+def test_a_video_left_near_its_start_or_end_is_not_offered_to_resume(tmp_path):
+    from companion.embed import Embed
+    from companion.player import live_player
+
+    store = ProgressStore(tmp_path / "p.sqlite")
+    embed = Embed("A video", video="aircAruvnKk")
+    for left, offered in ((4, 0), (2232, 2232), (2995, 0)):
+        store.save_position(*KEY, left, 3000, [])
+        assert live_player(embed, store, *KEY, 0.9).resume == offered
+
+
+def test_a_store_that_cannot_be_read_leaves_a_player_that_plays_and_says_why(tmp_path):
+    from companion.embed import Embed
+    from companion.player import live_player
+
+    (tmp_path / "p.sqlite").write_bytes(b"not sqlite" * 300)
+    player = live_player(Embed("A video", video="aircAruvnKk"), ProgressStore(tmp_path / "p.sqlite"), *KEY, 0.9)
+    assert player.src and player.status.startswith("Plays, but remembers nothing: progress store")
