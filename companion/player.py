@@ -197,28 +197,30 @@ def notes_markdown(catalog: Catalog, courses: list[Course], notes: list[Note]) -
     by_key: dict[tuple[str, str, str], list[Note]] = {}
     for n in notes:
         by_key.setdefault((n.course, n.lesson, n.item), []).append(n)
+
+    def title(item: str) -> str:
+        return catalog.videos[item].title if item in catalog.videos else item
+
     lines: list[str] = []
     for course in courses:
-        known = {(l.id, a.id) for l in course.lessons for a in l.videos}
-        lessons = [(l.id, f"Lesson {l.number}: {l.title}" if l.number is not None else l.title,
-                    [(a.id, a.title or catalog.videos[a.id].title) for a in l.videos]) for l in course.ordered()]
-        gone = sorted({(le, it) for c, le, it in by_key if c == course.id and (le, it) not in known})
-        if gone:  # notes outlive a catalog edit that moved their video: show them, don't drop them
-            lessons.append(("", "Videos no longer in this course", []))
-        section = []
-        for lesson_id, label, videos in lessons:
-            items = [(lesson_id, vid, title) for vid, title in videos] if lesson_id else \
-                [(le, it, catalog.videos[it].title if it in catalog.videos else it) for le, it in gone]
-            block = []
-            for le, vid, title in items:
-                found = by_key.get((course.id, le, vid))
+        # (heading, [(lesson id, item, video title)]) in course order
+        groups = [(f"Lesson {l.number}: {l.title}" if l.number is not None else l.title,
+                   [(l.id, a.id, a.title or title(a.id)) for a in l.videos]) for l in course.ordered()]
+        placed = {(lesson, item) for _, videos in groups for lesson, item, _ in videos}
+        # notes outlive a catalog edit that moved their video: show them, don't drop them
+        gone = sorted({(l, i) for c, l, i in by_key if c == course.id and (l, i) not in placed})
+        groups.append(("Videos no longer in this course", [(l, i, title(i)) for l, i in gone]))
+        section: list[str] = []
+        for heading, videos in groups:
+            block: list[str] = []
+            for lesson, item, video_title in videos:
+                found = by_key.get((course.id, lesson, item), [])
+                youtube = catalog.videos[item].youtube if item in catalog.videos else ""
                 if found:
-                    video = catalog.videos.get(vid)
-                    youtube = video.youtube if video and video.youtube else vid
-                    block += ["", f"### {md(title)}", ""]
-                    block += [f"- [{clock(n.at)}]({moment_url(youtube, n.at)}) {md(n.text)}" for n in found]
+                    block += ["", f"### {md(video_title)}", ""]
+                    block += [f"- [{clock(n.at)}]({moment_url(youtube or item, n.at)}) {md(n.text)}" for n in found]
             if block:
-                section += ["", f"## {md(label)}", *block]
+                section += ["", f"## {md(heading)}", *block]
         if section:
             lines += [f"# {md(course.title)}", *section, ""]
     return "\n".join(lines) + ("\n" if lines else "No notes yet.\n")
