@@ -11,7 +11,7 @@ import pytest
 from companion import store as store_mod
 from companion.catalog import from_data, schema_problems
 from companion.cli import main
-from companion.player import Tracker, clock, moment_url, on_watched
+from companion.player import SAVE_EVERY, Tracker, clock, moment_url, on_watched
 from companion.store import Note, ProgressStore, StoreError
 from conftest import small_catalog, write_catalog
 
@@ -65,16 +65,17 @@ def test_positions_are_written_at_most_once_every_few_seconds_while_playing_and_
     saved = lambda: ProgressStore(tmp_path / "p.sqlite").positions().get(KEY)  # noqa: E731
     tr.report("playing", 5, 3000, [(0, 5)])
     assert saved().position == 5  # the first report is written: a crash right after still resumes
-    for second in range(1, 5):
+    gap = int(SAVE_EVERY)
+    for second in range(1, gap):
         now.t += 1
         tr.report("playing", 5 + second, 3000, [(4 + second, 5 + second)])
         assert saved().position == 5, "written again within SAVE_EVERY"
     now.t += 1
-    tr.report("playing", 10, 3000, [(9, 10)])
-    assert saved().position == 10
+    tr.report("playing", 5 + gap, 3000, [(4 + gap, 5 + gap)])
+    assert saved().position == 5 + gap
     now.t += 0.5
-    tr.report("pause", 10.5, 3000, [(10, 10.5)])
-    assert saved().position == 10.5 and saved().played == ((0.0, 10.5),)
+    tr.report("pause", 5.5 + gap, 3000, [(5 + gap, 5.5 + gap)])
+    assert saved().position == 5.5 + gap and saved().played == ((0.0, 5.5 + gap),)
 
 
 def test_playing_past_the_threshold_ticks_the_video_and_tells_the_checklist(tmp_path):
