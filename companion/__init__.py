@@ -6,6 +6,7 @@ The library API (the `companion` command calls the same functions):
 - `validate(catalog) -> str`
 - `import_index(index, course, *, catalog, title) -> Imported`
 - `progress(catalog, *, course, store) -> list[CourseProgress]`
+- `notes(catalog, *, course, store) -> str`: notes taken at moments of videos, as Markdown
 
 Mistakes in what they are given raise `CompanionError` (see `companion.errors`). Importing
 `companion` is cheap: each function's modules load when it is first used.
@@ -18,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 from .errors import BuildError, CatalogError, CompanionError, NotFound, StoreError, UsageError
 
 if TYPE_CHECKING:
-    from .api import Imported, build, import_index, progress, validate
+    from .api import Imported, build, import_index, notes, progress, validate
     from .tally import CourseProgress
     from .writer import Report
 
 __version__ = "0.1.0"
-__all__ = ["build", "validate", "import_index", "progress", "Report", "Imported", "CourseProgress",
+__all__ = ["build", "validate", "import_index", "progress", "notes", "Report", "Imported", "CourseProgress",
            "CompanionError", "CatalogError", "NotFound", "BuildError", "UsageError", "StoreError"]
 
-_LAZY = {"build": "api", "validate": "api", "import_index": "api", "progress": "api", "Imported": "api",
+_LAZY = {"build": "api", "validate": "api", "import_index": "api", "progress": "api", "notes": "api", "Imported": "api",
          "Report": "writer", "CourseProgress": "tally"}
 
 

@@ -142,3 +142,13 @@ def progress(catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
     ticks = (store or ProgressStore()).ticks()
     courses = [cat.course(course)] if course else list(cat.courses.values())
     return [of_course(cat, c, ticks) for c in courses]
+
+
+def notes(catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
+          store: ProgressStore | None = None) -> str:
+    """A course's notes (or every course's) as Markdown, by lesson and video, each linking to its moment."""
+    from .player import notes_markdown
+
+    cat = load(Path(catalog))
+    courses = [cat.course(course)] if course else list(cat.courses.values())
+    return notes_markdown(cat, courses, (store or ProgressStore()).notes(course))

@@ -142,6 +142,7 @@ class Catalog:
     courses: dict[str, Course]
     privacy_enhanced: bool = False
     path: Path | None = field(default=None, compare=False)
+    watched_threshold: float = 0.9  # share of a video played that ticks it (settings.watched_threshold)
 
     def course(self, course_id: str) -> Course:
         try:
@@ -246,12 +247,13 @@ def from_data(data: dict[str, Any], path: Path | None = None) -> Catalog:
         resources = _index(data.get("resources", []), "resources", _resource, problems)
         courses = _index(data.get("courses", []), "courses", _course, problems)
         problems += _cross_problems(data, series, videos, resources, courses)
+        settings = data.get("settings", {})
+        privacy, threshold = bool(settings.get("privacy_enhanced")), float(settings.get("watched_threshold", 0.9))
     except (TypeError, KeyError, AttributeError, ValueError) as e:  # only unchecked data (schema=False) gets here
         raise CatalogError([f"(top level): malformed catalog ({' '.join(str(e).split())}); run `companion validate`"]) from None
     if problems:
         raise CatalogError(problems)
-    settings = data.get("settings", {})
-    return Catalog(series, videos, resources, courses, bool(settings.get("privacy_enhanced")), path)
+    return Catalog(series, videos, resources, courses, privacy, path, threshold)
 
 
 def _index(items: list[dict], name: str, make: Any, problems: list[str]) -> dict[str, Any]:

@@ -88,7 +88,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
     store = ProgressStore()
     if args.export:
         atomic.write_text(Path(args.export), store.export_json())
-        print(f"exported {sum(1 for _ in store.all())} ticks from {store.path} to {args.export}")
+        print(f"exported {sum(1 for _ in store.all())} ticks, {len(store.positions())} positions and "
+              f"{len(store.notes())} notes from {store.path} to {args.export}")
         return 0
     if args.import_:
         try:
@@ -96,11 +97,13 @@ def cmd_progress(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as e:
             raise UsageError(f"{args.import_}: cannot read: {e}") from None
         try:
-            ticks = read_export(text, args.import_)
+            data = read_export(text, args.import_)
         except ValueError as e:
             raise UsageError(str(e)) from None
-        changed = store.merge(ticks)
-        print(f"merged {args.import_} into {store.path}: {changed} of {len(ticks)} ticks were newer and taken")
+        changed = store.merge(data)
+        total = len(data.ticks) + len(data.positions) + len(data.notes)
+        print(f"merged {args.import_} into {store.path}: {changed} of {total} ticks, positions and notes "
+              f"({len(data.ticks)}, {len(data.positions)}, {len(data.notes)}) were newer and taken")
         return 0
     from .api import progress
     from .tally import label
@@ -114,6 +117,13 @@ def cmd_progress(args: argparse.Namespace) -> int:
                 print(f"  {phase.group.title:<56.56} {_bar(d.done, d.total)}  {d.done}/{d.total}")
             for lesson, d in phase.lessons:
                 print(f"    {label(lesson):<54.54} {_bar(d.done, d.total)}  {d.done}/{d.total}")
+    return 0
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    from .api import notes
+
+    print(notes(_catalog_path(args.catalog), course=args.course), end="")
     return 0
 
 
@@ -169,6 +179,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--export", metavar="FILE", help="write all progress to a JSON file")
     g.add_argument("--import", dest="import_", metavar="FILE", help="merge a JSON export (newer ticks win)")
     g.set_defaults(func=cmd_progress)
+    n = with_catalog(sub.add_parser("notes", help="print the notes taken at moments of videos, as Markdown"))
+    n.add_argument("--course", help="only this course")
+    n.set_defaults(func=cmd_notes)
     lab = with_catalog(sub.add_parser("lab", help="build, then open JupyterLab on the courses (other options go to jupyter lab)"))
     lab.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     lab.set_defaults(func=cmd_lab)

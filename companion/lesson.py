@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from IPython.display import display
+from traitlets import TraitError
 
 from . import catalog as catalog_mod
 from .catalog import Catalog, CatalogError, Course, Lesson
@@ -66,7 +67,7 @@ def _explained(method: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except (TypeError, KeyError, AttributeError, ValueError) as e:
+        except (TypeError, KeyError, AttributeError, ValueError, TraitError) as e:
             display(_problem(f"catalog.json does not fit this notebook any more ({type(e).__name__}: {e}); "
                              "run `companion validate`, then `companion build`"))
             return None
@@ -114,7 +115,10 @@ class LessonView:
         if embed is None:
             display(_problem(f'"{item}" is not a video of this lesson any more; rebuild with `companion build`.'))
         else:
-            display(embed)
+            from .player import live_player  # the live player, which remembers; it also carries `embed`'s output
+
+            display(live_player(embed, self.store, self.course.id, self.lesson.id, item,
+                                self.catalog.watched_threshold))
 
     @_explained
     def checklist(self) -> Any:
@@ -157,6 +161,15 @@ class LessonView:
                              indent=False, layout=w.Layout(width="auto"))
             box.observe(lambda change, item=item: on_change(change, item), names="value")
             boxes.append(box)
+        by_item = {item: box for (item, _), box in zip(items, boxes)}
+
+        def watched(item: str) -> None:  # a player ticked it in the store: show it here at once
+            if item in by_item:
+                by_item[item].value = True
+
+        from .player import on_watched
+
+        on_watched(self.course.id, self.lesson.id, watched)
         refresh()
         return w.VBox([*boxes, bar, status])
 
@@ -197,18 +210,26 @@ class CourseView:
             display(_problem(str(e)))
             return None
         course = of_course(self.catalog, self.course, ticks)
+        from .player import stopped_at
+
+        try:
+            stopped = stopped_at(self.catalog, self.course, self.store.positions(self.course.id))
+        except StoreError:
+            stopped = {}
         children = [_bar(w, "Whole course", course.total.done, course.total.total, bold=True)]
         for phase in course.phases:
             if phase.group.phase:
                 children.append(_bar(w, phase.group.title, phase.total.done, phase.total.total, bold=True))
-            children += [_bar(w, label(lesson), d.done, d.total) for lesson, d in phase.lessons]
+            children += [_bar(w, label(lesson), d.done, d.total, after=stopped.get(lesson.id, ""))
+                         for lesson, d in phase.lessons]
         return w.VBox(children)
 
 
-def _bar(w: Any, label: str, done: int, total: int, bold: bool = False) -> Any:
+def _bar(w: Any, label: str, done: int, total: int, bold: bool = False, after: str = "") -> Any:
     bar = w.IntProgress(value=done, min=0, max=max(total, 1), layout=w.Layout(width="220px"),
                         bar_style="success" if total and done == total else "")
-    text = w.HTML(("<b>{}</b>" if bold else "{}").format(html.escape(f"{label} — {done}/{total}")))
+    text = w.HTML(("<b>{}</b>" if bold else "{}").format(html.escape(f"{label} — {done}/{total}"))
+                  + (f' <span style="color:#1565c0">· {html.escape(after)}</span>' if after else ""))
     return w.HBox([bar, text])
 
 

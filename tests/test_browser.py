@@ -9,7 +9,8 @@ JupyterLab is loaded once (`/lab?reset`); each test opens its own lesson in it a
 (docmanager:open, what the file browser and /lab/tree/PATH do), so no test depends on another's
 order, kernel, ticks or edits; afterwards its tabs are closed unsaved and its kernels shut down.
 The page only reaches the lab: YouTube embed requests get a local stub page (recorded, so the test
-sees what each player asked for), everything else is refused. Every wait is bounded by TIMEOUT_MS;
+sees what each player asked for), YouTube's IFrame API script a stand-in (STUB_API) that the live
+players drive, everything else is refused. Every wait is bounded by TIMEOUT_MS;
 no sleep stands in for something Playwright can wait for.
 """
 
@@ -50,6 +51,64 @@ NOTEBOOK_READY = """name => {
     return !!(w && w.context && w.context.path === name && w.context.isReady && w.content.widgets.length);
 }"""
 
+# YouTube's IFrame Player API, as the page gets it: a stand-in whose players a test can drive
+# (tests/test_player_browser.py): `_play(rate)`, `seekTo`, `pauseVideo`, `_end()`, and read.
+STUB_DURATION = 600  # seconds: every stub video is ten minutes long
+STUB_API = """(() => {
+  const stub = window.__ytStub = window.__ytStub || {players: [], loads: 0};
+  stub.loads += 1;
+  class Player {
+    constructor(el, opts) {
+      this.iframe = typeof el === "string" ? document.getElementById(el) : el;
+      const src = new URL(this.iframe.src);
+      this.src = src.toString();
+      this.videoId = src.pathname.split("/").pop();
+      this.events = opts.events || {};
+      this.t = Number(src.searchParams.get("start") || 0);
+      this.duration = %(duration)d;
+      this.state = -1; this.rate = 1; this.seeks = []; this.timer = null;
+      stub.players.push(this);
+      setTimeout(() => this.events.onReady && this.events.onReady({target: this}), 0);
+    }
+    fire(state) {
+      this.state = state;
+      if (this.events.onStateChange) this.events.onStateChange({target: this, data: state});
+    }
+    advance() {
+      const now = performance.now();
+      this.t = Math.min(this.duration, this.t + (now - this.last) / 1000 * this.rate);
+      this.last = now;
+      if (this.t >= this.duration) { this.halt(); this.fire(0); }
+    }
+    halt() { clearInterval(this.timer); this.timer = null; }
+    getCurrentTime() { if (this.timer) this.advance(); return this.t; }
+    getDuration() { return this.duration; }
+    getPlayerState() { return this.state; }
+    getPlaybackRate() { return this.rate; }
+    getVideoData() { return {video_id: this.videoId}; }
+    getIframe() { return this.iframe; }
+    playVideo() {
+      if (this.state === 1) return;
+      this.last = performance.now();
+      this.timer = setInterval(() => this.advance(), 50);
+      this.fire(1);
+    }
+    pauseVideo() { if (this.state !== 1) return; this.advance(); this.halt(); this.fire(2); }
+    seekTo(t) {
+      this.seeks.push(t);
+      if (this.state === 1) { this.advance(); this.t = t; this.last = performance.now(); this.fire(3); this.fire(1); }
+      else { this.t = t; }
+    }
+    // the test's controls, what a learner does inside YouTube's own player
+    _play(rate) { this.rate = rate; this.playVideo(); }
+    _end() { this.halt(); this.t = this.duration; this.fire(0); }
+  }
+  window.YT = {Player, PlayerState: {ENDED: 0, PLAYING: 1, PAUSED: 2, BUFFERING: 3, CUED: 5}};
+  if (typeof window.onYouTubeIframeAPIReady === "function") window.onYouTubeIframeAPIReady();
+})();
+""" % {"duration": STUB_DURATION}
+
+
 # One lesson per test.
 MANY_VIDEOS = ("math-for-ml", 13)  # eight videos
 PLAYLIST = ("llms-asap", "prelude")  # its video plays inside a playlist (list=...)
@@ -68,6 +127,17 @@ class Lab:
     progress: Path  # the SQLite store the kernels write
     page: Any = None  # one JupyterLab page for the module: loading JupyterLab costs ~7 s, opening a notebook ~2 s
     players: list[tuple[str, str]] = field(default_factory=list)  # (URL, Referer) of each player the page loaded
+    env: dict[str, str] = field(default_factory=dict)  # what the build, the server and its kernels run with
+
+    def companion(self, *args: str) -> str:
+        """Run the real `companion` CLI on this lab's catalog, store and trust database; its output."""
+        done = subprocess.run([sys.executable, "-m", "companion", *args], env=self.env, capture_output=True,
+                              text=True, timeout=180)
+        assert done.returncode == 0, f"companion {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def build(self) -> None:
+        self.companion("build", "--catalog", self.env["COMPANION_CATALOG"], "--out", str(self.notebooks))
 
     def api(self, method: str, path: str) -> Any:
         req = urllib.request.Request(f"{self.url}{path}", method=method,
@@ -186,9 +256,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
 
-    build = subprocess.run([sys.executable, "-m", "companion", "build", "--catalog", str(catalog_path),
-                            "--out", str(notebooks)], env=env, capture_output=True, text=True, timeout=180)
-    assert build.returncode == 0, f"companion build failed:\n{build.stdout}\n{build.stderr}"
+    Lab("", token, notebooks, load(catalog_path), progress, env=env).build()
     assert (Path(env["JUPYTER_DATA_DIR"]) / "nbsignatures.db").is_file(), "the build trusted nothing"
 
     log = tmp / "jupyter-lab.log"
@@ -202,7 +270,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                                 start_new_session=True)
     try:
         lab = Lab(_wait_for_server(proc, Path(env["JUPYTER_RUNTIME_DIR"]), token, log), token, notebooks,
-                  load(catalog_path), progress)
+                  load(catalog_path), progress, env=env)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
             try:
@@ -211,6 +279,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 # Routes match last-registered first: embeds get the stub, anything else off this machine fails.
                 context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/])[a-z-]+://"), lambda route: route.abort())
                 context.route(re.compile(r"^https://www\.youtube(-nocookie)?\.com/embed/"), lab._player)
+                context.route("https://www.youtube.com/iframe_api", lambda route: route.fulfill(
+                    status=200, content_type="text/javascript", body=STUB_API))
                 lab.page = context.new_page()
                 lab.load()
                 yield lab
@@ -297,10 +367,10 @@ def scroll_to_cell(page: Any, cell_id: str) -> Any:
     return cell
 
 
-def screenshot(page: Any, name: str) -> Path:
+def screenshot(page: Any, name: str, folder: Path = SCREENSHOTS) -> Path:
     page.evaluate("window.jupyterapp.shell.collapseLeft()")  # the notebook, not the file browser
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000, f"{path} is suspiciously small"
     return path

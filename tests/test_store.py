@@ -104,7 +104,7 @@ def test_export_then_import_merges_and_never_drops_newer_ticks(tmp_path, monkeyp
     assert main(["progress", "--import", str(tmp_path / "p.json")]) == 0
     assert ProgressStore(desktop).ticks() == {("c", "l", "a"): False, ("c", "l", "b"): True, ("c", "l", "z"): True}
     assert main(["progress", "--import", str(tmp_path / "p.json")]) == 0
-    assert "0 of 2 ticks" in capsys.readouterr().out.splitlines()[-1]
+    assert "0 of 2 ticks, positions and notes" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_importing_a_file_that_is_not_an_export_is_a_clear_error(tmp_path, capsys):
@@ -132,3 +132,25 @@ def test_cli_reports_a_corrupt_store_without_a_traceback(monkeypatch, tmp_path, 
     err = capsys.readouterr().err
     assert err.startswith("companion: progress store") and "Traceback" not in err
     assert path.read_bytes() == b"garbage" * 500
+
+
+def test_a_store_opened_in_one_thread_is_usable_from_another(tmp_path):
+    """ipykernel 7 handles widget messages (a tick, a player's report) off the thread that ran the cell."""
+    import threading
+
+    store = ProgressStore(tmp_path / "p.sqlite")
+    store.set("c", "l", "v", True)  # connects on this thread
+    errors: list[Exception] = []
+
+    def elsewhere() -> None:
+        try:
+            store.set("c", "l", "w", True)
+            store.save_position("c", "l", "w", 12.0, 600.0, [(0, 12)])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join(30)
+    assert errors == [] and store.ticks() == {("c", "l", "v"): True, ("c", "l", "w"): True}
+    assert not list(tmp_path.glob("*.damaged-*"))

@@ -1,0 +1,261 @@
+// The live player of a lesson (see player.py): YouTube's IFrame Player API on the embed the build
+// saves, reporting position and played stretches to the kernel, offering resume, taking notes.
+const API = "https://www.youtube.com/iframe_api";
+const API_TIMEOUT_MS = 15000; // a blocked script may neither load nor fail
+const REPORT_EVERY_MS = 5000; // while playing; pause, end and close report at once
+const SAMPLE_MS = 1000;
+const PLAYING = 1, PAUSED = 2, ENDED = 0;
+const CSS = `
+.cc-player { font: 13px/1.5 var(--jp-ui-font-family, sans-serif); color: var(--jp-ui-font-color1, #222); }
+.cc-player .cc-row { display: flex; gap: 10px; align-items: center; margin: 4px 0; flex-wrap: wrap; }
+.cc-player button { font: inherit; cursor: pointer; padding: 2px 10px; border-radius: 3px;
+  border: 1px solid var(--jp-border-color1, #bbb); background: var(--jp-layout-color2, #eee); color: inherit; }
+.cc-player button.cc-primary { background: #1565c0; border-color: #1565c0; color: #fff; }
+.cc-player button:disabled { opacity: .5; cursor: default; }
+.cc-player .cc-resume { background: #e3f2fd; border-left: 4px solid #1565c0; padding: 4px 8px; width: fit-content; }
+.cc-player .cc-status { color: var(--jp-ui-font-color2, #555); }
+.cc-player input.cc-note-text { width: 420px; font: inherit; padding: 2px 6px; }
+.cc-player ul.cc-notes { margin: 4px 0; padding-left: 20px; }
+.cc-player .cc-offline { color: #b00020; }
+.cc-player a { color: var(--jp-content-link-color, #1565c0); text-decoration: underline; }
+.cc-player .cc-notes-head { margin: 6px 0 0; color: var(--jp-ui-font-color2, #555); }
+.cc-player [hidden] { display: none !important; }
+`;
+
+let apiPromise = null;
+
+/** YT once per page, chaining any earlier onYouTubeIframeAPIReady (other players on the page). */
+function loadApi() {
+  if (window.YT && window.YT.Player) return Promise.resolve(window.YT);
+  if (apiPromise) return apiPromise;
+  apiPromise = new Promise((resolve, reject) => {
+    const previous = window.onYouTubeIframeAPIReady;
+    window.onYouTubeIframeAPIReady = function () {
+      if (typeof previous === "function") {
+        try { previous(); } catch (e) { console.error(e); }
+      }
+      resolve(window.YT);
+    };
+    const script = document.createElement("script");
+    script.src = API;
+    script.async = true;
+    script.onerror = () => { script.remove(); reject(new Error("the YouTube player API did not load")); };
+    document.head.appendChild(script);
+    setTimeout(() => reject(new Error("the YouTube player API did not answer")), API_TIMEOUT_MS);
+  });
+  apiPromise.catch(() => { apiPromise = null; }); // running the cell again tries again
+  return apiPromise;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(sec)}` : `${m}:${two(sec)}`;
+}
+
+function momentUrl(video, seconds) {
+  return `https://www.youtube.com/watch?v=${encodeURIComponent(video)}&t=${Math.floor(seconds)}s`;
+}
+
+function make(tag, props = {}, children = []) {
+  const e = document.createElement(tag);
+  Object.assign(e, props);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function render({ model, el }) {
+  const video = model.get("video");
+  const root = make("div", { className: "cc-player" }, [make("style", { textContent: CSS })]);
+  el.append(root);
+
+  const watch = () => make("a", { href: model.get("watch_url"), target: "_blank", rel: "noopener",
+                                  textContent: "Watch on YouTube ↗" });
+  const resumeAt = model.get("resume");
+  const resumeBtn = make("button", { className: "cc-primary", disabled: true,
+                                     textContent: `▶ Resume at ${clock(resumeAt)}` });
+  const overBtn = make("button", { disabled: true, textContent: "Start over" });
+  const resumeRow = make("div", { className: "cc-row cc-resume" },
+                         [make("span", { textContent: "You stopped here last time:" }), resumeBtn,
+                          make("span", { textContent: "·" }), overBtn]);
+  if (video && resumeAt > 0) root.append(resumeRow);
+
+  const src = new URL(model.get("src"));
+  src.searchParams.set("enablejsapi", "1");
+  src.searchParams.set("origin", window.location.origin);
+  const iframe = make("iframe", { src: src.toString(), width: model.get("width"), height: model.get("height"),
+                                  title: model.get("title"), allowFullscreen: true });
+  iframe.setAttribute("frameborder", "0");
+  iframe.setAttribute("allow", "accelerometer; autoplay; clipboard-write; encrypted-media; gyroscope; "
+                               + "picture-in-picture; web-share");
+  // YouTube refuses an embed whose request carries no referrer (error 153)
+  iframe.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
+  root.append(iframe);
+
+  const noteBtn = make("button", { disabled: true, textContent: "✎ Note at 0:00" });
+  const status = make("span", { className: "cc-status" });
+  const bar = make("div", { className: "cc-row" }, video ? [noteBtn, status] : [status]);
+  const noteText = make("input", { className: "cc-note-text", type: "text" });
+  const saveBtn = make("button", { className: "cc-primary", textContent: "Keep note" });
+  const cancelBtn = make("button", { textContent: "Cancel" });
+  const noteLabel = make("span");
+  const form = make("div", { className: "cc-row" }, [noteLabel, noteText, saveBtn, cancelBtn]);
+  form.hidden = true;
+  const list = make("ul", { className: "cc-notes" });
+  const notesHead = make("div", { className: "cc-notes-head",
+                                  textContent: "Your notes on this video (a time plays it from there):" });
+  root.append(bar, form, notesHead, list);
+
+  let player = null;
+  const showStatus = () => { status.textContent = model.get("status"); };
+
+  function drawNotes() {
+    notesHead.hidden = model.get("notes").length === 0;
+    list.replaceChildren(...model.get("notes").map((n) => {
+      const a = make("a", { href: momentUrl(video, n.at), target: "_blank", rel: "noopener",
+                            textContent: clock(n.at), title: "Play from here (opens YouTube if the player is not live)" });
+      a.addEventListener("click", (ev) => {
+        if (!player) return; // no live player: the link opens YouTube at that moment
+        ev.preventDefault();
+        player.seekTo(n.at, true);
+        player.playVideo();
+      });
+      return make("li", {}, [a, " ", n.text]);
+    }));
+  }
+
+  // What was played: stretches of [from, to], grown while samples follow one another at the
+  // playback rate; a jump (a seek) starts a new stretch, so skipping ahead never counts as watching.
+  let stretches = [], open = null, last = null, lastReport = 0, timer = null, closed = false;
+
+  function sample() {
+    if (!player || typeof player.getCurrentTime !== "function") return;
+    const now = performance.now(), t = player.getCurrentTime();
+    const rate = (player.getPlaybackRate && player.getPlaybackRate()) || 1;
+    if (last && open && t >= last.t && t - last.t <= ((now - last.wall) / 1000) * rate + 1.5) {
+      open[1] = t;
+    } else {
+      if (open && open[1] > open[0]) stretches.push(open);
+      open = [t, t];
+    }
+    last = { t, wall: now };
+    noteBtn.textContent = `✎ Note at ${clock(t)}`;
+  }
+
+  function closeStretch() {
+    if (open && open[1] > open[0]) stretches.push(open);
+    open = null;
+    last = null;
+  }
+
+  function report(event) {
+    if (!player || !video || typeof player.getCurrentTime !== "function") return;
+    const data = player.getVideoData ? player.getVideoData() : null;
+    if (data && data.video_id && data.video_id !== video) return; // a playlist moved on to another video
+    const played = stretches.concat(open && open[1] > open[0] ? [[open[0], open[1]]] : []);
+    if (open) open = [open[1], open[1]];
+    stretches = [];
+    lastReport = performance.now();
+    model.send({ kind: "progress", event, position: player.getCurrentTime(),
+                 duration: player.getDuration(), played });
+  }
+
+  function onState(ev) {
+    if (ev.data === PLAYING) {
+      resumeRow.remove(); // playing from anywhere answers the offer
+      sample();
+      if (!timer) timer = setInterval(() => {
+        sample();
+        if (performance.now() - lastReport >= REPORT_EVERY_MS) report("playing");
+      }, SAMPLE_MS);
+      return;
+    }
+    if (timer) { clearInterval(timer); timer = null; }
+    if (ev.data === ENDED) {
+      sample();
+      closeStretch();
+      report("ended");
+    } else if (ev.data === PAUSED) {
+      sample();
+      closeStretch();
+      report("pause");
+    } else {
+      closeStretch(); // buffering after a seek: the next sample starts a new stretch
+    }
+  }
+
+  function offline(why) {
+    console.warn("course companion player:", why);
+    root.replaceChildren(make("style", { textContent: CSS }),
+      make("div", { className: "cc-offline" },
+           ["YouTube's player could not load here (offline or blocked). ", watch()]),
+      notesHead, list);
+  }
+
+  loadApi().then((YT) => {
+    if (closed) return;
+    player = new YT.Player(iframe, {
+      events: {
+        onReady: () => {
+          resumeBtn.disabled = overBtn.disabled = noteBtn.disabled = false;
+          if (video) noteBtn.textContent = `✎ Note at ${clock(player.getCurrentTime ? player.getCurrentTime() : 0)}`;
+        },
+        onStateChange: onState,
+        onError: (ev) => {
+          status.replaceChildren(`YouTube cannot play this here (error ${ev.data}). `, watch());
+        },
+      },
+    });
+  }, (err) => { if (!closed) offline(err.message); });
+
+  resumeBtn.addEventListener("click", () => {
+    resumeRow.remove();
+    player.seekTo(resumeAt, true);
+    player.playVideo();
+  });
+  overBtn.addEventListener("click", () => {
+    resumeRow.remove();
+    player.seekTo(model.get("start"), true);
+    player.playVideo();
+  });
+
+  let noteAt = 0;
+  noteBtn.addEventListener("click", () => {
+    noteAt = player.getCurrentTime();
+    noteLabel.textContent = `Note at ${clock(noteAt)}:`;
+    noteText.placeholder = "one line, kept with this moment of the video";
+    form.hidden = false;
+    noteText.focus();
+  });
+  const keep = () => {
+    const text = noteText.value.trim();
+    if (text) model.send({ kind: "note", at: noteAt, text });
+    noteText.value = "";
+    form.hidden = true;
+  };
+  saveBtn.addEventListener("click", keep);
+  cancelBtn.addEventListener("click", () => { noteText.value = ""; form.hidden = true; });
+  noteText.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") keep();
+    if (ev.key === "Escape") cancelBtn.click();
+  });
+
+  const leaving = () => { if (timer) { sample(); report("close"); } };
+  window.addEventListener("pagehide", leaving);
+  model.on("change:notes", drawNotes);
+  model.on("change:status", showStatus);
+  drawNotes();
+  showStatus();
+
+  return () => { // the output is cleared or the cell runs again
+    leaving();
+    closed = true;
+    if (timer) clearInterval(timer);
+    window.removeEventListener("pagehide", leaving);
+    model.off("change:notes", drawNotes);
+    model.off("change:status", showStatus);
+  };
+}
+
+export default { render };

@@ -1,0 +1,227 @@
+"""The live player: a widget that drives YouTube's IFrame Player API and remembers.
+
+A lesson's saved output is the static player (`embed.Embed`); running `show_video` replaces it
+with `Player`, which keeps where the learner stopped, which stretches were actually played (so a
+video is ticked once enough of it was watched, never by seeking to the end) and notes at moments.
+Everything it keeps goes to the local progress store; the only requests are the player's own.
+Its display also carries the static player's HTML and text, so a notebook saved with this output
+and reopened without the kernel still shows a player (and strict nbval, which never compares
+widget views, sees the output the build saved).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import anywidget
+import traitlets as t
+
+from .catalog import Catalog, Course
+from .embed import Embed
+from .store import Interval, Note, Position, ProgressStore, StoreError, union
+
+SAVE_EVERY = 4.0  # least seconds between two position writes of one video while it plays (the page
+# reports every 5 s; a little under that, so a report arriving early is not held back another 5 s)
+FLUSH = {"pause", "ended", "close"}  # events saved at once: the learner may be leaving
+RESUME_AFTER = 10.0  # a video left before this point starts over without asking
+
+Listener = Callable[[str], None]
+_listeners: dict[tuple[str, str], Listener] = {}
+
+
+def clock(seconds: float) -> str:
+    """2232 → "37:12", 4000 → "1:06:40"."""
+    s = max(0, int(seconds))
+    h, m, sec = s // 3600, s % 3600 // 60, s % 60
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def moment_url(video: str, seconds: float) -> str:
+    """The YouTube page that opens the video at that moment (where the inline player can't seek)."""
+    return f"https://www.youtube.com/watch?v={video}&t={int(seconds)}s"
+
+
+def on_watched(course: str, lesson: str, listener: Listener) -> None:
+    """Call `listener(item)` when a video of the lesson gets ticked as watched: the lesson's
+    checklist (the latest one shown) ticks its box at once."""
+    _listeners[(course, lesson)] = listener
+
+
+def covered(played: Iterable[Interval], start: float, end: float) -> float:
+    """Seconds of [start, end] inside the played stretches, each second counted once."""
+    return sum(max(0.0, min(b, end) - max(a, start)) for a, b in union(played))
+
+
+class Tracker:
+    """The store's side of one video on one page: positions batched, the watched tick decided."""
+
+    def __init__(self, store: ProgressStore, course: str, lesson: str, item: str, start: float, end: float,
+                 threshold: float, now: Callable[[], float] = time.monotonic):
+        self.store, self.key = store, (course, lesson, item)
+        self.start, self.end, self.threshold, self.now = start, end, threshold, now
+        saved = store.positions(course, lesson).get(self.key)
+        self.position = saved.position if saved else 0.0
+        self.duration = saved.duration if saved else 0.0
+        self.played: tuple[Interval, ...] = saved.played if saved else ()
+        self._written: float | None = None
+        self._pending = False
+        self._settled = False  # the tick was decided (given, or the learner's own choice was found)
+
+    def report(self, event: str, position: float, duration: float, played: Iterable[Interval]) -> bool:
+        """Take what the page saw; True when this made the video watched (and ticked it)."""
+        self.position = float(position)
+        self.duration = float(duration) or self.duration
+        self.played = union((*self.played, *played))
+        self._pending = True
+        at = self.now()
+        if event in FLUSH or self._written is None or at - self._written >= SAVE_EVERY:
+            self.flush()
+        return self._tick_if_watched()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.store.save_position(*self.key, self.position, self.duration, self.played)
+            self._written, self._pending = self.now(), False
+
+    def watched(self) -> bool:
+        end = min(self.end or self.duration, self.duration or self.end)
+        length = end - self.start
+        return length > 0 and covered(self.played, self.start, end) >= self.threshold * length
+
+    def _tick_if_watched(self) -> bool:
+        if self._settled or not self.watched():
+            return False
+        self._settled = True
+        course, lesson, item = self.key
+        if self.key in self.store.ticks(course, lesson):  # ticked already, or unticked by hand: that stands
+            return False
+        self.store.set(course, lesson, item, True)
+        listener = _listeners.get((course, lesson))
+        if listener:
+            listener(item)
+        return True
+
+
+class Player(anywidget.AnyWidget):
+    """The inline YouTube player with resume, watched ticks and notes; see the module's docstring."""
+
+    _esm = Path(__file__).with_name("player.js")
+    src = t.Unicode("").tag(sync=True)  # the embed URL the build saves (host, start, end, list)
+    video = t.Unicode("").tag(sync=True)  # empty for a whole playlist: nothing to resume or note
+    title = t.Unicode("").tag(sync=True)
+    watch_url = t.Unicode("").tag(sync=True)
+    start = t.Float(0).tag(sync=True)
+    width = t.Int(640).tag(sync=True)
+    height = t.Int(360).tag(sync=True)
+    resume = t.Float(0).tag(sync=True)  # where to offer "Resume at", 0 for none
+    notes = t.List().tag(sync=True)  # [{"id", "at", "text"}] of this video, in order
+    status = t.Unicode("").tag(sync=True)  # one line from the kernel (ticked, or why something was not kept)
+
+    def __init__(self, embed: Embed, tracker: Tracker | None = None, status: str = "", **kwargs: Any):
+        super().__init__(src=embed.src, video=embed.video, title=embed.title, watch_url=embed.watch_url,
+                         start=float(embed.start or 0), width=embed.width, height=embed.height, status=status,
+                         **kwargs)
+        self._embed, self._tracker = embed, tracker
+        if tracker is not None:
+            left = tracker.position
+            near_end = tracker.duration and left >= (tracker.end or tracker.duration) - RESUME_AFTER
+            self.resume = left if left >= (embed.start or 0) + RESUME_AFTER and not near_end else 0.0
+            self._load_notes()
+        self.on_msg(self._received)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        """The widget view, plus the static player's HTML and text: what a reopened notebook shows
+        once the view is gone, and exactly the output the build saved."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
+        return {**data, **self._embed.bundle()}, metadata
+
+    def _load_notes(self) -> None:
+        course, lesson, item = self._tracker.key  # type: ignore[union-attr]
+        self.notes = [{"id": n.id, "at": n.at, "text": n.text} for n in self._tracker.store.notes(course, lesson, item)]  # type: ignore[union-attr]
+
+    def _received(self, _widget: Any, content: dict, _buffers: list) -> None:
+        """Messages from the page; a problem becomes the status line, never a kernel error."""
+        if self._tracker is None or not isinstance(content, dict):
+            return
+        try:
+            if content.get("kind") == "progress":
+                played = [(float(a), float(b)) for a, b in content.get("played", [])]
+                if self._tracker.report(str(content.get("event")), float(content.get("position", 0)),
+                                        float(content.get("duration", 0)), played):
+                    self.status = f"✓ Ticked “{self.title}” as watched in the checklist"
+            elif content.get("kind") == "note" and str(content.get("text", "")).strip():
+                course, lesson, item = self._tracker.key
+                self._tracker.store.add_note(Note(uuid.uuid4().hex, course, lesson, item, float(content["at"]),
+                                                  " ".join(str(content["text"]).split()), time.time()))
+                self._load_notes()
+                self.status = f"Note kept at {clock(float(content['at']))}"
+        except StoreError as e:
+            self.status = f"Not kept: {e}"
+        except (TypeError, ValueError, KeyError) as e:
+            self.status = f"Not kept: the page sent something unexpected ({e})"
+
+
+def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, item: str, threshold: float) -> Player:
+    """The player for an item; without a readable store it still plays, and says why it forgets."""
+    if not embed.video:
+        return Player(embed)
+    try:
+        tracker = Tracker(store, course, lesson, item, float(embed.start or 0), float(embed.end or 0), threshold)
+    except StoreError as e:
+        return Player(embed, status=f"Plays, but remembers nothing: {e}")
+    return Player(embed, tracker)
+
+
+def stopped_at(catalog: Catalog, course: Course, positions: dict[tuple[str, str, str], Position]) -> dict[str, str]:
+    """{lesson id: "stopped at 37:12 in <video>"} from the video played last in each lesson."""
+    latest: dict[str, Position] = {}
+    for p in positions.values():
+        if p.course == course.id and (p.lesson not in latest or p.changed_at > latest[p.lesson].changed_at):
+            latest[p.lesson] = p
+    out = {}
+    for lesson_id, p in latest.items():
+        video = catalog.videos.get(p.item)
+        out[lesson_id] = f"stopped at {clock(p.position)} in {video.title if video else p.item}"
+    return out
+
+
+def notes_markdown(catalog: Catalog, courses: list[Course], notes: list[Note]) -> str:
+    """Notes as Markdown: a heading per course, lesson and video, a linked line per note."""
+    from .builder import md  # escaping catalog and learner text; the builder is only imported here
+
+    by_key: dict[tuple[str, str, str], list[Note]] = {}
+    for n in notes:
+        by_key.setdefault((n.course, n.lesson, n.item), []).append(n)
+
+    def title(item: str) -> str:
+        return catalog.videos[item].title if item in catalog.videos else item
+
+    lines: list[str] = []
+    for course in courses:
+        # (heading, [(lesson id, item, video title)]) in course order
+        groups = [(f"Lesson {l.number}: {l.title}" if l.number is not None else l.title,
+                   [(l.id, a.id, a.title or title(a.id)) for a in l.videos]) for l in course.ordered()]
+        placed = {(lesson, item) for _, videos in groups for lesson, item, _ in videos}
+        # notes outlive a catalog edit that moved their video: show them, don't drop them
+        gone = sorted({(l, i) for c, l, i in by_key if c == course.id and (l, i) not in placed})
+        groups.append(("Videos no longer in this course", [(l, i, title(i)) for l, i in gone]))
+        section: list[str] = []
+        for heading, videos in groups:
+            block: list[str] = []
+            for lesson, item, video_title in videos:
+                found = by_key.get((course.id, lesson, item), [])
+                youtube = catalog.videos[item].youtube if item in catalog.videos else ""
+                if found:
+                    block += ["", f"### {md(video_title)}", ""]
+                    block += [f"- [{clock(n.at)}]({moment_url(youtube or item, n.at)}) {md(n.text)}" for n in found]
+            if block:
+                section += ["", f"## {md(heading)}", *block]
+        if section:
+            lines += [f"# {md(course.title)}", *section, ""]
+    return "\n".join(lines) + ("\n" if lines else "No notes yet.\n")

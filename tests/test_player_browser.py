@@ -1,0 +1,265 @@
+"""The live player in a real JupyterLab and chromium, with YouTube's IFrame API replaced by a stub.
+
+The server, build and browser come from test_browser (imported, not copied), whose page gets
+`https://www.youtube.com/iframe_api` from a Playwright route: a small stand-in whose `YT.Player`
+attaches to the widget's iframe like the real one and can be driven from the test: play (at a
+chosen rate, so a 10-minute video plays in seconds), seek, pause and end, reporting currentTime
+and duration. The embed page itself is test_browser's local stub; nothing leaves the machine.
+Screenshots go to test-output/player/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from companion.store import ProgressStore
+from test_browser import REPO, STUB_DURATION as DURATION, TIMEOUT_MS, Lab, expect, run_all, screenshot
+from test_browser import server  # noqa: F401 - the module's JupyterLab (a fixture)
+
+pytestmark = pytest.mark.browser
+
+SHOTS = REPO / "test-output" / "player"
+RESUME = ("intuition-3blue1brown", 2)
+TWO_VIDEOS = ("math-for-ml", 6)
+NOTE = ("deep-learning-3blue1brown", 3)
+OFFLINE = ("llms-asap", "prelude")  # its video plays inside a playlist
+PLAYER = ".jp-OutputArea-output .cc-player"
+CHECKBOX = '.jp-OutputArea-output .jupyter-widgets input[type="checkbox"]'
+
+
+
+
+@pytest.fixture
+def lab(server: Lab) -> Iterator[Lab]:  # noqa: F811 - the imported fixture, per test
+    """The module's lab (its page gets the stub API); no tab or kernel left afterwards."""
+    try:
+        yield server
+    finally:
+        server.close_all()
+
+
+def stub_player(page: Any, video: str) -> str:
+    """A JS expression for the stub player of a video, once the live widget made it."""
+    expr = f"window.__ytStub.players.filter(p => p.videoId === {json.dumps(video)}).at(-1)"
+    page.wait_for_function(f"() => !!(window.__ytStub && {expr})")
+    return expr
+
+
+def play_until(page: Any, player: str, seconds: float, rate: float) -> None:
+    page.evaluate(f"{player}._play({rate})")
+    page.wait_for_function(f"() => {player}.getCurrentTime() >= {seconds}")
+
+
+def wait_for(what: str, check: Any) -> Any:
+    """Poll the store (another process writes it) until check() gives something."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def restart_and_clear(page: Any) -> None:
+    page.evaluate("""async () => {
+        const w = window.jupyterapp.shell.currentWidget;
+        await w.sessionContext.restartKernel();
+        await window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs');
+    }""")
+
+
+def test_a_video_resumes_where_it_was_left_after_a_kernel_restart_and_a_page_reload(lab: Lab):
+    course, key = RESUME
+    lesson = lab.catalog.course(course).lesson(key)
+    item = lesson.videos[0].id
+    video = lab.catalog.videos[item].youtube
+    page = lab.page
+    lab.open(course, key)
+    run_all(page)
+    player = stub_player(page, video)
+    expect(page.locator(PLAYER).first).to_be_visible()
+    expect(page.locator(PLAYER).first.get_by_text("Resume at")).to_have_count(0)  # nothing to resume yet
+    play_until(page, player, 200, rate=40)
+    page.evaluate(f"{player}.pauseVideo()")
+    left = page.evaluate(f"{player}.getCurrentTime()")
+    store = ProgressStore(lab.progress)
+    try:
+        def on_pause() -> Any:
+            p = store.positions(course, lesson.id).get((course, lesson.id, item))
+            return p if p and abs(p.position - left) < 0.5 else None
+
+        saved = wait_for("the position saved on pause", on_pause)
+    finally:
+        store.close()
+    assert saved.duration == DURATION
+    assert saved.played and saved.played[0][0] <= 1 and saved.played[-1][1] == pytest.approx(left, abs=1.5)
+
+    restart_and_clear(page)
+    lab.load()  # a page reload: nothing of the old page is left
+    lab.open(course, key)
+    run_all(page)
+    mark = f"{int(left) // 60}:{int(left) % 60:02d}"
+    resume = page.locator(PLAYER).first.get_by_role("button", name=f"▶ Resume at {mark}")
+    expect(resume).to_be_visible()
+    expect(page.locator(PLAYER).first.get_by_role("button", name="Start over")).to_be_visible()
+    resume.evaluate("e => e.closest('.cc-player').scrollIntoView({block: 'center'})")
+    screenshot(page, "resume-offer.png", SHOTS)
+    player = stub_player(page, video)
+    expect(resume).to_be_enabled()
+    resume.click()
+    assert page.evaluate(f"{player}.seeks") == [pytest.approx(saved.position)]
+    assert page.evaluate(f"{player}.getPlayerState()") == 1
+    expect(resume).to_have_count(0)
+    page.evaluate(f"{player}.pauseVideo()")
+
+    # The course index says where the learner stopped in that lesson.
+    _open_index(lab, course)
+    run_all(page)
+    title = lesson.videos[0].title or lab.catalog.videos[item].title
+    stopped = page.get_by_text(re.compile(rf"· stopped at {mark[:-1]}\d in {re.escape(title)}"))
+    expect(stopped).to_be_visible()
+    stopped.scroll_into_view_if_needed()
+    screenshot(page, "course-index-stopped-at.png", SHOTS)
+
+
+def _open_index(lab: Lab, course: str) -> None:
+    rel = f"{course}/index.ipynb"
+    lab.page.evaluate("async path => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }", rel)
+    lab.page.wait_for_function("""name => { const w = window.jupyterapp.shell.currentWidget;
+        return !!(w && w.context && w.context.path === name && w.context.isReady); }""", arg=rel)
+
+
+def test_playing_past_the_threshold_ticks_the_checklist_and_seeking_to_the_end_does_not(lab: Lab):
+    course, key = TWO_VIDEOS
+    lesson = lab.catalog.course(course).lesson(key)
+    first, second = (a.id for a in lesson.videos[:2])
+    assert lab.catalog.watched_threshold == 0.9
+    page = lab.page
+    lab.open(course, key)
+    run_all(page)
+    boxes = page.locator(CHECKBOX)
+    expect(boxes).to_have_count(len(lesson.videos) + len(lesson.resources) + 1)
+    store = ProgressStore(lab.progress)
+    try:
+        # The second video: a minute played, then a jump to 3 s before the end, played out to the end.
+        skipper = stub_player(page, lab.catalog.videos[second].youtube)
+        play_until(page, skipper, 60, rate=30)
+        page.evaluate(f"{skipper}.seekTo({DURATION - 3}, true)")
+        page.wait_for_function(f"() => {skipper}.getPlayerState() === 0")
+        wait_for("the ended report", lambda: store.positions(course, lesson.id).get((course, lesson.id, second),
+                                                                                    None) and
+                 store.positions(course, lesson.id)[(course, lesson.id, second)].position >= DURATION - 1)
+        assert store.ticks(course, lesson.id) == {}, "seeking to the end ticked the video"
+        expect(boxes.nth(1)).not_to_be_checked()
+
+        # The first video: played to 92 %, then paused; its box ticks at once, in the same notebook.
+        watcher = stub_player(page, lab.catalog.videos[first].youtube)
+        play_until(page, watcher, 0.92 * DURATION, rate=60)
+        page.evaluate(f"{watcher}.pauseVideo()")
+        expect(boxes.nth(0)).to_be_checked()
+        assert store.ticks(course, lesson.id) == {(course, lesson.id, first): True}
+        expect(boxes.nth(1)).not_to_be_checked()
+        played = store.positions(course, lesson.id)[(course, lesson.id, first)].played
+        assert sum(b - a for a, b in played) >= 0.9 * DURATION
+
+        # The learner unticks it; watching the rest does not tick it again.
+        boxes.nth(0).uncheck()
+        wait_for("the untick", lambda: store.ticks(course, lesson.id)[(course, lesson.id, first)] is False)
+        page.evaluate(f"{watcher}.playVideo()")
+        page.wait_for_function(f"() => {watcher}.getPlayerState() === 0")
+        wait_for("the ended report", lambda: store.positions(course, lesson.id)[(course, lesson.id, first)].position
+                 >= DURATION - 1)
+        expect(boxes.nth(0)).not_to_be_checked()
+        assert store.ticks(course, lesson.id)[(course, lesson.id, first)] is False
+    finally:
+        store.close()
+    first_player = page.locator(PLAYER).first
+    first_player.evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(page, "ticked-when-watched.png", SHOTS)
+
+
+def test_a_note_at_a_moment_is_kept_through_a_catalog_edit_and_a_rebuild(lab: Lab):
+    course, key = NOTE
+    lesson = lab.catalog.course(course).lesson(key)
+    item = lesson.videos[0].id
+    video = lab.catalog.videos[item].youtube
+    page = lab.page
+    lab.open(course, key)
+    run_all(page)
+    player = stub_player(page, video)
+    play_until(page, player, 100, rate=20)
+    page.evaluate(f"{player}.pauseVideo(); {player}.seekTo(100)")
+    box = page.locator(PLAYER).first
+    note_button = box.get_by_role("button", name=re.compile(r"^✎ Note at "))
+    note_button.click()
+    expect(box.get_by_text("Note at 1:40:")).to_be_visible()
+    text = "Why does the chain rule run backwards here?"
+    box.locator("input.cc-note-text").fill(text)
+    box.locator("input.cc-note-text").press("Enter")
+    expect(box.locator("ul.cc-notes li")).to_have_text(f"1:40 {text}")
+    store = ProgressStore(lab.progress)
+    try:
+        notes = wait_for("the note", lambda: store.notes(course, lesson.id, item))
+    finally:
+        store.close()
+    assert [(n.at, n.text) for n in notes] == [(100, text)]
+
+    # The author renames the lesson (so its notebook gets a new file name) and rebuilds.
+    lab.close_all()
+    catalog_path = Path(lab.env["COMPANION_CATALOG"])
+    data = json.loads(catalog_path.read_text(encoding="utf-8"))
+    entry = next(l for c in data["courses"] if c["id"] == course for l in c["lessons"] if l["id"] == lesson.id)
+    entry["title"] = "Backpropagation, renamed by the author"
+    catalog_path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    lab.build()
+    path = lab.open(course, key)
+    assert "renamed-by-the-author" in path.name
+    run_all(page)
+    box = page.locator(PLAYER).first
+    link = box.locator("ul.cc-notes li a")
+    expect(link).to_have_text("1:40")
+    assert link.get_attribute("href") == f"https://www.youtube.com/watch?v={video}&t=100s"
+    player = stub_player(page, video)
+    expect(box.get_by_role("button", name=re.compile(r"^✎ Note at "))).to_be_enabled()
+    box.evaluate("e => e.scrollIntoView({block: 'center'})")
+    screenshot(page, "note-after-rebuild.png", SHOTS)
+    link.click()  # the live player seeks there instead of leaving for YouTube
+    assert page.evaluate(f"{player}.seeks") == [100]
+    expect(box.get_by_role("button", name=re.compile("Resume at"))).to_have_count(0)  # playing answered the offer
+    page.evaluate(f"{player}.pauseVideo()")
+
+    printed = lab.companion("notes", "--course", course, "--catalog", str(catalog_path))
+    assert f"- [1:40](https://www.youtube.com/watch?v={video}&t=100s) {text}" in printed
+    assert "## Lesson 3: Backpropagation, renamed by the author" in printed
+
+
+def test_when_youtube_cannot_load_the_player_says_so_in_one_line_and_links_to_the_video(lab: Lab):
+    course, key = OFFLINE
+    page = lab.page
+    refuse = lambda route: route.abort()  # noqa: E731 - registered last, so it wins over the stub
+    page.context.route("https://www.youtube.com/iframe_api", refuse)
+    try:
+        lab.load()  # a page that has not loaded the API yet
+        lab.open(course, key)
+        run_all(page)
+        line = page.locator(f"{PLAYER} .cc-offline")
+        expect(line).to_have_count(len(lab.catalog.course(course).lesson(key).videos))
+        expect(line.first).to_contain_text("YouTube's player could not load here (offline or blocked).")
+        a = lab.catalog.course(course).lesson(key).videos[0]
+        expect(line.first.get_by_role("link", name="Watch on YouTube ↗")).to_have_attribute(
+            "href", f"https://www.youtube.com/watch?v={lab.catalog.videos[a.id].youtube}&list={a.playlist}")
+        assert page.locator(f"{PLAYER} iframe").count() == 0
+        errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        assert errors.count() == 0, "the kernel raised"
+        line.first.evaluate("e => e.scrollIntoView({block: 'center'})")
+        screenshot(page, "offline.png", SHOTS)
+    finally:
+        page.context.unroute("https://www.youtube.com/iframe_api", refuse)
+        lab.load()
