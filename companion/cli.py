@@ -11,10 +11,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .catalog import CATALOG_NAME
 from .errors import CatalogError, CompanionError, UsageError
+
+if TYPE_CHECKING:
+    from .writer import Report
 
 
 def _block_unused_imports() -> None:
@@ -71,14 +75,19 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 1
         print(f"{out}: {report.notebooks} notebooks{' and their text twins' if report.twins else ''} match {path}")
         return 0
-    verb = "would " if args.dry_run else ""
-    for c in report.changes:
-        print(f"{verb}{c.action} {out / c.path}: {c.reason}")
-    summary = (f"{out}: {report.count('add')} added, {report.count('update')} updated, "
-               f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged")
-    print(("dry run, nothing written — " if args.dry_run else "") + summary
-          + (f"; {report.trusted} trusted" if report.trusted else ""))
+    _print_changes(report, dry_run=args.dry_run)
     return 0
+
+
+def _print_changes(report: Report, *, dry_run: bool = False) -> None:
+    """Each change with its reason, then the counts."""
+    verb = "would " if dry_run else ""
+    for c in report.changes:
+        print(f"{verb}{c.action} {report.out / c.path if report.out else c.path}: {c.reason}")
+    summary = (f"{report.out}: {report.count('add')} added, {report.count('update')} updated, "
+               f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged")
+    print(("dry run, nothing written — " if dry_run else "") + summary
+          + (f"; {report.trusted} trusted" if report.trusted else ""))
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
@@ -137,6 +146,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     from .api import build
 
     report = build(_catalog_path(args.catalog), args.out)
+    _print_changes(report)
     out = report.out
     assert out is not None
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={out.parent.resolve()}",

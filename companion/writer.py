@@ -11,9 +11,9 @@ with it; a lesson that left the catalog is deleted only if nobody wrote in it, e
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import nbformat
 from nbformat import NotebookNode
@@ -49,6 +49,13 @@ class Report:
     out: Path | None = None  # the output folder
     notebooks: int = 0  # how many notebooks the catalog makes
     twins: bool = False  # whether text twins were kept (or checked) too
+
+    def add(self, change: Change) -> None:
+        """Count a kept file, list any other change."""
+        if change.action == "keep":
+            self.unchanged += 1
+        else:
+            self.changes.append(change)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -126,20 +133,22 @@ def has_twins(out: Path) -> bool:
     return any(twins.is_twin(text) for _, text in _files(out, f"*{TWIN_SUFFIX}"))
 
 
-def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False) -> list[Change]:
+def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False) -> Iterator[Change]:
     """Every change that brings `scanned` in line with `planned`, each with its reason; writes nothing.
-    Notebook writes come first, then removals and archives, then the text twins (with `text`)."""
+    Yields notebook writes first, then removals and archives, then the text twins (with `text`):
+    lazily, so `apply` writes the first notebooks while later ones are merged, and a big catalog's
+    merged notebooks are not all held at once."""
     existing = scanned.notebooks
     by_key = {e.key: e for e in existing.values() if e.key is not None}
     keys = {path: _key(nb) for path, nb in planned.items()}
     planned_keys = set(keys.values())
     consumed: set[PurePosixPath] = set()
-    changes: list[Change] = []
+    why: dict[PurePosixPath, str] = {}
     for path, nb in planned.items():
         key = keys[path]
         here = existing.get(path)
         if here is not None and here.text == dumps(nb):
-            changes.append(Change("keep", path, "unchanged", sign=nb))
+            yield Change("keep", path, "unchanged", sign=nb)
             continue
         source = here if here is not None and here.key == key else by_key.get(key)
         if source is not None and source.path != path and source.path not in planned:
@@ -151,34 +160,35 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
             reason = _why(source.nb, nb)
         old = source.nb if source is not None else None
         if source is not None and source.path == path and old and generated_view(old) == generated_view(nb):
-            changes.append(Change("keep", path, "only the learner's work differs"))  # leave their file alone
+            yield Change("keep", path, "only the learner's work differs")  # leave their file alone
             continue
         if here is None:
             stale = "missing"
         else:
-            why = _why(here.nb, nb)
-            stale = "does not match the catalog" + ("" if why == "catalog changed" else f": {why}")
+            what = _why(here.nb, nb)
+            stale = "does not match the catalog" + ("" if what == "catalog changed" else f": {what}")
         merged = merge(nb, old)
-        changes.append(Change("add" if here is None else "update", path, reason, stale, write=merged, sign=merged))
+        why[path] = reason
+        yield Change("add" if here is None else "update", path, reason, stale, write=merged, sign=merged)
     for path, e in existing.items():
         if path in planned or e.key is None:
             continue
         work = bool(e.nb and has_learner_work(e.nb))
         if path in consumed:
-            changes.append(Change("remove", path, "its lesson and your work in it moved to a new file",
-                                  None if work else "lesson moved"))
+            why[path] = "its lesson and your work in it moved to a new file"
+            yield Change("remove", path, why[path], None if work else "lesson moved")
         elif e.key in planned_keys:
             continue  # another file already took this lesson's work
         elif work:
             kept = nbformat.from_dict(e.nb)
             kept.cells.insert(0, removed_header())
-            changes.append(Change("archive", path, f"no longer in the catalog; your notes are kept in {archived(path)}",
-                                  write=kept))
+            why[path] = f"no longer in the catalog; your notes are kept in {archived(path)}"
+            yield Change("archive", path, why[path], write=kept)
         else:
-            changes.append(Change("remove", path, "no longer in the catalog", "not in the catalog"))
+            why[path] = "no longer in the catalog"
+            yield Change("remove", path, why[path], "not in the catalog")
     if text:
-        changes += _reconcile_twins(planned, scanned, {c.path: c.reason for c in changes if c.action != "keep"})
-    return changes
+        yield from _reconcile_twins(planned, scanned, why)
 
 
 def _reconcile_twins(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned,
@@ -208,41 +218,44 @@ def _reconcile_twins(planned: dict[PurePosixPath, NotebookNode], scanned: Scanne
     return changes
 
 
-def apply(changes: list[Change], out: Path, *, trust: bool = True) -> int:
-    """Write, archive and remove what `reconcile` found, all writes before any removal; with `trust`,
-    sign every notebook the output keeps. Returns how many notebooks were trusted."""
+def apply(changes: Iterable[Change], out: Path, *, trust: bool = True) -> Report:
+    """Write, archive and remove what `reconcile` found (writes 64 at a time as the changes come,
+    every write before any removal); with `trust`, sign every notebook the output keeps."""
+    report = Report()
     batch: list[tuple[Path, str]] = []
+    later: list[Change] = []
+    signs: list[NotebookNode] = []
     for c in changes:
+        if c.sign is not None:
+            signs.append(c.sign)
         if c.action in ("add", "update"):
             batch.append((out / c.path, c.write if isinstance(c.write, str) else dumps(c.write)))
             if len(batch) == 64:  # a few at a time, so a big catalog's texts are not all held at once
                 atomic.write_many(batch)
                 batch = []
+        elif c.action in ("archive", "remove"):
+            later.append(c)
+        report.add(replace(c, write=None, sign=None) if c.action != "archive" else c)
     atomic.write_many(batch)
-    for c in changes:
+    for c in later:
         if c.action == "archive":
             assert isinstance(c.write, NotebookNode)
             atomic.write_text(out / archived(c.path), dumps(c.write))
-            (out / c.path).unlink()
-        elif c.action == "remove":
-            (out / c.path).unlink()
-    return _sign([c.sign for c in changes if c.sign is not None]) if trust else 0
+        (out / c.path).unlink()
+    report.trusted = _sign(signs) if trust else 0
+    return report
 
 
 def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True,
          text: bool = False) -> Report:
     """Reconcile, then (unless `dry_run`) apply: the report lists what changed or would change."""
     changes = reconcile(planned, scan(out, text=text), text=text)
-    report = Report([c for c in changes if c.action != "keep"], unchanged=sum(c.action == "keep" for c in changes))
     if not dry_run:
-        report.trusted = apply(changes, out, trust=trust)
+        return apply(changes, out, trust=trust)
+    report = Report()
+    for c in changes:
+        report.add(c)
     return report
-
-
-def stale(planned: dict[PurePosixPath, NotebookNode], out: Path, *, text: bool = False) -> list[Change]:
-    """Notebooks whose generated content does not match the catalog (learner work is ignored);
-    with `text`, also text twins that are missing, differ from their notebook, or outlived it."""
-    return sync(planned, out, dry_run=True, text=text).stale
 
 
 def _why(old: dict | None, nb: NotebookNode) -> str:

@@ -59,10 +59,9 @@ def test_a_bug_is_not_reported_as_a_user_mistake(tmp_path, monkeypatch):
 
 
 def test_importing_companion_loads_neither_nbformat_nor_the_builder():
-    out = subprocess.run([sys.executable, "-c", "import sys, companion; assert callable(companion.build); "
-                          "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('companion', 'nbformat')))))"
-                          .replace("import sys,", "import json, sys,")],
-                         capture_output=True, text=True, check=True)
+    code = ("import json, sys, companion; assert callable(companion.build); "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('companion', 'nbformat')))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)
     assert "nbformat" not in loaded and "companion.builder" not in loaded, loaded
 
