@@ -154,14 +154,22 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
     store = ProgressStore()
     if args.export:
-        atomic.write_text(Path(args.export), store.export_json())
-        print(f"exported {sum(1 for _ in store.all())} ticks from {store.path} to {args.export}")
+        target = Path(args.export)
+        _check_export_target(target, store.path)
+        text = store.export_json()
+        try:
+            atomic.write_text(target, text)
+        except OSError as e:
+            raise UsageError(f"{target}: cannot write the export ({e.strerror or e}); nothing was written") from None
+        print(f"exported {sum(1 for _ in store.all())} ticks from {store.path} to {target}")
         return 0
     if args.import_:
         try:
             text = Path(args.import_).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"{args.import_}: cannot read: {e}") from None
+        except UnicodeDecodeError as e:
+            raise UsageError(f"{args.import_}: cannot read: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        except OSError as e:
+            raise UsageError(f"{args.import_}: cannot read: {e.strerror or e}") from None
         try:
             ticks = read_export(text, args.import_)
         except ValueError as e:
@@ -186,6 +194,20 @@ def cmd_progress(args: argparse.Namespace) -> int:
                 label = f"{lesson.number}. {lesson.title}" if lesson.number is not None else lesson.title
                 print(f"    {label:<54.54} {_bar(d, t)}  {d}/{t}")
     return 0
+
+
+def _check_export_target(target: Path, store_path: Path) -> None:
+    """An export is a new JSON file: never the store itself, its journal, or any SQLite file."""
+    from .store import is_sqlite_file
+
+    if target.is_dir():
+        raise UsageError(f"--export {target}: is a folder; give the name of a file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"--export {target}: folder {target.parent} does not exist")
+    store_files = {Path(f"{store_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")}
+    if target.resolve() in store_files or is_sqlite_file(target):
+        raise UsageError(f"--export {target}: is a SQLite database (the progress store is {store_path}); "
+                         "nothing was written, give the name of a new .json file")
 
 
 def _by_phase(course, rows):

@@ -29,7 +29,18 @@ INSERT INTO ticks (course, lesson, item, done, changed_at) VALUES (?, ?, ?, ?, ?
 ON CONFLICT (course, lesson, item) DO UPDATE SET done = excluded.done, changed_at = excluded.changed_at
 WHERE excluded.changed_at >= ticks.changed_at"""
 MERGE = UPSERT.replace(">=", ">")  # an import only takes what is strictly newer
+# A learner's click always wins: it is dated now, or just after the item's last change when that
+# is later (a clock set back, or a time imported before imports refused future ticks).
+CLICK = """
+INSERT INTO ticks (course, lesson, item, done, changed_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (course, lesson, item) DO UPDATE SET done = excluded.done,
+changed_at = max(excluded.changed_at, ticks.changed_at + 0.001)"""
 EXPORT_FORMAT = "course-companion-progress"
+CLOCK_SKEW = 300.0  # seconds an imported tick may lie in the future (another machine's clock)
+MAX_EXPORT_BYTES = 64 * 1024 * 1024
+MAX_ID = 200  # characters of a course, lesson or item id in an export
+MAX_LISTED = 20  # problems of an export listed before "… and N more"
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class StoreError(Exception):
@@ -58,10 +69,22 @@ class ProgressStore:
         self.path = Path(path) if path else default_path()
         self.timeout = timeout
         self._db: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None
+        self.reopened = ""  # why the last call reopened the file, for the notebook to say
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is not None:
-            return self._db
+            if _identity(self.path) == self._identity:
+                return self._db
+            # Deleted or replaced under us: later ticks go to the file now at the path. Our WAL
+            # holds pages of the old file; emptied first, so SQLite can't replay them into the new one.
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError:
+                pass
+            self.close()
+            self.reopened = (f"progress store {self.path} was deleted or replaced while this kernel ran; "
+                             "reopened the file now at that path")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -75,10 +98,16 @@ class ProgressStore:
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None
         self._db = db
+        self._identity = _identity(self.path)
         return db
 
     def _explain(self, e: sqlite3.DatabaseError) -> StoreError:
         text = str(e)
+        if "full" in text:
+            return StoreError(f"progress store {self.path}: the disk is full ({text}); nothing was changed, "
+                              "the store is intact: free some space and try again")
+        if isinstance(e, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)):
+            return StoreError(f"progress store {self.path} refused a value ({text}); nothing was changed")
         if "locked" in text or "busy" in text:
             return StoreError(f"progress store {self.path} is locked by another program ({text}); "
                               "nothing was changed, try again when it is closed")
@@ -97,6 +126,7 @@ class ProgressStore:
         try:
             shutil.copy2(self.path, backup)
         except OSError:
+            backup.unlink(missing_ok=True)  # a partial copy (a full disk) is no backup
             return None
         return backup
 
@@ -107,7 +137,11 @@ class ProgressStore:
             raise self._explain(e) from None
 
     def set(self, course: str, lesson: str, item: str, done: bool, at: float | None = None) -> None:
-        self._run(UPSERT, (course, lesson, item, int(done), time.time() if at is None else at))
+        """A learner's click (`at` None: it beats any stored time), or a change dated `at`."""
+        if at is None:
+            self._run(CLICK, (course, lesson, item, int(done), time.time()))
+        else:
+            self._run(UPSERT, (course, lesson, item, int(done), at))
 
     def ticks(self, course: str | None = None, lesson: str | None = None) -> dict[tuple[str, str, str], bool]:
         """{(course, lesson, item): done} for what was ever ticked or unticked."""
@@ -146,22 +180,96 @@ class ProgressStore:
         if self._db is not None:
             self._db.close()
             self._db = None
+            self._identity = None
 
 
-def read_export(text: str, name: str) -> list[Tick]:
-    """Ticks of an exported file, or a ValueError naming what is wrong with it."""
+def _identity(path: Path) -> tuple[int, int] | None:
     try:
-        data = json.loads(text)
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """True for any SQLite database (a progress store, the trust database): never export onto one."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def read_export(text: str, name: str, now: float | None = None) -> list[Tick]:
+    """Ticks of an exported file, or a ValueError listing each problem with its place.
+
+    Strict, since a tick can't be taken back: `done` is true or false, `changed_at` a finite
+    number of seconds since 1970 (what the export writes) not later than now plus a clock skew,
+    ids are text of at most MAX_ID characters that UTF-8 can encode."""
+    if len(text) > MAX_EXPORT_BYTES:
+        raise ValueError(f"{name}: larger than {MAX_EXPORT_BYTES // 2**20} MB; not a progress export")
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         raise ValueError(f"{name}:{e.lineno}: not JSON: {e.msg}") from None
+    except ValueError as e:  # NaN/Infinity, or an integer of more than 4300 digits
+        raise ValueError(f"{name}: not a progress export: {str(e)[:100]}") from None
+    except RecursionError:
+        raise ValueError(f"{name}: not a progress export: nested too deeply") from None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(data.get("ticks"), list):
         raise ValueError(f"{name}: not a course companion progress export")
-    out = []
+    limit = (time.time() if now is None else now) + CLOCK_SKEW
+    out, problems = [], []
     for i, t in enumerate(data["ticks"]):
-        try:
-            if not all(isinstance(t[k], str) for k in ("course", "lesson", "item")):
-                raise TypeError
-            out.append(Tick(t["course"], t["lesson"], t["item"], bool(t["done"]), float(t["changed_at"])))
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{name}: ticks[{i}] needs course, lesson, item (text), done and changed_at") from None
+        at = f"{name}: ticks[{i}]"
+        if not isinstance(t, dict):
+            problems.append(f"{at}: must be an object with course, lesson, item, done and changed_at")
+            continue
+        mine = [f"{at}.{k}: {p}" for k in ("course", "lesson", "item") if (p := _id_problem(t.get(k)))]
+        if not isinstance(t.get("done"), bool):
+            mine.append(f"{at}.done: must be true or false, not {_shown(t.get('done'))}")
+        when = t.get("changed_at")
+        if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < float("inf"):
+            mine.append(f"{at}.changed_at: must be a number of seconds since 1970, not {_shown(when)}")
+        elif when > limit:
+            mine.append(f"{at}.changed_at: {_shown(when)} is in the future ({_utc(when)}); the other machine's "
+                        "clock is wrong, fix it and export again")
+        problems += mine
+        if not mine:
+            out.append(Tick(t["course"], t["lesson"], t["item"], t["done"], float(when)))
+    if problems:
+        more = f" … and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        raise ValueError("\n".join(problems[:MAX_LISTED]) + more + "\nnothing was imported")
     return out
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a progress export can hold")
+
+
+def _id_problem(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        return f"must be non-empty text, not {_shown(value)}"
+    if len(value) > MAX_ID:
+        return f"longer than {MAX_ID} characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"holds a lone surrogate ({_shown(value)}), not text"
+    return ""
+
+
+def _shown(value: object) -> str:
+    """A value inside a message: JSON, ASCII only, at most ~60 characters."""
+    try:
+        text = json.dumps(value)
+    except (ValueError, TypeError):
+        text = type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _utc(seconds: float) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return "far beyond any calendar"
