@@ -361,6 +361,13 @@ def _lesson_title(items: list[tuple[str, int]]) -> str:
     return title if len(title) <= MAX_TEXT else title[: MAX_TEXT - 1] + "…"
 
 
+def _in_authors_order(items: list[dict], previous: list) -> list[dict]:
+    """The index's items for a lesson, those the lesson already had in the order the author gave
+    them in the catalog (reordering is an edit, like a title), new ones after them."""
+    rank = {(a if isinstance(a, str) else a["id"]): i for i, a in enumerate(previous)}
+    return sorted(items, key=lambda a: rank.get(a["id"], len(rank)))
+
+
 def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, title: str | None = None) -> dict[str, Any]:
     """Add or replace course `course_id` in `data` (changed in place and returned)."""
     index_title, note, series, rows = parse_index(text, name)
@@ -402,7 +409,9 @@ def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, 
         for key in ("note", "prompts"):
             if key in previous:
                 entry[key] = previous[key]
-        entry.update({k: v for k, v in lessons[n].items() if v})
+        for kind in ("videos", "resources"):
+            if items := _in_authors_order(lessons[n][kind], previous.get(kind, [])):
+                entry[kind] = items
         course["lessons"].append(entry)
     if old is None:
         data["courses"].append(course)
