@@ -22,8 +22,10 @@ for _unused in ("isoduration", "rfc3986_validator", "rfc3339_validator", "rfc398
     sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]
 
 import argparse  # noqa: E402
+import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from . import __version__, atomic  # noqa: E402
@@ -32,6 +34,28 @@ from .catalog import CATALOG_NAME, CatalogError, load, read_json  # noqa: E402
 
 class UsageError(Exception):
     """A mistake the user can fix; printed as one line, exit code 2."""
+
+
+# C0 controls but tab and newline, DEL, C1 (ESC [ and CSI start ANSI sequences), bidi overrides,
+# lone surrogates: catalog text holding them is shown as escapes, never acted on by a terminal.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+class _Printable(io.TextIOBase):
+    """stdout or stderr of a command: every message passes here on its way to the terminal."""
+
+    def __init__(self, stream: io.TextIOBase):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(_UNSAFE.sub(lambda m: ascii(m.group())[1:-1], text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 
 def _catalog_path(arg: str | None) -> Path:
@@ -280,6 +304,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str] | None) -> int:
     p = parser()
     args, rest = p.parse_known_args(argv)
     if rest and args.command != "lab":
