@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .errors import StoreError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ticks (
     course TEXT NOT NULL,
@@ -41,10 +43,6 @@ MAX_EXPORT_BYTES = 64 * 1024 * 1024
 MAX_ID = 200  # characters of a course, lesson or item id in an export
 MAX_LISTED = 20  # problems of an export listed before "… and N more"
 SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-class StoreError(Exception):
-    """The store can't be used; the message says why, where, and what was kept."""
 
 
 @dataclass(frozen=True)
