@@ -13,7 +13,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .errors import StoreError
 
@@ -216,36 +216,36 @@ def read_export(text: str, name: str, now: float | None = None) -> list[Tick]:
         raise ValueError(f"{name}: not a progress export: nested too deeply") from None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(data.get("ticks"), list):
         raise ValueError(f"{name}: not a course companion progress export")
-    limit = (time.time() if now is None else now) + CLOCK_SKEW
-    out, problems = [], []
-    for i, t in enumerate(data["ticks"]):
-        at = f"{name}: ticks[{i}]"
-        if not isinstance(t, dict):
-            problems.append(f"{at}: must be an object with course, lesson, item, done and changed_at")
-            continue
-        mine = [f"{at}.{k}: {p}" for k in ("course", "lesson", "item") if (p := _id_problem(t.get(k)))]
-        if not isinstance(t.get("done"), bool):
-            mine.append(f"{at}.done: must be true or false, not {_shown(t.get('done'))}")
-        when = t.get("changed_at")
-        if isinstance(when, bool) or not isinstance(when, (int, float)) or not 0 <= when < float("inf"):
-            mine.append(f"{at}.changed_at: must be a number of seconds since 1970, not {_shown(when)}")
-        elif when > limit:
-            mine.append(f"{at}.changed_at: {_shown(when)} is in the future ({_utc(when)}); the other machine's "
-                        "clock is wrong, fix it and export again")
-        problems += mine
-        if not mine:
-            out.append(Tick(t["course"], t["lesson"], t["item"], t["done"], float(when)))
+    when = _changed_at((time.time() if now is None else now) + CLOCK_SKEW)
+    problems: list[str] = []
+    ticks = [Tick(t["course"], t["lesson"], t["item"], t["done"], float(t["changed_at"])) for t in _entries(data["ticks"], f"{name}: ticks", problems, {
+        "course": _id, "lesson": _id, "item": _id, "done": _bool, "changed_at": when})]
     if problems:
         more = f" … and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
         raise ValueError("\n".join(problems[:MAX_LISTED]) + more + "\nnothing was imported")
-    return out
+    return ticks
+
+
+Check = Callable[[Any], str]  # a field's problem ("" when fine)
+
+
+def _entries(items: list, at: str, problems: list[str], fields: dict[str, Check]) -> Iterator[dict[str, Any]]:
+    """The entries of an export's list whose every field passes its check; a problem for each other."""
+    for i, entry in enumerate(items):
+        if not isinstance(entry, dict):
+            problems.append(f"{at}[{i}]: must be an object with {', '.join(fields)}")
+            continue
+        mine = [f"{at}[{i}].{key}: {p}" for key, check in fields.items() if (p := check(entry.get(key)))]
+        problems += mine
+        if not mine:
+            yield {key: entry[key] for key in fields}
 
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number a progress export can hold")
 
 
-def _id_problem(value: object) -> str:
+def _id(value: object) -> str:
     if not isinstance(value, str) or not value:
         return f"must be non-empty text, not {_shown(value)}"
     if len(value) > MAX_ID:
@@ -255,6 +255,28 @@ def _id_problem(value: object) -> str:
     except UnicodeEncodeError:
         return f"holds a lone surrogate ({_shown(value)}), not text"
     return ""
+
+
+def _bool(value: object) -> str:
+    return "" if isinstance(value, bool) else f"must be true or false, not {_shown(value)}"
+
+
+def _seconds(value: object) -> str:
+    """A finite, non-negative number (JSON has no NaN; true is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        return f"must be a number of seconds, not {_shown(value)}"
+    return ""
+
+
+def _changed_at(limit: float) -> Check:
+    """Seconds since 1970, no later than `limit`: a time from the future would beat every later click."""
+    def check(value: object) -> str:
+        if not isinstance(value, (int, float)) or _seconds(value):
+            return f"must be a number of seconds since 1970, not {_shown(value)}"
+        if value > limit:
+            return f"{_shown(value)} is in the future ({_utc(value)}); the other machine's clock is wrong, fix it and export again"
+        return ""
+    return check
 
 
 def _shown(value: object) -> str:
