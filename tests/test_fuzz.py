@@ -325,7 +325,8 @@ def _words() -> str:
 
 GOOD_TITLE = st.sampled_from([
     "Vectors", "Linear maps", "The determinant", "Attention *in* transformers", "**Bold** title", "a \\| b",
-    "[link](https://example.org) text", "Ch. 3", "Title (Deep Learning, Chapter 3)", "[Grokking] x", "Über", "$e^x$",
+    "[link](https://example.org) text", "Ch. 3", "[A video](https://youtu.be/abcdefghijk)", "Q&amp;A",
+    '<a href="https://example.org/t">An anchor</a>', "![thumb](https://img.youtube.com/vi/abcdefghijk/0.jpg) Title", "Title (Deep Learning, Chapter 3)", "[Grokking] x", "Über", "$e^x$",
     *(_words() for _ in range(300))])
 BAD_TITLE = st.one_of(
     st.sampled_from(["", " ", "—", "-", "*", "_", "**", "[", "](", "\\", "`code`", "<script>alert(1)</script>",
@@ -350,14 +351,30 @@ GOOD_LINK = st.sampled_from([
     *(f"[Watch](https://youtu.be/{yt(_POOL.randint(0, 30))}?t={t})"
       for t in [*(_POOL.randint(0, 86400) for _ in range(20)), "1h2m3s", "90s", "2m", "86400"]),
     *(f"[Watch](https://www.youtube.com/watch?v={yt(_POOL.randint(0, 30))}&list=PL0123456789abcdef&t=1m30s)"
-      for _ in range(10))])
+      for _ in range(10)),
+    # markdown as people write it: HTML anchors, autolinks, image links, thumbnails, entities, (), #t=
+    *(f'<a href="https://www.youtube.com/watch?v={yt(_POOL.randint(0, 30))}">Watch</a>' for _ in range(10)),
+    *(f"<a href='https://youtu.be/{yt(_POOL.randint(0, 30))}' target=_blank>Watch</a>" for _ in range(5)),
+    *(f"<https://www.youtube.com/watch?v={yt(_POOL.randint(0, 30))}>" for _ in range(5)),
+    *(f"[![thumb](https://img.youtube.com/vi/{yt(_POOL.randint(0, 30))}/0.jpg)](https://youtu.be/{yt(_POOL.randint(0, 30))})"
+      for _ in range(10)),
+    *(f"![thumb](https://i.ytimg.com/vi/{yt(_POOL.randint(0, 30))}/hqdefault.jpg)" for _ in range(5)),
+    *(f"[Watch](https://www.youtube.com/watch?v={yt(_POOL.randint(0, 30))}&amp;t={_POOL.randint(0, 9999)}s)"
+      for _ in range(5)),
+    *(f"[Watch](https://youtu.be/{yt(_POOL.randint(0, 30))}#t=1m{_POOL.randint(0, 59)}s)" for _ in range(5)),
+    "[Read](https://en.wikipedia.org/wiki/Rank_(linear_algebra))", "<a href=https://example.org/x>site</a>",
+    "[Watch](https://example.org/a) and [more](https://example.org/b)", "![a picture](https://example.org/p.png)"])
 BAD_LINK = st.one_of(
     st.sampled_from(["[Watch](javascript:alert(1))", "[Watch](data:text/html,x)", "[Watch](foo)", "[Watch](",
                      "[Watch](www.youtube.com/watch?v=abcdefghijk)", "[Watch]()", "[Watch](https://exa mple.org)",
                      "[](https://example.org/empty)", "[Watch](http://[::1)", "[Watch](ftp://example.org/x)",
                      "[x](https://www.youtube.com/watch?v=abcdefghijk\\|x)", "[Watch](https://example.org/" + "a" * 2100 + ")",
                      "[Watch](https://youtu.be/abcdefghijk?t=86401)", "[Watch](https://youtu.be/abcdefghijk?t=25h)",
-                     "[Watch](https://youtu.be/abcdefghijk?t=99999999999)"]),
+                     "[Watch](https://youtu.be/abcdefghijk?t=99999999999)",
+                     '<a href="javascript:alert(1)">x</a>', '<a href="https://example.org/open', "<a href=>x</a>",
+                     "<a>no href</a>", "[![x](https://img.youtube.com/vi/short/0.jpg)](foo)", "<http://[::1>",
+                     "![x](https://img.youtube.com/vi/)", "[x](https://example.org/&#0;)", "&amp;&lt;&#x1b;",
+                     "<a href='https://youtu.be/abcdefghijk#t=99999999'>x</a>"]),
     st.text(max_size=12).map(lambda t: t.replace("\n", " ").replace("|", "/")))
 LINK_CELL = mostly(GOOD_LINK, BAD_LINK, 88)
 NUMBER_CELL = mostly(st.one_of(st.integers(1, 40).map(str), st.just("—"), st.just("")),
@@ -422,11 +439,18 @@ def indexes(draw) -> str:
             lines += [label + draw(st.one_of(LINK_CELL, CELL_TEXT)), ""]
         if draw(st.integers(0, 4)) == 4:
             lines += ["*" + draw(WORDS) + "*", ""]
+        if draw(st.integers(0, 4)) == 4:  # prose with a link
+            lines += [draw(WORDS) + " " + draw(LINK_CELL) + " " + draw(WORDS), ""]
         for _ in range(draw(st.integers(1, 2))):
             lines += draw(tables()) + [""]
+        for _ in range(draw(st.integers(0, 3)) // 2):  # a list of links next to the table
+            lines.append(draw(st.sampled_from(["- ", "* ", "+ "])) + draw(st.sampled_from(["", "**Someone** "]))
+                         + draw(LINK_CELL) + draw(st.sampled_from(["", ": a note", " (Lesson 3)", " — Lessons 2–4",
+                                                                    " (Lesson soon)", " (Lessons 5–1)"])))
         if draw(st.integers(0, 15)) == 15:
             lines.append(draw(st.text(max_size=40)))
-    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\r\n"]))
+    return (draw(mostly(st.just(""), st.just("\ufeff"), 90)) + "\n".join(lines)
+            + draw(st.sampled_from(["\n", "", "\r\n"])))
 
 
 def check_import(capsys, index_text: str, existing: dict | None, course: str) -> None:
@@ -478,9 +502,72 @@ def test_garbage_indexes_are_refused_at_a_line(capsys, text, existing):
 
 def test_the_seed_indexes_still_import(capsys, tmp_path):
     """The generator's grammar is the seeds' grammar: the real indexes go through it."""
-    seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-    if not seeds.is_dir():
-        pytest.skip("no seeds beside the clone")
+    seeds = Path(__file__).resolve().parents[1] / "sources"
     for name, course in [("000_68aef646c0788ccf.txt", "m"), ("001_d1d7603f62d58559.txt", "f")]:
         code, _, err = run_cli(capsys, "import", seeds / name, "--course", course, "--catalog", tmp_path / "c.json")
         assert code == 0, err
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) progress import files
+# ---------------------------------------------------------------------------------------------
+
+NOW = 1_900_000_000.0  # the fuzz runs before 2030; a later clock only makes more times "past"
+ID_VALUE = mostly(st.sampled_from(["c1", "l1", "aircAruvnKk", "reflections", "lesson-2", "ü-ß"]),
+                  st.one_of(TEXT, NUMBERS, st.none(), st.just("\ud800x"), st.just("x" * 300)), 85)
+DONE_VALUE = mostly(st.booleans(), st.one_of(st.sampled_from(["false", "true", 0, 1, None, [], {}]), NUMBERS), 85)
+TIME_VALUE = mostly(st.floats(0, 1_700_000_000, allow_nan=False), st.one_of(
+    NUMBERS, st.sampled_from(["1e5", "2024-01-01T00:00:00Z", True, None, 4102444800.0, 10 ** 400, -5]),
+    st.floats(1_700_000_000, 10 ** 12)), 85)
+
+
+@st.composite
+def progress_files(draw) -> str:
+    ticks = [{k: draw(v) for k, v in (("course", ID_VALUE), ("lesson", ID_VALUE), ("item", ID_VALUE),
+                                      ("done", DONE_VALUE), ("changed_at", TIME_VALUE)) if draw(st.integers(0, 30))}
+             for _ in range(draw(st.integers(0, 6)))]
+    data: Any = {"format": "course-companion-progress", "version": 1, "ticks": ticks}
+    shape = draw(st.integers(0, 30))
+    if shape == 30:
+        data = draw(JSON)
+    elif shape == 29:
+        data["ticks"] = draw(JSON)
+    elif shape == 28:
+        data["ticks"].append(draw(JSON))
+    text = json.dumps(data, indent=draw(st.sampled_from([None, 1])))
+    cut = draw(st.integers(0, 40))
+    if cut == 40:  # truncated, or nested past any parser's depth
+        text = text[: draw(st.integers(0, len(text)))]
+    elif cut == 39:
+        text = "[" * 50_000 + "]" * 50_000
+    return text
+
+
+@settings(FUZZ, max_examples=400)
+@given(text=progress_files())
+def test_progress_import_files_are_taken_whole_or_refused_at_a_place(capsys, text, monkeypatch):
+    import time as time_mod
+
+    from companion.store import CLOCK_SKEW, ProgressStore
+
+    monkeypatch.setattr(time_mod, "time", lambda: NOW)
+    with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp:
+        folder = Path(tmp)
+        store_path, source = folder / "p.sqlite", folder / "in.json"
+        ProgressStore(store_path).set("c1", "l1", "kept", True, at=1000.0)
+        source.write_text(text, encoding="utf-8", errors="surrogatepass")
+        monkeypatch.setenv("COMPANION_PROGRESS", str(store_path))
+        before = ProgressStore(store_path).ticks()
+        code, _, err = run_cli(capsys, "progress", "--import", source)
+        assert code in (0, 2), err
+        assert not list(folder.glob("*damaged*")), "a wrong import file was taken for a damaged store"
+        after = list(ProgressStore(store_path).all())
+        if code == 2:
+            assert ProgressStore(store_path).ticks() == before, "a refused import changed the store"
+            for line in err.splitlines():
+                assert re.match(rf"^(companion: )?{re.escape(str(source))}(:\d+)?: \S|^nothing was imported$", line), line
+                assert len(line) < 600 and not re.search("[\x00-\x08\x0b-\x1f\x7f]", line), line
+        else:
+            for t in after:
+                assert isinstance(t.done, bool) and 0 <= t.changed_at <= NOW + CLOCK_SKEW, t
+                t.course.encode("utf-8")
