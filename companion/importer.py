@@ -25,6 +25,7 @@ _MD = MarkdownIt("commonmark")
 _MD.normalizeLink = lambda url: url  # the author's URL as written (escapes and entities decoded), not %-encoded
 _A_OPEN = re.compile(r"""<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.I)
 _A_CLOSE = re.compile(r"</a\s*>", re.I)
+_IMG = re.compile(r"""<img\s[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.I)
 _BARE_URL = re.compile(r"https?://[^\s<>\]|*\"]+")
 _BULLET = re.compile(r"^[-*+]\s+")
 _THEMATIC_BREAK = re.compile(r"^([-*_])(\s*\1){2,}\s*$")
@@ -136,9 +137,11 @@ def _read(fragment: str) -> list[str | _Link]:
         elif (tok.type == "link_close" or tok.type == "html_inline" and _A_CLOSE.match(tok.content)) and url is not None:
             parts.append(_Link(_words("".join(words)), url.strip()))
             url = None
-        elif tok.type in ("text", "code_inline", "image", "softbreak", "hardbreak"):
-            text = tok.content if tok.type not in ("softbreak", "hardbreak") else " "
-            video = youtube.thumbnail_video(tok.attrs.get("src", "")) if tok.type == "image" else None
+        elif tok.type in ("text", "code_inline", "image", "softbreak", "hardbreak") or _IMG.match(tok.content):
+            text = tok.content if tok.type in ("text", "code_inline", "image") else " "
+            img = _IMG.match(tok.content) if tok.type == "html_inline" else None
+            src = html.unescape(next(filter(None, img.groups()), "")) if img else str(tok.attrs.get("src", ""))
+            video = youtube.thumbnail_video(src) if tok.type == "image" or img else None
             if video and url is None:
                 parts.append(_Link(_words(text), youtube.watch_url(video)))
             else:

@@ -359,6 +359,7 @@ GOOD_LINK = st.sampled_from([
     *(f"[![thumb](https://img.youtube.com/vi/{yt(_POOL.randint(0, 30))}/0.jpg)](https://youtu.be/{yt(_POOL.randint(0, 30))})"
       for _ in range(10)),
     *(f"![thumb](https://i.ytimg.com/vi/{yt(_POOL.randint(0, 30))}/hqdefault.jpg)" for _ in range(5)),
+    *(f'<img src="https://img.youtube.com/vi/{yt(_POOL.randint(0, 30))}/0.jpg" width=120>' for _ in range(3)),
     *(f"[Watch](https://www.youtube.com/watch?v={yt(_POOL.randint(0, 30))}&amp;t={_POOL.randint(0, 9999)}s)"
       for _ in range(5)),
     *(f"[Watch](https://youtu.be/{yt(_POOL.randint(0, 30))}#t=1m{_POOL.randint(0, 59)}s)" for _ in range(5)),

@@ -34,6 +34,8 @@ def only_item(text: str) -> tuple[str, dict]:
     "<https://www.youtube.com/watch?v=aircAruvnKk>",
     "[![thumbnail](https://img.youtube.com/vi/IHZwWFHWa-w/0.jpg)](https://www.youtube.com/watch?v=aircAruvnKk)",
     "![thumbnail](https://img.youtube.com/vi/aircAruvnKk/hqdefault.jpg)",
+    '<img src="https://i.ytimg.com/vi/aircAruvnKk/0.jpg" width=120>',
+    '<a href="https://youtu.be/aircAruvnKk"><img src="https://i.ytimg.com/vi/IHZwWFHWa-w/0.jpg"></a>',
     "https://youtu.be/aircAruvnKk",
 ])
 def test_a_link_written_as_html_autolink_image_or_thumbnail_names_its_video(cell):
