@@ -64,7 +64,8 @@ def default_path() -> Path:
 
 class ProgressStore:
     def __init__(self, path: Path | str | None = None, timeout: float = 10.0):
-        self.path = Path(path) if path else default_path()
+        # absolute: a notebook that changes directory must not look like a replaced store
+        self.path = (Path(path) if path else default_path()).absolute()
         self.timeout = timeout
         self._db: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None

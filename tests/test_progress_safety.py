@@ -131,6 +131,17 @@ def test_the_notebook_says_when_the_store_was_replaced_under_its_kernel(tmp_path
     assert ProgressStore(tmp_path / "progress.sqlite").ticks() == {("c1", "l1", "IHZwWFHWa-w"): True}
 
 
+def test_a_kernel_changing_directory_keeps_writing_to_the_same_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = ProgressStore("p.sqlite")  # a relative COMPANION_PROGRESS
+    store.set("c", "l", "a", True)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    store.set("c", "l", "b", True)
+    assert not store.reopened and not (tmp_path / "elsewhere" / "p.sqlite").exists()
+    assert ProgressStore(tmp_path / "p.sqlite").ticks() == {("c", "l", "a"): True, ("c", "l", "b"): True}
+
+
 @pytest.mark.parametrize("target", ["progress.sqlite", "progress.sqlite-wal", "other.sqlite"])
 def test_export_onto_the_store_or_any_sqlite_file_is_refused(tmp_path, store_env, capsys, target):
     sqlite3.connect(tmp_path / "other.sqlite").execute("CREATE TABLE t (x)")
