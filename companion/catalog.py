@@ -18,6 +18,7 @@ from .errors import CatalogError, NotFound
 
 SCHEMA_PATH = Path(__file__).with_name("catalog.schema.json")
 CATALOG_NAME = "catalog.json"
+MAX_QUOTED = 200  # characters of catalog text a message quotes
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,8 @@ def read_json(path: Path) -> Any:
         raise CatalogError([f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}"]) from None
     except RecursionError:
         raise CatalogError([f"{path}: invalid JSON: nested too deeply"]) from None
+    except ValueError as e:  # an integer of more than 4300 digits: Python refuses to convert it
+        raise CatalogError([f"{path}: invalid JSON: a number too long to read ({str(e).split(':')[0]})"]) from None
 
 
 def load(path: Path, *, schema: bool = True) -> Catalog:
@@ -217,6 +220,13 @@ def schema_problems(data: Any) -> list[str]:
 
 
 def _schema_message(error: Any) -> str:
+    """jsonschema's message, with the value it quotes cut to what a message line can hold."""
+    message = _schema_text(error)
+    quoted = repr(error.instance)
+    return message.replace(quoted, _cut(quoted)) if len(quoted) > MAX_QUOTED else _cut(message, 4 * MAX_QUOTED)
+
+
+def _schema_text(error: Any) -> str:
     if error.validator == "oneOf" and isinstance(error.instance, dict):
         best = min(error.context, key=lambda e: len(e.absolute_path), default=None) if error.context else None
         if best is not None and best.validator != "type":
@@ -226,6 +236,10 @@ def _schema_message(error: Any) -> str:
     if error.validator == "pattern":
         return f"{error.instance!r} is not allowed here ({error.schema.get('description', 'pattern ' + error.validator_value)})"
     return error.message
+
+
+def _cut(text: str, limit: int = MAX_QUOTED) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def place(path: Any) -> str:
@@ -238,9 +252,10 @@ def place(path: Any) -> str:
 
 def from_data(data: dict[str, Any], path: Path | None = None) -> Catalog:
     """Build the model from schema-shaped data and run the checks a schema can't express."""
-    problems: list[str] = []
     if not isinstance(data, dict):
         raise CatalogError(["(top level): the catalog must be a JSON object"])
+    problems = [f"{place(at)}: {_quote(text)} holds a lone surrogate (an escape like \\ud800 that is no "
+                "character); UTF-8 can't write it" for at, text in _unencodable(data)]
     try:
         series = _index(data.get("series", []), "series", _series, problems)
         videos = _index(data.get("videos", []), "videos", _video, problems)
@@ -336,8 +351,32 @@ def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, cou
 
 
 def _quote(value: Any) -> str:
-    """A value from the catalog inside a message: quoted, escaped, on one line."""
-    return json.dumps(value)
+    """A value from the catalog inside a message: quoted, escaped, on one line, cut."""
+    return _cut(json.dumps(value))
+
+
+def _unencodable(data: Any) -> Iterator[tuple[list, str]]:
+    """(place, text) of every key or string UTF-8 can't encode: the build would fail writing it."""
+    stack: list[tuple[list, Any]] = [([], data)]
+    while stack:
+        at, value = stack.pop()
+        if isinstance(value, dict):
+            for key in value:
+                if not _encodable(key):
+                    yield at, key
+            stack.extend(reversed([([*at, key], item) for key, item in value.items()]))  # in file order
+        elif isinstance(value, list):
+            stack.extend(reversed([([*at, i], item) for i, item in enumerate(value)]))
+        elif isinstance(value, str) and not _encodable(value):
+            yield at, value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _whole_numbers(data: dict) -> Iterator[tuple[str, Any]]:

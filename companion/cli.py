@@ -8,7 +8,9 @@ The command line parses, calls the library API (`companion.build`, ...) and prin
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +36,28 @@ def _block_unused_imports() -> None:
                    "webcolors", "jsonpointer", "uri_template", "jupytext.sync_contentsmanager",
                    "jupytext.async_contentsmanager"):
         sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
+
+
+# C0 controls but tab and newline, DEL, C1 (ESC [ and CSI start ANSI sequences), bidi overrides,
+# lone surrogates: catalog text holding them is shown as escapes, never acted on by a terminal.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+class _Printable(io.TextIOBase):
+    """stdout or stderr of a command: every message passes here on its way to the terminal."""
+
+    def __init__(self, stream: io.TextIOBase):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(_UNSAFE.sub(lambda m: ascii(m.group())[1:-1], text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 
 def _catalog_path(arg: str | None) -> Path:
@@ -96,15 +120,23 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
     store = ProgressStore()
     if args.export:
-        atomic.write_text(Path(args.export), store.export_json())
+        target = Path(args.export)
+        _check_export_target(target, store.path)
+        text = store.export_json()
+        try:
+            atomic.write_text(target, text)
+        except OSError as e:
+            raise UsageError(f"{target}: cannot write the export ({e.strerror or e}); nothing was written") from None
         print(f"exported {sum(1 for _ in store.all())} ticks, {len(store.positions())} positions and "
-              f"{len(store.notes())} notes from {store.path} to {args.export}")
+              f"{len(store.notes())} notes from {store.path} to {target}")
         return 0
     if args.import_:
         try:
             text = Path(args.import_).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"{args.import_}: cannot read: {e}") from None
+        except UnicodeDecodeError as e:
+            raise UsageError(f"{args.import_}: cannot read: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        except OSError as e:
+            raise UsageError(f"{args.import_}: cannot read: {e.strerror or e}") from None
         try:
             data = read_export(text, args.import_)
         except ValueError as e:
@@ -134,6 +166,20 @@ def cmd_notes(args: argparse.Namespace) -> int:
 
     print(notes(_catalog_path(args.catalog), course=args.course), end="")
     return 0
+
+
+def _check_export_target(target: Path, store_path: Path) -> None:
+    """An export is a new JSON file: never the store itself, its journal, or any SQLite file."""
+    from .store import is_sqlite_file
+
+    if target.is_dir():
+        raise UsageError(f"--export {target}: is a folder; give the name of a file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"--export {target}: folder {target.parent} does not exist")
+    store_files = {Path(f"{store_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")}
+    if target.resolve() in store_files or is_sqlite_file(target):
+        raise UsageError(f"--export {target}: is a SQLite database (the progress store is {store_path}); "
+                         "nothing was written, give the name of a new .json file")
 
 
 def _bar(done: int, total: int, width: int = 20) -> str:
@@ -199,7 +245,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; a `CompanionError` is printed and exits 2, anything else is a bug and propagates."""
+    """Run one command; a `CompanionError` is printed and exits 2, anything else is a bug and propagates.
+    Everything printed passes `_Printable`: catalog text never drives the terminal."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str] | None) -> int:
     _block_unused_imports()
     p = parser()
     args, rest = p.parse_known_args(argv)

@@ -8,18 +8,28 @@ notes) is kept when the same course is imported again.
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import quote_plus
 from dataclasses import dataclass, field
 from typing import Any
+
+from markdown_it import MarkdownIt
 
 from . import youtube
 from .catalog import CatalogError
 from .names import slug, title_keys
 
 EXTRAS_ID = "optional-extras"
-_LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]+)>?\s*\)")
-_BARE_URL = re.compile(r"https?://[^\s)>\]|*]+")
+_MD = MarkdownIt("commonmark")
+_MD.normalizeLink = lambda url: url  # the author's URL as written (escapes and entities decoded), not %-encoded
+_A_OPEN = re.compile(r"""<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.I)
+_A_CLOSE = re.compile(r"</a\s*>", re.I)
+_IMG = re.compile(r"""<img\s[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.I)
+_BARE_URL = re.compile(r"https?://[^\s<>\]|*\"]+")
+_BULLET = re.compile(r"^[-*+]\s+")
+_THEMATIC_BREAK = re.compile(r"^([-*_])(\s*\1){2,}\s*$")
+_BULLET_LESSONS = re.compile(r"(?:\(|[—–-]\s*)[Ll]essons?:?\s+([^()]*?)\s*(?:\)|$)")  # (Lesson 4), — Lessons 3–5
 _RANGE = re.compile(r"^(\d{1,5})\s*[-–—]\s*(\d{1,5})$")
 _LABEL_LINE = re.compile(r"^\*\*([^*:]+):?\*\*:?\s*(.+)$")
 _COLUMNS = {
@@ -108,10 +118,71 @@ def split_row(line: str) -> list[str]:
     return [c.strip().replace("\\|", "|") for c in cells]
 
 
+@dataclass(frozen=True)
+class _Link:
+    text: str
+    url: str
+
+
+def _read(fragment: str) -> list[str | _Link]:
+    """A line or cell of markdown as its words and links, in order, the way a reader sees it:
+    [text](url) with balanced parentheses, <https://…> autolinks, <a href> anchors, HTML entities,
+    images inside links (the link wins) and YouTube thumbnails (they name their video)."""
+    parts: list[str | _Link] = []
+    url, words = None, []  # the link being read, and the words inside it
+    for tok in _MD.parseInline(fragment)[0].children or []:
+        anchor = _A_OPEN.match(tok.content) if tok.type == "html_inline" else None
+        if tok.type == "link_open" or anchor:
+            url, words = html.unescape(tok.attrs["href"] if not anchor else next(filter(None, anchor.groups()), "")), []
+        elif (tok.type == "link_close" or tok.type == "html_inline" and _A_CLOSE.match(tok.content)) and url is not None:
+            parts.append(_Link(_words("".join(words)), url.strip()))
+            url = None
+        elif tok.type in ("text", "code_inline", "image", "softbreak", "hardbreak") or _IMG.match(tok.content):
+            text = tok.content if tok.type in ("text", "code_inline", "image") else " "
+            img = _IMG.match(tok.content) if tok.type == "html_inline" else None
+            src = html.unescape(next(filter(None, img.groups()), "")) if img else str(tok.attrs.get("src", ""))
+            video = youtube.thumbnail_video(src) if tok.type == "image" or img else None
+            if video and url is None:
+                parts.append(_Link(_words(text), youtube.watch_url(video)))
+            else:
+                (words if url is not None else parts).append(text)
+    if url is not None:  # an <a> never closed
+        parts.append(_Link(_words("".join(words)), url.strip()))
+    return parts
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"(\*\*|__|(?<!\w)[*_]|[*_](?!\w))", "", text).split())
+
+
 def _plain(text: str) -> str:
     """Markdown emphasis and links reduced to their words."""
-    text = _LINK.sub(lambda m: m.group(1), text)
-    return " ".join(re.sub(r"(\*\*|__|(?<!\w)[*_]|[*_](?!\w))", "", text).split())
+    return _words("".join(p if isinstance(p, str) else p.text for p in _read(text)))
+
+
+def _links(text: str) -> list[_Link]:
+    """The links of a fragment; a bare https://… in its words counts as one."""
+    parts = _read(text)
+    links = [p for p in parts if isinstance(p, _Link)]
+    for words in (p for p in parts if isinstance(p, str)):
+        links += [_Link(url, url) for url in map(_balanced, _BARE_URL.findall(words))]
+    return links
+
+
+def _balanced(url: str) -> str:
+    """A bare URL without the closing parenthesis or punctuation that ends the sentence around it."""
+    url = url.rstrip(".,;:!?'")
+    while url.endswith(")") and url.count(")") > url.count("("):
+        url = url[:-1].rstrip(".,;:!?'")
+    return url
+
+
+def _with_urls(text: str) -> str:
+    """A note's words, each link kept as `text (url)` so no address is lost."""
+    out = []
+    for p in _read(text):
+        out.append(p if isinstance(p, str) else (p.url if p.text in ("", p.url) else f"{p.text} ({p.url})"))
+    return _words("".join(out))
 
 
 def _column_roles(header: list[str], where: str) -> dict[str, int]:
@@ -144,7 +215,7 @@ def _series_from_heading(text: str, parent: _Series | None) -> _Series:
 
 def parse_index(text: str, name: str) -> tuple[str, str, list[_Series], list[_Row]]:
     """(title, note, series, rows) of an index; every table is read or reported."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()
     title, note_lines = "", []
     series: list[_Series] = []
     rows: list[_Row] = []
@@ -161,7 +232,11 @@ def parse_index(text: str, name: str) -> tuple[str, str, list[_Series], list[_Ro
             top = current = _series_from_heading(line[3:], None)
             _refuse(where, texts=(current.title, current.channel))
             series.append(current)
-        elif line.startswith("### ") and top is not None:
+        elif line.startswith("### ") and top is None:  # a sub-heading with no ## above it is a series
+            top = current = _series_from_heading(line[4:], None)
+            _refuse(where, texts=(current.title, current.channel))
+            series.append(current)
+        elif line.startswith("### "):
             current = _series_from_heading(line[4:], top)
             _refuse(where, texts=(current.title, current.channel))
             series.append(current)
@@ -177,15 +252,18 @@ def parse_index(text: str, name: str) -> tuple[str, str, list[_Series], list[_Ro
             rows += _table_rows(block, current, name)
             continue
         elif current is not None and (m := _LABEL_LINE.match(line)):
-            link = _LINK.search(m.group(2))
-            url = link.group(2) if link else (_BARE_URL.search(m.group(2)) or [""])[0]
-            if url:
-                _refuse(where, texts=(f"{current.title}: {m.group(1).strip()}",), url=url)
-                current.links.append((m.group(1).strip(), _plain(link.group(1)) if link else url, url))
-            else:
+            label = m.group(1).strip()
+            for link in _links(m.group(2)):
+                _refuse(where, texts=(f"{current.title}: {label}",), url=link.url)
+                current.links.append((label, link.text or link.url, link.url))
+            if not _links(m.group(2)):
                 current.note.append(_plain(line))
-        elif current is not None and line.startswith(("*", "_")) and not line.startswith(("* ", "- ")) and len(line) > 2:
-            current.note.append(_plain(line))
+        elif _BULLET.match(line) and _links(line):
+            if current is None:
+                raise CatalogError([f"{where}: a list of links before any series heading (## Series name)"])
+            rows.append(_bullet_row(i + 1, _BULLET.sub("", line), current, name))
+        elif current is not None and line and not _THEMATIC_BREAK.match(line) and not line.startswith("<!--"):
+            current.note.append(_with_urls(line))  # the series' prose: blurbs, plain lines, links kept
         i += 1
     if not rows:
         raise CatalogError([f"{name}: no video tables found (expected ## headings with | Title | Lesson | tables)"])
@@ -213,10 +291,10 @@ def _table_rows(block: list[tuple[int, str]], series: _Series, name: str) -> lis
         except ValueError as e:
             raise CatalogError([f"{at}: {e}"]) from None
         link_cell = cells[roles["link"]] if "link" in roles else ""
-        link = _LINK.search(link_cell)
-        bare = _BARE_URL.search(link_cell)
-        url = link.group(2) if link else (bare.group(0) if bare else "")
-        link_text = _plain(link.group(1)) if link else ""
+        # The Link column's link, else one in the title or any other cell: a link is never dropped.
+        link = next(iter(_links(link_cell) or _links(cells[roles["title"]])
+                         or [x for c in cells for x in _links(c)]), None)
+        url, link_text = (link.url, link.text) if link else ("", "")
         notes = []
         if "chapter" in roles and cells[roles["chapter"]]:
             chapter = _plain(cells[roles["chapter"]])
@@ -226,7 +304,7 @@ def _table_rows(block: list[tuple[int, str]], series: _Series, name: str) -> lis
             notes.append(f"{_plain(header[roles['link']])}: {_plain(link_cell)}")
         for i, cell in enumerate(cells):
             if i not in roles.values() and _plain(cell):
-                notes.append(f"{_plain(header[i])}: {_plain(cell)}")
+                notes.append(f"{_plain(header[i])}: {_with_urls(cell)}")
         number = _plain(cells[roles["number"]]) if "number" in roles else ""
         if number in ("—", "-", "–"):
             number = ""
@@ -236,6 +314,27 @@ def _table_rows(block: list[tuple[int, str]], series: _Series, name: str) -> lis
         rows.append(_Row(line_no, series, title, number, lessons,
                          link_text, url, " ".join(notes)))
     return rows
+
+
+def _bullet_row(line_no: int, body: str, series: _Series, name: str) -> _Row:
+    """`- [Title](url): note (Lesson 4)` under a series: its first link is the item; the lessons
+    it names (`(Lesson 4)`, `— Lessons 3–5`), else the optional extras; the rest is its note."""
+    at = f"{name}:{line_no}"
+    parts = _read(body)
+    first = _links(body)[0]
+    rest = [p if isinstance(p, str) else (f"{p.text} ({p.url})" if p.text != p.url else p.url)
+            for p in parts if p != first]
+    if first not in parts:  # a bare URL: keep the words around it
+        rest = ["".join(rest).replace(first.url, "", 1)]
+    note = re.sub(r"\s+(?=[:;,.)])", "", _words("".join(rest))).strip(" :–—-")
+    lessons_named = _BULLET_LESSONS.search(_plain(body))
+    try:
+        lessons = parse_lessons(lessons_named.group(1)) if lessons_named else ["Optional"]
+    except ValueError as e:
+        raise CatalogError([f"{at}: {e}"]) from None
+    title = first.text or first.url
+    _refuse(at, texts=(title,), url=first.url, note=note)
+    return _Row(line_no, series, title, "", lessons, first.text, first.url, note)
 
 
 class _Catalog:
@@ -361,6 +460,13 @@ def _lesson_title(items: list[tuple[str, int]]) -> str:
     return title if len(title) <= MAX_TEXT else title[: MAX_TEXT - 1] + "…"
 
 
+def _in_authors_order(items: list[dict], previous: list) -> list[dict]:
+    """The index's items for a lesson, those the lesson already had in the order the author gave
+    them in the catalog (reordering is an edit, like a title), new ones after them."""
+    rank = {(a if isinstance(a, str) else a["id"]): i for i, a in enumerate(previous)}
+    return sorted(items, key=lambda a: rank.get(a["id"], len(rank)))
+
+
 def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, title: str | None = None) -> dict[str, Any]:
     """Add or replace course `course_id` in `data` (changed in place and returned)."""
     index_title, note, series, rows = parse_index(text, name)
@@ -402,7 +508,9 @@ def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, 
         for key in ("note", "prompts"):
             if key in previous:
                 entry[key] = previous[key]
-        entry.update({k: v for k, v in lessons[n].items() if v})
+        for kind in ("videos", "resources"):
+            if items := _in_authors_order(lessons[n][kind], previous.get(kind, [])):
+                entry[kind] = items
         course["lessons"].append(entry)
     if old is None:
         data["courses"].append(course)

@@ -154,6 +154,9 @@ class LessonView:
                 status.value = _problem(f"this tick was not saved: {e}").data
                 return
             refresh()
+            if self.store.reopened:  # the file was deleted or replaced: the tick went to the new one
+                status.value += _problem(self.store.reopened).data
+                self.store.reopened = ""
 
         boxes = []
         for item, label in items:

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .errors import StoreError
 
@@ -68,7 +68,19 @@ NOTE_UPSERT = """
 INSERT INTO notes (id, course, lesson, item, at, text, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET at = excluded.at, text = excluded.text, changed_at = excluded.changed_at
 WHERE excluded.changed_at > notes.changed_at"""
+# A learner's click always wins: it is dated now, or just after the item's last change when that
+# is later (a clock set back, or a time imported before imports refused future ticks).
+CLICK = """
+INSERT INTO ticks (course, lesson, item, done, changed_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (course, lesson, item) DO UPDATE SET done = excluded.done,
+changed_at = max(excluded.changed_at, ticks.changed_at + 0.001)"""
 EXPORT_FORMAT = "course-companion-progress"
+CLOCK_SKEW = 300.0  # seconds an imported tick may lie in the future (another machine's clock)
+MAX_EXPORT_BYTES = 64 * 1024 * 1024
+MAX_ID = 200  # characters of a course, lesson or item id in an export
+MAX_NOTE = 10_000  # characters of a note in an export
+MAX_LISTED = 20  # problems of an export listed before "… and N more"
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -141,16 +153,29 @@ def default_path() -> Path:
 
 class ProgressStore:
     def __init__(self, path: Path | str | None = None, timeout: float = 10.0):
-        self.path = Path(path) if path else default_path()
+        # absolute: a notebook that changes directory must not look like a replaced store
+        self.path = (Path(path) if path else default_path()).absolute()
         self.timeout = timeout
         self._db: sqlite3.Connection | None = None
         # ipykernel 7 runs widget messages (a tick, a player's report) on another thread than the
         # cells: one connection shared across threads, one statement at a time.
         self._lock = threading.RLock()
+        self._identity: tuple[int, int] | None = None
+        self.reopened = ""  # why the last call reopened the file, for the notebook to say
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is not None:
-            return self._db
+            if _identity(self.path) == self._identity:
+                return self._db
+            # Deleted or replaced under us: later ticks go to the file now at the path. Our WAL
+            # holds pages of the old file; emptied first, so SQLite can't replay them into the new one.
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError:
+                pass
+            self.close()
+            self.reopened = (f"progress store {self.path} was deleted or replaced while this kernel ran; "
+                             "reopened the file now at that path")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -165,6 +190,7 @@ class ProgressStore:
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None
         self._db = db
+        self._identity = _identity(self.path)
         return db
 
     def _migrate(self, db: sqlite3.Connection) -> None:
@@ -188,8 +214,12 @@ class ProgressStore:
 
     def _explain(self, e: sqlite3.DatabaseError) -> StoreError:
         text = str(e)
-        if isinstance(e, sqlite3.ProgrammingError):  # a misuse of the connection, not a damaged file: no backup
-            return StoreError(f"progress store {self.path} could not be used ({text}); nothing was changed")
+        if "full" in text:
+            return StoreError(f"progress store {self.path}: the disk is full ({text}); nothing was changed, "
+                              "the store is intact: free some space and try again")
+        if isinstance(e, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)):
+            # a refused value or a misuse of the connection, not a damaged file: no backup
+            return StoreError(f"progress store {self.path} refused a value or call ({text}); nothing was changed")
         if "locked" in text or "busy" in text:
             return StoreError(f"progress store {self.path} is locked by another program ({text}); "
                               "nothing was changed, try again when it is closed")
@@ -208,6 +238,7 @@ class ProgressStore:
         try:
             shutil.copy2(self.path, backup)
         except OSError:
+            backup.unlink(missing_ok=True)  # a partial copy (a full disk) is no backup
             return None
         return backup
 
@@ -219,7 +250,11 @@ class ProgressStore:
                 raise self._explain(e) from None
 
     def set(self, course: str, lesson: str, item: str, done: bool, at: float | None = None) -> None:
-        self._run(UPSERT, (course, lesson, item, int(done), time.time() if at is None else at))
+        """A learner's click (`at` None: it beats any stored time), or a change dated `at`."""
+        if at is None:
+            self._run(CLICK, (course, lesson, item, int(done), time.time()))
+        else:
+            self._run(UPSERT, (course, lesson, item, int(done), at))
 
     def ticks(self, course: str | None = None, lesson: str | None = None) -> dict[tuple[str, str, str], bool]:
         """{(course, lesson, item): done} for what was ever ticked or unticked."""
@@ -304,51 +339,158 @@ class ProgressStore:
         if self._db is not None:
             self._db.close()
             self._db = None
+            self._identity = None
 
 
-def read_export(text: str, name: str) -> Export:
-    """Ticks, positions and notes of an exported file (version 1 has ticks only), or a ValueError
-    naming what is wrong with it."""
+def _identity(path: Path) -> tuple[int, int] | None:
     try:
-        data = json.loads(text)
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """True for any SQLite database (a progress store, the trust database): never export onto one."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def read_export(text: str, name: str, now: float | None = None) -> Export:
+    """Ticks, positions and notes of an exported file (version 1 has ticks only), or a ValueError
+    listing each problem with its place.
+
+    Strict, since a tick can't be taken back: `done` is true or false, `changed_at` a finite
+    number of seconds since 1970 (what the export writes) not later than now plus a clock skew,
+    ids are text of at most MAX_ID characters that UTF-8 can encode."""
+    if len(text) > MAX_EXPORT_BYTES:
+        raise ValueError(f"{name}: larger than {MAX_EXPORT_BYTES // 2**20} MB; not a progress export")
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         raise ValueError(f"{name}:{e.lineno}: not JSON: {e.msg}") from None
+    except ValueError as e:  # NaN/Infinity, or an integer of more than 4300 digits
+        raise ValueError(f"{name}: not a progress export: {str(e)[:100]}") from None
+    except RecursionError:
+        raise ValueError(f"{name}: not a progress export: nested too deeply") from None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(data.get("ticks"), list):
         raise ValueError(f"{name}: not a course companion progress export")
-    out = []
-    for i, t in enumerate(data["ticks"]):
-        try:
-            _keys(t)
-            out.append(Tick(t["course"], t["lesson"], t["item"], bool(t["done"]), float(t["changed_at"])))
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{name}: ticks[{i}] needs course, lesson, item (text), done and changed_at") from None
-    positions, notes = [], []
-    for i, p in enumerate(_list(data, "positions", name)):
-        try:
-            _keys(p)
-            played = tuple((float(a), float(b)) for a, b in p["played"])
-            positions.append(Position(p["course"], p["lesson"], p["item"], float(p["position"]), float(p["duration"]),
-                                      played, float(p["changed_at"])))
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{name}: positions[{i}] needs course, lesson, item (text), position, duration, "
-                             "played ([start, end] pairs) and changed_at") from None
-    for i, n in enumerate(_list(data, "notes", name)):
-        try:
-            _keys(n, "id", "text")
-            notes.append(Note(n["id"], n["course"], n["lesson"], n["item"], float(n["at"]), n["text"],
-                              float(n["changed_at"])))
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{name}: notes[{i}] needs id, course, lesson, item, text (text), at and changed_at") from None
-    return Export(out, positions, notes)
+    when = _changed_at((time.time() if now is None else now) + CLOCK_SKEW)
+    problems: list[str] = []
+    where = {"course": _id, "lesson": _id, "item": _id}
+    ticks = [Tick(t["course"], t["lesson"], t["item"], t["done"], float(t["changed_at"]))
+             for t in _entries(data["ticks"], f"{name}: ticks", problems,
+                               {**where, "done": _bool, "changed_at": when})]
+    positions = [Position(p["course"], p["lesson"], p["item"], float(p["position"]), float(p["duration"]),
+                          tuple((float(a), float(b)) for a, b in p["played"]), float(p["changed_at"]))
+                 for p in _entries(_list(data, "positions", name, problems), f"{name}: positions", problems,
+                                   {**where, "position": _seconds, "duration": _seconds, "played": _stretches,
+                                    "changed_at": when})]
+    notes = [Note(n["id"], n["course"], n["lesson"], n["item"], float(n["at"]), n["text"], float(n["changed_at"]))
+             for n in _entries(_list(data, "notes", name, problems), f"{name}: notes", problems,
+                               {"id": _id, **where, "at": _seconds, "text": _text, "changed_at": when})]
+    if problems:
+        more = f" … and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        raise ValueError("\n".join(problems[:MAX_LISTED]) + more + "\nnothing was imported")
+    return Export(ticks, positions, notes)
 
 
-def _list(data: dict, key: str, name: str) -> list:
+def _list(data: dict, key: str, name: str, problems: list[str]) -> list:
+    """An optional list of the export (version 1 files have ticks only)."""
     value = data.get(key, [])
     if not isinstance(value, list):
-        raise ValueError(f"{name}: {key} must be a list")
+        problems.append(f"{name}: {key}: must be a list")
+        return []
     return value
 
 
-def _keys(entry: dict, *more: str) -> None:
-    if not all(isinstance(entry[k], str) for k in ("course", "lesson", "item", *more)):
-        raise TypeError
+Check = Callable[[Any], str]  # a field's problem ("" when fine)
+
+
+def _entries(items: list, at: str, problems: list[str], fields: dict[str, Check]) -> Iterator[dict[str, Any]]:
+    """The entries of an export's list whose every field passes its check; a problem for each other."""
+    for i, entry in enumerate(items):
+        if not isinstance(entry, dict):
+            problems.append(f"{at}[{i}]: must be an object with {', '.join(fields)}")
+            continue
+        mine = [f"{at}[{i}].{key}: {p}" for key, check in fields.items() if (p := check(entry.get(key)))]
+        problems += mine
+        if not mine:
+            yield {key: entry[key] for key in fields}
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a progress export can hold")
+
+
+def _id(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        return f"must be non-empty text, not {_shown(value)}"
+    if len(value) > MAX_ID:
+        return f"longer than {MAX_ID} characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"holds a lone surrogate ({_shown(value)}), not text"
+    return ""
+
+
+def _bool(value: object) -> str:
+    return "" if isinstance(value, bool) else f"must be true or false, not {_shown(value)}"
+
+
+def _seconds(value: object) -> str:
+    """A finite, non-negative number (JSON has no NaN; true is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        return f"must be a number of seconds, not {_shown(value)}"
+    return ""
+
+
+def _changed_at(limit: float) -> Check:
+    """Seconds since 1970, no later than `limit`: a time from the future would beat every later click."""
+    def check(value: object) -> str:
+        if not isinstance(value, (int, float)) or _seconds(value):
+            return f"must be a number of seconds since 1970, not {_shown(value)}"
+        if value > limit:
+            return f"{_shown(value)} is in the future ({_utc(value)}); the other machine's clock is wrong, fix it and export again"
+        return ""
+    return check
+
+
+def _shown(value: object) -> str:
+    """A value inside a message: JSON, ASCII only, at most ~60 characters."""
+    try:
+        text = json.dumps(value)
+    except (ValueError, TypeError):
+        text = type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _utc(seconds: float) -> str:
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return "far beyond any calendar"
+
+
+def _stretches(value: object) -> str:
+    """Played stretches: [start, end] pairs of seconds."""
+    if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 and not any(map(_seconds, p))
+                                              for p in value):
+        return f"must be a list of [start, end] pairs of seconds, not {_shown(value)}"
+    return ""
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        return f"must be text, not {_shown(value)}"
+    if len(value) > MAX_NOTE:
+        return f"longer than {MAX_NOTE} characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds a lone surrogate, not text"
+    return ""

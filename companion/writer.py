@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import nbformat
 from nbformat import NotebookNode
 
 from . import atomic, twins
 from .cells import EXTRA_ROLES, META, generated_view, lesson_key, removed_header
+from .errors import StoreError
 from .layout import TWIN_SUFFIX, archived, is_build_file, twin_path
 from .merge import has_learner_work, merge
 from .nodes import dumps
@@ -222,6 +223,7 @@ def apply(changes: Iterable[Change], out: Path, *, trust: bool = True) -> Report
     """Write, archive and remove what `reconcile` found (writes 64 at a time as the changes come,
     every write before any removal); with `trust`, sign every notebook the output keeps."""
     report = Report()
+    notary = _notary() if trust else None  # before any write: a trust store that fails stops the build here
     batch: list[tuple[Path, str]] = []
     later: list[Change] = []
     signs: list[NotebookNode] = []
@@ -242,7 +244,7 @@ def apply(changes: Iterable[Change], out: Path, *, trust: bool = True) -> Report
             assert isinstance(c.write, NotebookNode)
             atomic.write_text(out / archived(c.path), dumps(c.write))
         (out / c.path).unlink()
-    report.trusted = _sign(signs) if trust else 0
+    report.trusted = _sign(notary, signs) if notary else 0
     return report
 
 
@@ -280,16 +282,38 @@ def _why(old: dict | None, nb: NotebookNode) -> str:
     return "catalog changed" if extra_old == extra_new else f"catalog and extra {after} changed"
 
 
-def _sign(notebooks: list[NotebookNode]) -> int:
+def _notary() -> Any:
+    """This machine's trust database (in the Jupyter data dir), opened and checked writable:
+    a read-only or full data dir is a message before the build writes, not a traceback after."""
+    import sqlite3
+
+    from jupyter_core.paths import jupyter_data_dir
+    from nbformat.sign import NotebookNotary, SQLiteSignatureStore
+
+    try:
+        notary = NotebookNotary()
+        notary.secret  # read, or made and written, now
+        if isinstance(notary.store, SQLiteSignatureStore) and notary.store.db is not None:
+            notary.store.db.execute("BEGIN IMMEDIATE")  # takes the write lock: fails if it can't be written
+            notary.store.db.execute("ROLLBACK")
+    except (OSError, sqlite3.Error) as e:
+        where = getattr(e, "filename", None) or jupyter_data_dir()
+        raise StoreError(f"cannot write the notebook trust database in {where} ({getattr(e, 'strerror', None) or e}); "
+                         "nothing was written: make the Jupyter data dir writable, set JUPYTER_DATA_DIR, "
+                         "or build with --no-trust") from None
+    return notary
+
+
+def _sign(notary: Any, notebooks: list[NotebookNode]) -> int:
     """Trust what the build wrote, so the saved players show on open; trust is per machine.
 
     The signatures `NotebookNotary.sign` stores, but in one transaction and only those not stored
     yet: `sign` commits (fsyncs) the database once or twice per notebook, most of a no-op rebuild."""
+    import sqlite3
     from datetime import datetime, timezone
 
-    from nbformat.sign import NotebookNotary, SQLiteSignatureStore
+    from nbformat.sign import SQLiteSignatureStore
 
-    notary = NotebookNotary()
     store = notary.store
     if not isinstance(store, SQLiteSignatureStore) or store.db is None:
         for nb in notebooks:
@@ -300,11 +324,15 @@ def _sign(notebooks: list[NotebookNode]) -> int:
     new = [d for d in dict.fromkeys(notary.compute_signature(nb) for nb in notebooks) if d not in known]
     if new:
         now = datetime.now(tz=timezone.utc)
-        with db:
-            db.executemany("INSERT INTO nbsignatures (algorithm, signature, last_seen) VALUES (?, ?, ?)",
-                           [(algorithm, d, now) for d in new])
-        (count,) = db.execute("SELECT Count(*) FROM nbsignatures").fetchone()
-        if count > store.cache_size:
+        try:
             with db:
-                store.cull_db()
+                db.executemany("INSERT INTO nbsignatures (algorithm, signature, last_seen) VALUES (?, ?, ?)",
+                               [(algorithm, d, now) for d in new])
+            (count,) = db.execute("SELECT Count(*) FROM nbsignatures").fetchone()
+            if count > store.cache_size:
+                with db:
+                    store.cull_db()
+        except sqlite3.Error as e:  # e.g. the disk filled up since `_notary` checked
+            raise StoreError(f"the notebooks were written, but trusting them failed ({e}): free some space "
+                             "and build again to trust them, or open them and choose Trust") from None
     return len(notebooks)

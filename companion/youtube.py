@@ -10,6 +10,8 @@ VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}\Z")
 PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]{10,64}\Z")
 _HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtube-nocookie.com",
           "www.youtube-nocookie.com"}
+_THUMB_HOSTS = {"img.youtube.com", "i.ytimg.com", "i1.ytimg.com", "i2.ytimg.com", "i3.ytimg.com", "i4.ytimg.com",
+                "i9.ytimg.com"}
 _TIME = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 
 
@@ -53,7 +55,8 @@ def parse(url: str) -> Link:
     query = parse_qs(parts.query)
     first = {k: v[0] for k, v in query.items() if v}
     playlist = first.get("list") if PLAYLIST_ID.match(first.get("list", "")) else None
-    start = parse_time(first["t"]) if "t" in first else (parse_time(first["start"]) if "start" in first else None)
+    fragment = {k: v[0] for k, v in parse_qs(parts.fragment).items() if v}  # `#t=1m5s`, as YouTube shares it
+    start = next((parse_time(d[k]) for d in (first, fragment) for k in ("t", "start") if k in d), None)
     path = parts.path.rstrip("/")
     video = None
     if host in ("youtu.be", "www.youtu.be"):
@@ -70,6 +73,18 @@ def parse(url: str) -> Link:
     if video and VIDEO_ID.match(video):
         return Link("video", video=video, playlist=playlist, start=start)
     return Link("other")
+
+
+def thumbnail_video(url: str) -> str | None:
+    """The video a thumbnail image shows (`img.youtube.com/vi/ID/0.jpg`): a picture that names it."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    segments = parts.path.split("/")
+    if (parts.hostname or "").lower() in _THUMB_HOSTS and len(segments) > 2 and segments[1] in ("vi", "vi_webp"):
+        return segments[2] if VIDEO_ID.match(segments[2]) else None
+    return None
 
 
 def search_url(query: str) -> str:

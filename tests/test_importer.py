@@ -107,6 +107,17 @@ def test_reimport_reuses_catalog_videos_and_keeps_the_authors_lesson_edits():
     assert json.dumps(data["videos"]) == before_videos
 
 
+def test_reimport_keeps_the_authors_order_of_a_lessons_items_and_appends_new_ones():
+    data = imported()
+    lesson = data["courses"][0]["lessons"][1]  # lesson 2: rows 2 and 3 of the index
+    lesson["videos"].reverse()
+    authors_order = [a["id"] for a in lesson["videos"]]
+    row = "| 6 | A new video | 2 | [Watch](https://www.youtube.com/watch?v=fNk_zzaMoSs) |\n"
+    imported(INDEX.replace("\n## Other", row + "\n## Other"), data=data)
+    lesson = data["courses"][0]["lessons"][1]
+    assert [a["id"] for a in lesson["videos"]] == authors_order + ["fNk_zzaMoSs"]
+
+
 def test_titles_without_links_are_resolved_against_videos_other_seeds_link():
     data = imported()
     text = "## Teacher — Some Series\n\n| Title | Lesson |\n|---|---|\n| Plain Watch Link [Part 1] | 7 |\n"

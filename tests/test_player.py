@@ -151,7 +151,8 @@ def test_a_malformed_note_in_an_import_is_named(tmp_path, monkeypatch, capsys):
     bad.write_text(json.dumps({"format": "course-companion-progress", "ticks": [], "notes": [{"id": "n"}]}))
     monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "p.sqlite"))
     assert main(["progress", "--import", str(bad)]) == 2
-    assert "notes[0] needs id, course" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "notes[0].course: must be non-empty text" in err and "notes[0].text: must be text" in err
 
 
 def test_notes_print_as_markdown_by_lesson_and_video_with_links_to_the_moment(tmp_path, monkeypatch, capsys):
