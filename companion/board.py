@@ -72,13 +72,6 @@ def _what(lesson: Lesson) -> str:
     return ", ".join(parts)
 
 
-def _span(lessons: tuple[Lesson, ...]) -> str:
-    numbers = [l.number for l in lessons if l.number is not None]
-    if not numbers:
-        return ""
-    return f"lesson {numbers[0]}" if len(numbers) == 1 else f"lessons {numbers[0]}–{numbers[-1]}"
-
-
 def course_table(catalog: Catalog, course: Course, ticks: dict | None = None,
                  stopped: dict[str, str] | None = None) -> Board:
     """The course index's one table: each lesson linked, what it holds and how far the learner is;
@@ -95,8 +88,8 @@ def course_table(catalog: Catalog, course: Course, ticks: dict | None = None,
             text.append("")
             rows += [_lesson_row(layout, lesson, d, stopped, text) for lesson, d in phase.lessons]
             continue
-        span = _span(g.lessons)
-        title = e(g.title) + (f' <span style="font-weight:normal">({e(span)})</span>' if span and g.phase else "")
+        span = f"lessons {g.phase.first}–{g.phase.last}" if g.phase else ""
+        title = e(g.title) + (f' <span style="font-weight:normal">({span})</span>' if span else "")
         rows.append(f'<tr><th style="text-align:left;padding-top:1em" colspan="3">{title}</th>'
                     f'<td style="text-align:left;padding-top:1em">{bar(phase.total)}</td></tr>')
         text.append(f"\n{g.title}: {state(phase.total)}")
