@@ -187,7 +187,7 @@ class LessonBuilder:
         table = new_output("display_data", data=course_table(self.catalog, c).bundle(), metadata={})
         cells.append(generated("code", "progress", "", f"from companion.lesson import open_course\n\n"
                                                    f"open_course({py(c.id)}).progress()",
-                               outputs=[table], count=1, tags=[NBVAL_IGNORE]))
+                               outputs=[table], count=1, tags=[NBVAL_IGNORE], owned_output=True))
         series = self._series_used()
         if series:
             lines = ["## Series in this course", ""]
@@ -216,7 +216,7 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
     board = new_output("display_data", data=overview(catalog).bundle(), metadata={})
     cells = [generated("markdown", "courses", "", "\n".join(lines)),
              generated("code", "overview", "", "from companion.lesson import overview\n\noverview()",
-                       outputs=[board], count=1, tags=[NBVAL_IGNORE])]
+                       outputs=[board], count=1, tags=[NBVAL_IGNORE], owned_output=True)]
     return _notebook(cells, {"course": None, "lesson": "index"})
 
 

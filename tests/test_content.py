@@ -243,3 +243,20 @@ def test_the_top_index_opens_with_where_to_continue_in_each_course_started():
     assert board.html.count("<tr>") == len(CATALOG.courses) + 1  # a bar per course, under a header row
     saved = notebook(NOTEBOOKS / "index.ipynb").cells[1].outputs[0].data["text/plain"]
     assert "Nothing ticked yet" in saved and "items" not in saved.split("\n")[0]
+
+
+def test_a_catalog_change_redraws_the_saved_table_and_a_learners_run_of_the_index_is_left_alone(tmp_path):
+    data = small_catalog()
+    path = write_catalog(tmp_path, data)
+    assert main(["build", "--catalog", str(path), "--no-trust"]) == 0
+    index = tmp_path / "notebooks" / "c1" / "index.ipynb"
+    nb = notebook(index)
+    nb.cells[1].outputs[0].data = {"text/plain": "the learner's progress, as their run drew it"}
+    nbformat.write(nb, index)
+    ran = index.read_bytes()
+    assert main(["build", "--catalog", str(path), "--no-trust"]) == 0
+    assert index.read_bytes() == ran
+    data["courses"][0]["lessons"][1]["title"] = "Second, renamed"
+    write_catalog(tmp_path, data)
+    assert main(["build", "--catalog", str(path), "--no-trust"]) == 0
+    assert ">Second, renamed</a>" in notebook(index).cells[1].outputs[0].data["text/html"]
