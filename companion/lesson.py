@@ -144,8 +144,8 @@ class LessonView:
                 return
             rows = course_progress(self.catalog, self.course, all_ticks)
             c_done, c_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
-            status.value = html.escape(f"{done} of {len(items)} done in this lesson · course: {c_done} of {c_total} "
-                                       f"({100 * c_done // max(c_total, 1)}%)")
+            status.value = html.escape(f"{done} of {len(items)} items done in this lesson · course: {c_done} of "
+                                       f"{c_total} items ({100 * c_done // max(c_total, 1)}%)")
 
         def on_change(change: dict, item: str) -> None:
             try:
