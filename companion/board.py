@@ -121,8 +121,33 @@ def first_open(progress: CourseProgress) -> Lesson | None:
     return next((l for p in progress.phases for l, d in p.lessons if d.done < d.total), None)
 
 
-def overview(catalog: Catalog, ticks: dict | None = None) -> Board:
-    """The top index: where to continue in each course started, then a bar per course."""
+WEEK = 7 * 24 * 3600
+
+
+def activity(done_at: list[float], now: float, weeks: int = 8) -> Board | None:
+    """Items ticked per week over the last `weeks` weeks (by when each was last ticked), as a row
+    of small columns; None when nothing was ticked in that time."""
+    counts = [0] * weeks
+    for t in done_at:
+        age = int((now - t) // WEEK)
+        if 0 <= age < weeks:
+            counts[weeks - 1 - age] += 1
+    if not any(counts):
+        return None
+    top = max(counts)
+    columns = "".join(
+        f'<span title="{n} item{"s" * (n != 1)}, {"this week" if i == weeks - 1 else f"{weeks - 1 - i} weeks ago"}" '
+        f'style="display:inline-block;width:18px;margin-right:4px;vertical-align:bottom;'
+        f'height:{max(2, 40 * n // top)}px;background:{_GREEN if n else _GREY}"></span>'
+        for i, n in enumerate(counts))
+    html_ = (f"<p><b>Last {weeks} weeks</b> (items ticked per week, this week on the right)<br>"
+             f'<span style="display:inline-block;height:40px;line-height:0">{columns}</span></p>')
+    return Board(html_, f"Items ticked per week, the last {weeks} (oldest first): {', '.join(map(str, counts))}")
+
+
+def overview(catalog: Catalog, ticks: dict | None = None, recent: Board | None = None) -> Board:
+    """The top index: where to continue in each course started, a bar per course, and the
+    learner's `activity` when there is some."""
     e = html.escape
     progresses = [of_course(catalog, c, ticks or {}) for c in catalog.courses.values()]
     resume, resume_text = [], []
@@ -146,4 +171,6 @@ def overview(catalog: Catalog, ticks: dict | None = None) -> Board:
              + "\n</tbody>\n</table>")
     text = resume_text + [""] + [f"{p.course.title} ({len(p.course.lessons)} lessons): {state(p.total)}"
                                  for p in progresses]
+    if recent is not None:
+        return Board(top + "\n" + table + "\n" + recent.html, "\n".join(text + ["", recent.text]))
     return Board(top + "\n" + table, "\n".join(text))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import html
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -229,12 +230,14 @@ def open_course(course_id: str, store: ProgressStore | None = None) -> CourseVie
 @_explained
 def overview(store: ProgressStore | None = None) -> Any:
     """The top index: where to continue in each course started, and a bar per course."""
-    from .board import overview as board
+    from .board import activity, overview as board
 
     try:
         cat = load_catalog()
-        ticks = (store or ProgressStore()).ticks()
+        store = store or ProgressStore()
+        ticks = store.ticks()
+        done_at = [t.changed_at for t in store.all() if t.done]
     except (CatalogError, StoreError, OSError) as e:
         display(_problem(str(e)))
         return None
-    return board(cat, ticks)
+    return board(cat, ticks, activity(done_at, time.time()))

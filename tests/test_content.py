@@ -260,3 +260,15 @@ def test_a_catalog_change_redraws_the_saved_table_and_a_learners_run_of_the_inde
     write_catalog(tmp_path, data)
     assert main(["build", "--catalog", str(path), "--no-trust"]) == 0
     assert ">Second, renamed</a>" in notebook(index).cells[1].outputs[0].data["text/html"]
+
+
+def test_the_top_index_draws_the_last_weeks_of_activity_when_there_is_some():
+    from companion.board import WEEK, activity
+
+    now = 1_000 * WEEK
+    assert activity([], now) is None and activity([now - 9 * WEEK], now) is None  # nothing in the window
+    recent = activity([now - 60, now - 120, now - 2 * WEEK - 5], now)
+    assert recent is not None and recent.text.endswith(": 0, 0, 0, 0, 0, 1, 0, 2")
+    assert recent.html.count('title="') == 8 and 'title="2 items, this week"' in recent.html
+    board = overview(CATALOG, {}, recent)
+    assert board.html.endswith(recent.html) and board.text.endswith(recent.text)

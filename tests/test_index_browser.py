@@ -68,4 +68,5 @@ def test_run_indexes_show_progress_and_where_to_continue(lab: Lab):
     run_all(lab.page)
     expect(lab.page.locator(".jp-OutputArea-output").first).to_contain_text(
         f"Continue: Lesson {second.number} — {second.title}")
+    expect(lab.page.locator(".jp-OutputArea-output").first).to_contain_text("Last 8 weeks")
     screenshot(lab.page, "top-index-run.png", SHOTS)
