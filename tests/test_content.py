@@ -3,7 +3,6 @@ where they wrote them, indexes that guide (issue 11)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
