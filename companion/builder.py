@@ -26,6 +26,7 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` trusts the notebooks it writes). "
             "The checklist needs the kernel: run all cells (**Run ▸ Run All Cells**) and tick what you have done; "
             "ticks are saved as you click.")
+OWNED = {"playlist", "channel"}  # resource kinds a channel makes itself (a podcast it is only listed with)
 NBVAL_IGNORE = "nbval-ignore-output"  # an index's live progress is the learner's, not the saved one
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
@@ -116,8 +117,9 @@ class LessonBuilder:
         for a in lesson.resources:
             r = self.catalog.resources[a.id]
             title, series = a.title or r.title, self.catalog.series_of(a)
-            # a playlist is its channel's: "Neural Networks / Deep Learning" alone reads as another series'
-            who = f" by {md(series.channel or series.title)}" if series and (series.channel or series.title) not in title else ""
+            # named with its channel: "Neural Networks / Deep Learning" alone reads as another series'
+            owner = series.channel or series.title if series else ""
+            who = "" if owner in title else f" by {md(owner)}" if r.kind in OWNED else f" · {md(owner)}"
             line = f"- {link(title, r.url)} ({md(r.kind)}{who})"
             notes = " ".join(md(x) for x in (r.note, a.note) if x)
             lines.append(f"{line}: {notes}" if notes else line)
