@@ -6,6 +6,7 @@ The server, build and browser come from test_browser (imported, not copied). Scr
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Iterator
 
@@ -70,3 +71,23 @@ def test_run_indexes_show_progress_and_where_to_continue(lab: Lab):
         f"Continue: Lesson {second.number} — {second.title}")
     expect(lab.page.locator(".jp-OutputArea-output").first).to_contain_text("Last 8 weeks")
     screenshot(lab.page, "top-index-run.png", SHOTS)
+
+
+def test_an_untrusted_copy_of_an_index_still_shows_its_table_and_links(lab: Lab):
+    """A clone's notebooks are not trusted until built on the machine: JupyterLab sanitizes the
+    saved HTML table but keeps it, links and all (what a widget or an iframe would not survive)."""
+    course = lab.catalog.course("ml-foundations")
+    nb = json.loads((lab.notebooks / course.id / "index.ipynb").read_text(encoding="utf-8"))
+    nb["metadata"]["edited_elsewhere"] = True  # the content changes, so the build's signature no longer matches
+    copy = lab.notebooks / course.id / "untrusted-index.ipynb"
+    copy.write_text(json.dumps(nb), encoding="utf-8")
+    try:
+        _open(lab, copy.relative_to(lab.notebooks).as_posix())
+        untrusted = ("() => window.jupyterapp.shell.currentWidget.content.widgets"
+                     ".filter(c => c.model.type === 'code').map(c => c.model.trusted)")
+        assert lab.page.evaluate(untrusted) == [False]
+        links = lab.page.locator(".jp-OutputArea-output table a")
+        expect(links).to_have_count(2 * len(course.lessons))
+        screenshot(lab.page, "course-index-untrusted.png", SHOTS)
+    finally:
+        copy.unlink()
