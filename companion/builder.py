@@ -2,7 +2,7 @@
 
 Only content lives here: how cells are marked is `cells`, where files go is `layout`, escaping
 is `markup` (catalog text reaches markdown escaped; code cells name catalog entries by id), the
-phase grouping of the course index is `tally`'s.
+indexes' tables (saved here as built, redrawn by the kernel) are `board`'s.
 """
 
 from __future__ import annotations
