@@ -2,7 +2,7 @@
 
 Only content lives here: how cells are marked is `cells`, where files go is `layout`, escaping
 is `markup` (catalog text reaches markdown escaped; code cells name catalog entries by id), the
-phase grouping of the course index is `tally`'s.
+indexes' tables (saved here as built, redrawn by the kernel) are `board`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from nbformat import NotebookNode
 
 from .cells import ANSWER, EMBED, META, generated
-from .catalog import Assignment, Catalog, Course, Lesson
+from .catalog import Assignment, Catalog, Course, Lesson, Series
 from .errors import BuildError
 from .embed import Embed, embed_for
 from .extras import Extra
@@ -20,12 +20,14 @@ from .layout import INDEX, Layout, catalog_from, reserved
 from .markup import link, md, md_block, py, url
 from .nodes import new_notebook, new_output
 from .prompts import prompts_for
-from .tally import groups
+from .board import course_table, heading, overview
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` trusts the notebooks it writes). "
             "The checklist needs the kernel: run all cells (**Run ▸ Run All Cells**) and tick what you have done; "
             "ticks are saved as you click.")
+OWNED = {"playlist", "channel"}  # resource kinds a channel makes itself (a podcast it is only listed with)
+NBVAL_IGNORE = "nbval-ignore-output"  # an index's live progress is the learner's, not the saved one
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
 
@@ -46,7 +48,6 @@ class LessonBuilder:
         self.order = course.ordered()
         # positions by lesson id (unique in a course), so a lesson's place is not a scan of the course
         self._at = {l.id: i for i, l in enumerate(self.order)}
-        self._numbered = {l.id: i for i, l in enumerate(l for l in self.order if l.number is not None)}
 
     def _nav(self, lesson: Lesson) -> str:
         i = self._at[lesson.id]
@@ -61,12 +62,12 @@ class LessonBuilder:
         return " · ".join(parts)
 
     def _header(self, lesson: Lesson) -> NotebookNode:
+        """`# Lesson N — title`: N is the source's number, the only number a learner reads as the
+        lesson's; where it sits is said in words (course, phase) and by the neighbours it links."""
         phase = self.course.phase_of(lesson)
         where = [f"**{md(self.course.title)}**"]
         if phase:
-            where.append(md(phase.title))
-        if lesson.number is not None:
-            where.append(f"lesson {self._numbered[lesson.id] + 1} of {len(self._numbered)}")
+            where.append(f"{md(phase.title)} (lessons {phase.first}–{phase.last})")
         lines = [f"# {md(_label(lesson))}", "", " · ".join(where), "", self._nav(lesson)]
         if lesson.note:
             lines += ["", md_block(lesson.note, "> ")]
@@ -77,7 +78,7 @@ class LessonBuilder:
         v = self.catalog.videos[a.id]
         title = a.title or v.title
         meta = []
-        series = self.catalog.series.get(v.series)
+        series = self.catalog.series_of(a)
         if series:
             meta.append(f"*{md(series.title)}*")
         meta += [md(x) for x in (f"No. {v.number}" if v.number.isdigit() else v.number, v.date) if x]
@@ -85,9 +86,10 @@ class LessonBuilder:
         for note in (v.note, a.note):
             if note:
                 lines += ["", md_block(note, "> ")]
-        if series and series.note and series.id not in seen_series:
+        note = self._series_note(series.id) if series else ""
+        if series and note and series.id not in seen_series:
             seen_series.add(series.id)
-            lines += ["", f"*About {md(series.title)}:* {md(series.note)}"]
+            lines += ["", f"*About {md(series.title)}:* {md(note)}"]
         embed = self._embed(a)
         if embed:
             lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)} (if the player below does not show: "
@@ -100,6 +102,10 @@ class LessonBuilder:
             cells.append(generated("code", EMBED, a.id, f"lesson.show_video({py(a.id)})", outputs=[out], count=count))
         return cells
 
+    def _series_note(self, series_id: str) -> str:
+        """What this course's source says about a series; a catalog-wide note (no source's) otherwise."""
+        return self.course.series_note(series_id) or self.catalog.series[series_id].note
+
     def _embed(self, a: Assignment) -> Embed | None:
         return embed_for(self.catalog, a, self.privacy)
 
@@ -110,7 +116,11 @@ class LessonBuilder:
         cells = []
         for a in lesson.resources:
             r = self.catalog.resources[a.id]
-            line = f"- {link(a.title or r.title, r.url)} ({md(r.kind)})"
+            title, series = a.title or r.title, self.catalog.series_of(a)
+            # named with its channel: "Neural Networks / Deep Learning" alone reads as another series'
+            owner = series.channel or series.title if series else ""
+            who = "" if owner in title else f" by {md(owner)}" if r.kind in OWNED else f" · {md(owner)}"
+            line = f"- {link(title, r.url)} ({md(r.kind)}{who})"
             notes = " ".join(md(x) for x in (r.note, a.note) if x)
             lines.append(f"{line}: {notes}" if notes else line)
         cells.append(generated("markdown", "resources", "", "\n".join(lines)))
@@ -138,7 +148,7 @@ class LessonBuilder:
         cells.append(generated("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
                                                       "prompt (double-click to edit). They are yours: rebuilding the "
                                                       "notebooks keeps them."))
-        for p in prompts_for(lesson, self.catalog):
+        for p in prompts_for(lesson, self.catalog, has_next=self._at[lesson.id] + 1 < len(self.order)):
             cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
         cells.append(generated("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
@@ -160,57 +170,55 @@ class LessonBuilder:
         return cells
 
     def index(self) -> NotebookNode:
+        """The course index: what the course is, then one table of its lessons with progress (the
+        saved output of the cell that redraws it), then every series the course draws on."""
         c = self.course
         lines = [f"# {md(c.title)}", ""]
         if c.note:
             lines += [md_block(c.note, "> "), ""]
         if c.source:
-            lines += [f"Made from the list *{md(c.source)}*. [All courses](../index.ipynb)", ""]
-        cells = [generated("markdown", "course-header", "", "\n".join(lines).rstrip())]
-        cells.append(generated("code", "progress", "", f"from companion.lesson import open_course\n\n"
-                                                   f"open_course({py(c.id)}).progress()"))
-        body = ["## Lessons"]
+            lines += [f"Made from the curator's list *{md(c.source_title or c.title)}*. [All courses](../index.ipynb)", ""]
         numbers = [l.number for l in self.order if l.number is not None]
         gaps = sorted(set(range(min(numbers + [1]), max(numbers) + 1)) - set(numbers)) if numbers else []
         if gaps:
-            body += ["", f"*The list assigns no videos to lesson{'s' * (len(gaps) > 1)} "
-                         f"{', '.join(map(str, gaps))}, so {'they have' if len(gaps) > 1 else 'it has'} no notebook.*"]
-        for group in groups(c):
-            note = group.phase.note if group.phase else ""
-            body += ["", f"### {md(group.title)}"] + (["", f"*{md(note)}*"] if note else []) + [""]
-            body += [f"- [{md(_label(l))}]({url(self.layout.name(l))}) — {_count(l)}" for l in group.lessons]
-        cells.append(generated("markdown", "lessons", "", "\n".join(body)))
-        series_ids = list(dict.fromkeys(self.catalog.videos[a.id].series for l in c.lessons for a in l.videos
-                                        if self.catalog.videos[a.id].series))
-        if series_ids:
+            lines += [f"*The list assigns no videos to lesson{'s' * (len(gaps) > 1)} "
+                      f"{', '.join(map(str, gaps))}, so {'they have' if len(gaps) > 1 else 'it has'} no notebook.*", ""]
+        lines += ["Each lesson links to its notebook. Run the cell below (**Run ▸ Run All Cells**) to fill in your "
+                  "progress; until then it reads as on the day the notebooks were built."]
+        cells = [generated("markdown", "course-header", "", "\n".join(lines))]
+        table = new_output("display_data", data=course_table(self.catalog, c).bundle(), metadata={})
+        cells.append(generated("code", "progress", "", f"from companion.lesson import open_course\n\n"
+                                                   f"open_course({py(c.id)}).progress()",
+                               outputs=[table], count=1, tags=[NBVAL_IGNORE], owned_output=True))
+        series = self._series_used()
+        if series:
             lines = ["## Series in this course", ""]
-            for sid in series_ids:
-                s = self.catalog.series[sid]
+            for s in series:
                 links = [link(self.catalog.resources[r].kind, self.catalog.resources[r].url) for r in s.resources]
                 entry = f"- **{md(s.title)}**" + (f" ({', '.join(links)})" if links else "")
-                lines.append(entry + (f": {md(s.note)}" if s.note else ""))
+                note = self._series_note(s.id)
+                lines.append(entry + (f": {md(note)}" if note else ""))
             cells.append(generated("markdown", "series", "", "\n".join(lines)))
         return _notebook(cells, {"course": c.id, "lesson": "index"})
 
+    def _series_used(self) -> list[Series]:
+        """The series the course's source lists, in its order, then any other its items come from."""
+        used = [self.catalog.series_of(a) for l in self.order for a in l.items]
+        ids = dict.fromkeys([sid for sid, _ in self.course.series] + [s.id for s in used if s])
+        return [self.catalog.series[sid] for sid in ids]
 
-def _label(lesson: Lesson) -> str:
-    return f"Lesson {lesson.number}: {lesson.title}" if lesson.number is not None else lesson.title
 
-
-def _count(lesson: Lesson) -> str:
-    parts = [f"{len(lesson.videos)} video{'s' * (len(lesson.videos) != 1)}"]
-    if lesson.resources:
-        parts.append(f"{len(lesson.resources)} resource{'s' * (len(lesson.resources) != 1)}")
-    return ", ".join(parts)
+_label = heading  # one way of naming a lesson on every page: `Lesson N — title`
 
 
 def catalog_index(catalog: Catalog) -> NotebookNode:
-    lines = ["# Course companion", "", "Open a course, then a lesson. Progress is kept on this machine and shown "
-             "in each course index once you run it.", ""]
-    for c in catalog.courses.values():
-        lines.append(f"- [{md(c.title)}]({url(c.id)}/index.ipynb) — {len(c.lessons)} lessons")
+    """The top index: where to continue and a bar per course (saved as built, redrawn when run)."""
+    lines = ["# Course companion", "", "Where you are in each course. Run the cell below (**Run ▸ Run All Cells**) to "
+             "bring it up to date; progress is kept on this machine."]
+    board = new_output("display_data", data=overview(catalog).bundle(), metadata={})
     cells = [generated("markdown", "courses", "", "\n".join(lines)),
-             generated("code", "overview", "", "from companion.lesson import overview\n\noverview()")]
+             generated("code", "overview", "", "from companion.lesson import overview\n\noverview()",
+                       outputs=[board], count=1, tags=[NBVAL_IGNORE], owned_output=True)]
     return _notebook(cells, {"course": None, "lesson": "index"})
 
 

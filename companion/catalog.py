@@ -28,6 +28,7 @@ class Series:
     channel: str = ""
     note: str = ""
     resources: tuple[str, ...] = ()
+    kind: str = "explainer"  # explainer, lecture or live-coding: what a generated prompt may ask of it
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Assignment:
     start: int | None = None
     end: int | None = None
     playlist: str = ""
+    series: str = ""  # the series the course's source lists it under, when not the item's own
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,12 @@ class Course:
     source: str = ""
     note: str = ""
     phases: tuple[Phase, ...] = ()
+    series: tuple[tuple[str, str], ...] = ()  # (series id, the note this course's source wrote), in its order
+    source_title: str = ""
+
+    def series_note(self, series_id: str) -> str:
+        """What this course's source says about a series (another source's words stay in its course)."""
+        return next((note for sid, note in self.series if sid == series_id), "")
 
     def lesson(self, key: int | str) -> Lesson:
         for lesson in self.lessons:
@@ -144,6 +152,11 @@ class Catalog:
     privacy_enhanced: bool = False
     path: Path | None = field(default=None, compare=False)
     watched_threshold: float = 0.9  # share of a video played that ticks it (settings.watched_threshold)
+
+    def series_of(self, a: Assignment) -> Series | None:
+        """The series a lesson's item is listed under: the course's own listing, else the item's."""
+        item = self.videos.get(a.id) or self.resources.get(a.id)
+        return self.series.get(a.series or (item.series if item else ""))
 
     def course(self, course_id: str) -> Course:
         try:
@@ -285,7 +298,8 @@ def _index(items: list[dict], name: str, make: Any, problems: list[str]) -> dict
 
 
 def _series(d: dict) -> Series:
-    return Series(d["id"], d["title"], d.get("channel", ""), d.get("note", ""), tuple(d.get("resources", ())))
+    return Series(d["id"], d["title"], d.get("channel", ""), d.get("note", ""), tuple(d.get("resources", ())),
+                  d.get("kind", "explainer"))
 
 
 def _video(d: dict) -> Video:
@@ -303,7 +317,7 @@ def _assignment(d: str | dict) -> Assignment:
     if isinstance(d, str):
         return Assignment(d)
     return Assignment(d["id"], d.get("title", ""), d.get("note", ""), d.get("start"), d.get("end"),
-                      d.get("playlist", ""))
+                      d.get("playlist", ""), d.get("series", ""))
 
 
 def _lesson(d: dict) -> Lesson:
@@ -316,7 +330,8 @@ def _lesson(d: dict) -> Lesson:
 def _course(d: dict) -> Course:
     phases = tuple(Phase(p["id"], p["title"], p["first"], p["last"], p.get("note", "")) for p in d.get("phases", ()))
     return Course(d["id"], d["title"], tuple(_lesson(l) for l in d["lessons"]), d.get("source", ""),
-                  d.get("note", ""), phases)
+                  d.get("note", ""), phases, tuple((s["id"], s.get("note", "")) for s in d.get("series", ())),
+                  d.get("source_title", ""))
 
 
 def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, courses: dict) -> list[str]:
@@ -347,6 +362,7 @@ def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, cou
     problems += [f"{at}: link is not http(s): {url!r}" for at, url in _urls(data) if not youtube.is_http_url(url)]
     for ci, c in enumerate(data.get("courses", [])):
         problems += _course_problems(f"courses[{ci}]", c, videos, resources)
+        problems += [f'{at}: unknown series "{sid}"' for at, sid in _series_refs(f"courses[{ci}]", c) if sid not in series]
     return problems
 
 
@@ -399,6 +415,17 @@ def _urls(data: dict) -> Iterator[tuple[str, str]]:
         for i, item in enumerate(data.get(kind, [])):
             if "url" in item:
                 yield f"{kind}[{i}].url", item["url"]
+
+
+def _series_refs(at: str, c: dict) -> Iterator[tuple[str, str]]:
+    """Where a course names a series: its list of the source's series, and items listed under another."""
+    for si, s in enumerate(c.get("series", [])):
+        yield f"{at}.series[{si}].id", s["id"]
+    for li, lesson in enumerate(c.get("lessons", [])):
+        for kind in ("videos", "resources"):
+            for ai, a in enumerate(lesson.get(kind, [])):
+                if isinstance(a, dict) and a.get("series"):
+                    yield f"{at}.lessons[{li}].{kind}[{ai}].series", a["series"]
 
 
 def _course_problems(at: str, c: dict, videos: dict, resources: dict) -> list[str]:

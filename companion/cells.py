@@ -9,6 +9,7 @@ carries `metadata.companion = {"course", "lesson", "lesson_id", "catalog", "extr
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -38,9 +39,13 @@ def cell_id(role: str, key: str = "") -> str:
 
 
 def generated(kind: str, role: str, key: str, source: str, *, outputs: list | None = None,
-              count: int | None = None, tags: list[str] | None = None) -> NotebookNode:
-    """A generated cell, marked with its role and the digest of its source."""
+              count: int | None = None, tags: list[str] | None = None, owned_output: bool = False) -> NotebookNode:
+    """A generated cell, marked with its role and the digest of its source. `owned_output`: the
+    saved output is the build's (an index's table as built), so its digest is recorded too and a
+    catalog change that redraws it updates the notebook, while the learner's later runs don't."""
     meta: dict[str, Any] = {META: {"role": role, "digest": digest(source)}}
+    if owned_output:
+        meta[META]["output"] = digest(json.dumps([o.get("data") for o in outputs or []], sort_keys=True))
     if tags:
         meta["tags"] = tags
     if kind == "markdown":
@@ -96,7 +101,8 @@ def generated_view(nb: dict) -> list:
     view: list = [nb.get("metadata", {}).get(META)]
     for c in nb.get("cells", []):
         if is_generated(c) and role(c) != REMOVED:
-            entry = [c["id"], c["cell_type"], c["metadata"][META].get("role"), c["metadata"][META].get("digest")]
+            entry = [c["id"], c["cell_type"], c["metadata"][META].get("role"), c["metadata"][META].get("digest"),
+                     c["metadata"][META].get("output")]
             if role(c) == EMBED:
                 entry.append([{k: "".join(v) if isinstance(v, list) else v for k, v in o.get("data", {}).items()}
                               for o in c.get("outputs", [])])

@@ -358,9 +358,6 @@ class _Catalog:
         if existing is None:
             existing = {"id": s.id, "title": s.title, "channel": s.channel}
             self.data["series"].append(existing)
-        for text in s.note:
-            if text not in existing.get("note", ""):
-                existing["note"] = f"{existing['note']} {text}" if existing.get("note") else text
         for label, text, url in s.links:
             kind = _RESOURCE_KINDS.get(label.lower(), "website")
             res = self.resource(f"{s.title}: {label}", url, kind, s.id, f"{slug(s.title, 36)}-{slug(label, 11)}")
@@ -445,6 +442,9 @@ def _item_for_row(cat: _Catalog, row: _Row) -> tuple[str, dict]:
             v.setdefault("aliases", []).append(row.title)
         assignment["id"] = v["id"]
         kind = "videos"
+    item = next(x for x in cat.data[kind] if x["id"] == assignment["id"])
+    if item.get("series") != row.series.id:  # listed here under another series than the one it was first seen in
+        assignment["series"] = row.series.id
     if row.note:
         assignment["note"] = row.note
     return kind, assignment
@@ -492,11 +492,18 @@ def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, 
     old_lessons = {l["id"]: l for l in (old or {}).get("lessons", [])}
     course: dict[str, Any] = {"id": course_id, "title": title or (old or {}).get("title") or index_title or course_id,
                               "source": name}
+    if index_title:
+        course["source_title"] = index_title
     for key in ("note", "phases"):
         if old and key in old:
             course[key] = old[key]
     if note and "note" not in course:
         course["note"] = note
+    # the series this source lists and what it says of each: a series note belongs to its source's course
+    listed: dict[str, list[str]] = {}
+    for s in series:
+        listed.setdefault(s.id, []).extend(t for t in s.note if t not in listed.get(s.id, []))
+    course["series"] = [{"id": sid, "note": " ".join(text)} if text else {"id": sid} for sid, text in listed.items()]
     course["lessons"] = []
     for n in sorted((k for k in lessons if isinstance(k, int))) + ([EXTRAS_ID] if EXTRAS_ID in lessons else []):
         lesson_id = f"lesson-{n}" if isinstance(n, int) else n

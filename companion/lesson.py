@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import html
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,7 +24,7 @@ from . import catalog as catalog_mod
 from .catalog import Catalog, CatalogError, Course, Lesson
 from .embed import embed_for
 from .store import ProgressStore, StoreError
-from .tally import course_progress, label, lesson_items, of_course
+from .tally import course_progress, lesson_items
 
 __all__ = ["open_lesson", "open_course", "overview", "LessonView", "CourseView", "load_catalog"]
 _cache: dict[Path, tuple[float, Catalog]] = {}
@@ -144,8 +145,8 @@ class LessonView:
                 return
             rows = course_progress(self.catalog, self.course, all_ticks)
             c_done, c_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
-            status.value = html.escape(f"{done} of {len(items)} done in this lesson · course: {c_done} of {c_total} "
-                                       f"({100 * c_done // max(c_total, 1)}%)")
+            status.value = html.escape(f"{done} of {len(items)} items done in this lesson · course: {c_done} of "
+                                       f"{c_total} items ({100 * c_done // max(c_total, 1)}%)")
 
         def on_change(change: dict, item: str) -> None:
             try:
@@ -204,36 +205,20 @@ class CourseView:
 
     @_explained
     def progress(self) -> Any:
-        """Progress bars per phase and per lesson, from the store."""
-        import ipywidgets as w
+        """The course table with this learner's progress (the build saved it with nothing done)."""
+        from .board import course_table
+        from .player import stopped_at
 
         try:
             ticks = self.store.ticks(self.course.id)
         except StoreError as e:
             display(_problem(str(e)))
             return None
-        course = of_course(self.catalog, self.course, ticks)
-        from .player import stopped_at
-
         try:
             stopped = stopped_at(self.catalog, self.course, self.store.positions(self.course.id))
         except StoreError:
             stopped = {}
-        children = [_bar(w, "Whole course", course.total.done, course.total.total, bold=True)]
-        for phase in course.phases:
-            if phase.group.phase:
-                children.append(_bar(w, phase.group.title, phase.total.done, phase.total.total, bold=True))
-            children += [_bar(w, label(lesson), d.done, d.total, after=stopped.get(lesson.id, ""))
-                         for lesson, d in phase.lessons]
-        return w.VBox(children)
-
-
-def _bar(w: Any, label: str, done: int, total: int, bold: bool = False, after: str = "") -> Any:
-    bar = w.IntProgress(value=done, min=0, max=max(total, 1), layout=w.Layout(width="220px"),
-                        bar_style="success" if total and done == total else "")
-    text = w.HTML(("<b>{}</b>" if bold else "{}").format(html.escape(f"{label} — {done}/{total}"))
-                  + (f' <span style="color:#1565c0">· {html.escape(after)}</span>' if after else ""))
-    return w.HBox([bar, text])
+        return course_table(self.catalog, self.course, ticks, stopped)
 
 
 def open_course(course_id: str, store: ProgressStore | None = None) -> CourseView | _Unavailable:
@@ -247,17 +232,15 @@ def open_course(course_id: str, store: ProgressStore | None = None) -> CourseVie
 
 @_explained
 def overview(store: ProgressStore | None = None) -> Any:
-    """One progress bar per course, for the catalog's top index."""
-    import ipywidgets as w
+    """The top index: where to continue in each course started, and a bar per course."""
+    from .board import activity, overview as board
 
     try:
         cat = load_catalog()
-        ticks = (store or ProgressStore()).ticks()
+        store = store or ProgressStore()
+        ticks = store.ticks()
+        done_at = [t.changed_at for t in store.all() if t.done]
     except (CatalogError, StoreError, OSError) as e:
         display(_problem(str(e)))
         return None
-    bars = []
-    for course in cat.courses.values():
-        rows = course_progress(cat, course, ticks)
-        bars.append(_bar(w, course.title, sum(r[1] for r in rows), sum(r[2] for r in rows)))
-    return w.VBox(bars)
+    return board(cat, ticks, activity(done_at, time.time()))

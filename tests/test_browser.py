@@ -433,7 +433,7 @@ def test_checklist_ticks_survive_a_kernel_restart(lab: Lab):
         boxes.first.check()
         # The kernel took the click: the checklist's own summary counts it, and the store has it.
         expect(page.locator(".jp-OutputArea-output .jupyter-widgets")
-               .get_by_text(re.compile(rf"^1 of {n_items} done in this lesson"))).to_be_visible()
+               .get_by_text(re.compile(rf"^1 of {n_items} items done in this lesson"))).to_be_visible()
         assert store.ticks(course, lesson.id) == {key: True}
 
         # A new kernel runs the notebook again: the checklist it builds shows the tick from the store.

@@ -38,8 +38,8 @@ def test_lesson_notebook_names_course_lesson_and_the_python3_kernel(tmp_path):
 
 def test_header_links_previous_next_and_index(tmp_path):
     header = cells(nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4))["header"].source
-    assert "[← Lesson 1: First](01-first.ipynb)" in header
-    assert "[Lesson 3: Third →](03-third.ipynb)" in header
+    assert "[← Lesson 1 — First](01-first.ipynb)" in header
+    assert "[Lesson 3 — Third →](03-third.ipynb)" in header
     assert "[Course index](index.ipynb)" in header
 
 

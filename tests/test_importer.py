@@ -79,8 +79,9 @@ def test_links_become_videos_with_start_times_and_playlists_and_resources_otherw
     assert titles["tIeHLnjs5U8"] == "A | bar in the title"
     no_link = next(v for v in data["videos"] if v["id"] == "other-no-link-at-all")
     assert "youtube" not in no_link and "search_query=" in no_link["url"]
-    series = {s["id"]: s for s in data["series"]}
-    assert series["teacher-some-series"]["note"] == "Series blurb."
+    assert data["courses"][0]["series"] == [{"id": "teacher-some-series", "note": "Series blurb."},
+                                            {"id": "other-mixed"}]
+    assert all("note" not in s for s in data["series"])  # a series' blurb is its source's, kept with its course
     assert data["courses"][0]["note"] == "A blurb for the course."
 
 
@@ -116,6 +117,17 @@ def test_reimport_keeps_the_authors_order_of_a_lessons_items_and_appends_new_one
     imported(INDEX.replace("\n## Other", row + "\n## Other"), data=data)
     lesson = data["courses"][0]["lessons"][1]
     assert [a["id"] for a in lesson["videos"]] == authors_order + ["fNk_zzaMoSs"]
+
+
+def test_an_item_listed_under_another_series_than_its_own_keeps_that_series_in_this_course_only():
+    data = imported()
+    text = "## Else — Another\n\n*Another blurb.*\n\n| Title | Lesson | Link |\n|---|---|---|\n| X | 1 | [Watch](https://www.youtube.com/watch?v=aircAruvnKk) |\n"
+    import_index(data, text, course_id="d", name="other.md")
+    first, second = data["courses"]
+    assert second["lessons"][0]["videos"] == [{"id": "aircAruvnKk", "series": "else-another"}]
+    assert second["series"] == [{"id": "else-another", "note": "Another blurb."}]
+    assert first["lessons"][0]["videos"] == [{"id": "aircAruvnKk"}]
+    assert "Another blurb." not in json.dumps(first) + json.dumps(data["series"])
 
 
 def test_titles_without_links_are_resolved_against_videos_other_seeds_link():

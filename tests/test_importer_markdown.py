@@ -79,7 +79,7 @@ def test_bullet_links_under_a_series_next_to_a_table_are_imported_not_dropped():
 def test_prose_with_a_link_under_a_series_keeps_its_address_in_the_series_note():
     _, data = course(HEAD + "See [the course page](https://example.org/course) first.\n\n"
                      + TABLE + "| 1 | A video | 1 | [Watch](https://youtu.be/aircAruvnKk) |\n")
-    assert "the course page (https://example.org/course)" in data["series"][0]["note"]
+    assert "the course page (https://example.org/course)" in data["courses"][0]["series"][0]["note"]
 
 
 def test_links_that_cannot_be_placed_are_reported_with_their_line():

@@ -1,7 +1,8 @@
 """How catalog.json was first made from sources/ (kept for provenance; the catalog is
 edited by hand from then on). The two "Video Series Index" seeds go through the importer; the
 three ordered lists are transcribed here, with every link, note and date, and 004's link-less
-titles resolved against videos the other seeds link."""
+titles resolved against videos the other seeds link. `tools/migrate_series_notes.py` then moved
+series blurbs to the course whose source wrote them (the shape the importer writes now)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,176 @@
+"""What the indexes show of progress, as plain HTML with a text twin: the course table and the
+top index's "Continue" lines and bars.
+
+One function draws each, from `tally`'s arithmetic: the build calls it with nothing ticked and
+saves the result as the index cell's output (so an index reads right before it is run, on
+GitHub too), and the kernel calls it with the learner's ticks when the index runs. Plain HTML,
+no widgets: a saved index reopens as it was, with nothing to reconnect.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from .catalog import Catalog, Course, Lesson
+from .layout import Layout
+from .markup import url
+from .tally import CourseProgress, Done, of_course
+
+_GREEN, _GREY = "#2e7d32", "#e0e0e0"
+
+
+@dataclass(frozen=True)
+class Board:
+    """An HTML fragment and the text that says the same where HTML is not shown."""
+
+    html: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def bundle(self) -> dict[str, str]:
+        """The display bundle the build saves as the cell's output."""
+        return {"text/html": self.html, "text/plain": self.text}
+
+
+def items(n: int) -> str:
+    return f"{n} item{'s' * (n != 1)}"
+
+
+def state(d: Done) -> str:
+    """A lesson's progress in words: not started, 2 of 5 items, done."""
+    if d.done == 0:
+        return "not started"
+    if d.done >= d.total:
+        return f"done ({items(d.total)})"
+    return f"{d.done} of {items(d.total)}"
+
+
+def bar(d: Done, width: int = 120) -> str:
+    """A small inline bar (its share filled), followed by the count it draws."""
+    share = 100 * d.done // max(d.total, 1)
+    return (f'<span style="display:inline-block;width:{width}px;height:9px;background:{_GREY};border-radius:4px;'
+            f'vertical-align:middle;margin-right:6px" title="{share}%"><span style="display:block;height:100%;'
+            f'width:{share}%;background:{_GREEN};border-radius:4px"></span></span>'
+            f"{d.done} of {items(d.total)} ({share}%)")
+
+
+def heading(lesson: Lesson) -> str:
+    """How every page names a lesson: `Lesson 12 — Title`, or the title of an unnumbered one."""
+    return f"Lesson {lesson.number} — {lesson.title}" if lesson.number is not None else lesson.title
+
+
+def _what(lesson: Lesson) -> str:
+    parts = [f"{len(lesson.videos)} video{'s' * (len(lesson.videos) != 1)}"]
+    if lesson.resources:
+        parts.append(f"{len(lesson.resources)} resource{'s' * (len(lesson.resources) != 1)}")
+    return ", ".join(parts)
+
+
+def course_table(catalog: Catalog, course: Course, ticks: dict | None = None,
+                 stopped: dict[str, str] | None = None) -> Board:
+    """The course index's one table: each lesson linked, what it holds and how far the learner is;
+    a row per phase with its bar. `ticks=None` draws it as the build saves it (nothing done)."""
+    progress = of_course(catalog, course, ticks or {})
+    layout, stopped = Layout(course), stopped or {}
+    e = html.escape
+    rows = [f'<tr><th style="text-align:left" colspan="3">Whole course</th><td style="text-align:left">'
+            f"{bar(progress.total, 160)}</td></tr>"]
+    text = [f"Whole course: {state(progress.total)}"]
+    for phase in progress.phases:
+        g = phase.group
+        if g.phase is None and g.numbered:  # a course without phases: "Whole course" is this row already
+            text.append("")
+            rows += [_lesson_row(layout, lesson, d, stopped, text) for lesson, d in phase.lessons]
+            continue
+        span = f"lessons {g.phase.first}–{g.phase.last}" if g.phase else ""
+        title = e(g.title) + (f' <span style="font-weight:normal">({span})</span>' if span else "")
+        rows.append(f'<tr><th style="text-align:left;padding-top:1em" colspan="3">{title}</th>'
+                    f'<td style="text-align:left;padding-top:1em">{bar(phase.total)}</td></tr>')
+        text.append(f"\n{g.title}: {state(phase.total)}")
+        if g.phase and g.phase.note:
+            rows.append(f'<tr><td colspan="4" style="text-align:left"><i>{e(g.phase.note)}</i></td></tr>')
+        rows += [_lesson_row(layout, lesson, d, stopped, text) for lesson, d in phase.lessons]
+    head = ('<tr><th style="text-align:left">Lesson</th><th style="text-align:left">Title</th>'
+            '<th style="text-align:left">What it holds</th><th style="text-align:left">Your progress</th></tr>')
+    table = f"<table>\n<thead>{head}</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+    return Board(table, "\n".join(text))
+
+
+def _lesson_row(layout: Layout, lesson: Lesson, d: Done, stopped: dict[str, str], text: list[str]) -> str:
+    """A lesson's row of the course table (its line of text added to `text`)."""
+    e = html.escape
+    href = e(url(layout.name(lesson)))
+    number = f"Lesson {lesson.number}" if lesson.number is not None else "—"
+    where = stopped.get(lesson.id, "")
+    text.append(f"  {heading(lesson)}: {state(d)}" + (f" · {where}" if where else ""))
+    return (f'<tr><td style="text-align:left;white-space:nowrap"><a href="{href}">{e(number)}</a></td>'
+            f'<td style="text-align:left"><a href="{href}">{e(lesson.title)}</a></td>'
+            f'<td style="text-align:left">{e(_what(lesson))}</td>'
+            f'<td style="text-align:left">{e(state(d))}'
+            + (f' <span style="color:#1565c0">· {e(where)}</span>' if where else "") + "</td></tr>")
+
+
+def first_open(progress: CourseProgress) -> Lesson | None:
+    """The first lesson of the course with something left to do."""
+    return next((l for p in progress.phases for l, d in p.lessons if d.done < d.total), None)
+
+
+WEEK = 7 * 24 * 3600
+
+
+def activity(done_at: list[float], now: float, weeks: int = 8) -> Board | None:
+    """Items ticked per week over the last `weeks` weeks (by when each was last ticked), as a row
+    of small columns; None when nothing was ticked in that time."""
+    counts = [0] * weeks
+    for t in done_at:
+        age = int((now - t) // WEEK)
+        if 0 <= age < weeks:
+            counts[weeks - 1 - age] += 1
+    if not any(counts):
+        return None
+    top = max(counts)
+    columns = "".join(
+        f'<span title="{n} item{"s" * (n != 1)}, {"this week" if i == weeks - 1 else f"{weeks - 1 - i} weeks ago"}" '
+        f'style="display:inline-block;width:18px;margin-right:4px;vertical-align:bottom;'
+        f'height:{max(2, 40 * n // top)}px;background:{_GREEN if n else _GREY}"></span>'
+        for i, n in enumerate(counts))
+    html_ = (f"<p><b>Last {weeks} weeks</b> (items ticked per week, this week on the right)<br>"
+             f'<span style="display:inline-block;height:40px;line-height:0">{columns}</span></p>')
+    return Board(html_, f"Items ticked per week, the last {weeks} (oldest first): {', '.join(map(str, counts))}")
+
+
+def overview(catalog: Catalog, ticks: dict | None = None, recent: Board | None = None) -> Board:
+    """The top index: where to continue in each course started, a bar per course, and the
+    learner's `activity` when there is some."""
+    e = html.escape
+    progresses = [of_course(catalog, c, ticks or {}) for c in catalog.courses.values()]
+    resume, resume_text = [], []
+    for p in progresses:
+        nxt = first_open(p) if p.total.done else None
+        if nxt is not None:
+            href = e(url(f"{p.course.id}/{Layout(p.course).name(nxt)}"))
+            resume.append(f'<li><b>Continue:</b> <a href="{href}">{e(heading(nxt))}</a> '
+                          f"<span>in {e(p.course.title)}</span></li>")
+            resume_text.append(f"Continue: {heading(nxt)} (in {p.course.title})")
+    if resume:
+        top = "<ul>" + "".join(resume) + "</ul>"
+    else:
+        top = "<p><b>Nothing ticked yet.</b> Pick a course below and open its first lesson.</p>"
+        resume_text = ["Nothing ticked yet. Pick a course below and open its first lesson."]
+    rows = [f'<tr><td style="text-align:left"><a href="{e(url(p.course.id + "/index.ipynb"))}">{e(p.course.title)}</a>'
+            f'</td><td style="text-align:left">{len(p.course.lessons)} lessons</td>'
+            f'<td style="text-align:left">{bar(p.total, 160)}</td></tr>' for p in progresses]
+    table = ('<table>\n<thead><tr><th style="text-align:left">Course</th><th style="text-align:left">Size</th>'
+             '<th style="text-align:left">Your progress</th></tr></thead>\n<tbody>\n' + "\n".join(rows)
+             + "\n</tbody>\n</table>")
+    text = resume_text + [""] + [f"{p.course.title} ({len(p.course.lessons)} lessons): {state(p.total)}"
+                                 for p in progresses]
+    if recent is not None:
+        return Board(top + "\n" + table + "\n" + recent.html, "\n".join(text + ["", recent.text]))
+    return Board(top + "\n" + table, "\n".join(text))

@@ -1,0 +1,93 @@
+"""The indexes in a real JupyterLab: the saved course table reads before anything runs, its links
+open lessons, and run, it and the top index show the learner's progress.
+
+The server, build and browser come from test_browser (imported, not copied). Screenshots go to
+`test-output/indexes/` (git-ignored) for a person to see."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterator
+
+import pytest
+
+from companion.store import ProgressStore
+from test_browser import NOTEBOOK_READY, REPO, Lab, expect, run_all, screenshot
+from test_browser import server  # noqa: F401 - the module's JupyterLab (a fixture)
+
+SHOTS = REPO / "test-output" / "indexes"
+COURSE = "math-for-ml"
+
+
+@pytest.fixture
+def lab(server: Lab) -> Iterator[Lab]:  # noqa: F811 - the imported fixture, per test
+    try:
+        yield server
+    finally:
+        server.close_all()
+
+
+def _open(lab: Lab, rel: str) -> None:
+    lab.page.evaluate("async path => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }", rel)
+    lab.page.wait_for_function(NOTEBOOK_READY, arg=rel)
+
+
+def test_the_course_table_reads_before_running_and_its_links_open_lessons(lab: Lab):
+    course = lab.catalog.course(COURSE)
+    second = course.ordered()[1]
+    _open(lab, f"{COURSE}/index.ipynb")
+    table = lab.page.locator(".jp-OutputArea-output table").first
+    expect(table).to_contain_text("Phase 1 — Linear algebra")
+    expect(table).to_contain_text("not started")
+    screenshot(lab.page, "course-index-saved.png", SHOTS)
+    table.get_by_role("link", name=second.title, exact=True).click()
+    rel = lab.notebook(COURSE, second.id).relative_to(lab.notebooks).as_posix()
+    lab.page.wait_for_function(NOTEBOOK_READY, arg=rel)
+    header = lab.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[0].model.sharedModel"
+                               ".getSource()")
+    assert header.startswith(f"# Lesson {second.number} — ")
+    screenshot(lab.page, "lesson-header.png", SHOTS)
+
+
+def test_run_indexes_show_progress_and_where_to_continue(lab: Lab):
+    course = lab.catalog.course(COURSE)
+    first, second = course.ordered()[:2]
+    store = ProgressStore(lab.progress)
+    try:
+        for item in [a.id for a in first.items] + ["reflections"]:
+            store.set(COURSE, first.id, item, True)
+    finally:
+        store.close()
+    _open(lab, f"{COURSE}/index.ipynb")
+    run_all(lab.page)
+    table = lab.page.locator(".jp-OutputArea-output table").first
+    expect(table).to_contain_text(re.compile(rf"done \({len(first.items) + 1} items\)"))
+    screenshot(lab.page, "course-index-run.png", SHOTS)
+    lab.close_all()
+    _open(lab, "index.ipynb")
+    run_all(lab.page)
+    expect(lab.page.locator(".jp-OutputArea-output").first).to_contain_text(
+        f"Continue: Lesson {second.number} — {second.title}")
+    expect(lab.page.locator(".jp-OutputArea-output").first).to_contain_text("Last 8 weeks")
+    screenshot(lab.page, "top-index-run.png", SHOTS)
+
+
+def test_an_untrusted_copy_of_an_index_still_shows_its_table_and_links(lab: Lab):
+    """A clone's notebooks are not trusted until built on the machine: JupyterLab sanitizes the
+    saved HTML table but keeps it, links and all (what a widget or an iframe would not survive)."""
+    course = lab.catalog.course("ml-foundations")
+    nb = json.loads((lab.notebooks / course.id / "index.ipynb").read_text(encoding="utf-8"))
+    nb["metadata"]["edited_elsewhere"] = True  # the content changes, so the build's signature no longer matches
+    copy = lab.notebooks / course.id / "untrusted-index.ipynb"
+    copy.write_text(json.dumps(nb), encoding="utf-8")
+    try:
+        _open(lab, copy.relative_to(lab.notebooks).as_posix())
+        untrusted = ("() => window.jupyterapp.shell.currentWidget.content.widgets"
+                     ".filter(c => c.model.type === 'code').map(c => c.model.trusted)")
+        assert lab.page.evaluate(untrusted) == [False]
+        links = lab.page.locator(".jp-OutputArea-output table a")
+        expect(links).to_have_count(2 * len(course.lessons))
+        screenshot(lab.page, "course-index-untrusted.png", SHOTS)
+    finally:
+        copy.unlink()
