@@ -17,6 +17,7 @@ from IPython.display import display
 from . import catalog as catalog_mod
 from .catalog import Catalog, CatalogError, Course, Lesson
 from .embed import embed_for
+from .hub.client import sender_for
 from .store import ProgressStore, StoreError
 
 REFLECTIONS = "reflections"  # the checklist item for a lesson's written answers
@@ -138,6 +139,7 @@ class LessonView:
         except StoreError as e:
             display(_problem(str(e)))
             return w.VBox([w.Checkbox(description=label, disabled=True, indent=False) for _, label in items])
+        hub = sender_for(self.store.path)  # None unless on a JupyterHub with the companion service
         status = w.HTML()
         bar = w.IntProgress(min=0, max=len(items), description="This lesson", style={"description_width": "initial"})
 
@@ -160,6 +162,8 @@ class LessonView:
             except StoreError as e:
                 status.value = _problem(f"this tick was not saved: {e}").data
                 return
+            if hub:
+                hub.wake()
             refresh()
 
         boxes = []
