@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,29 +59,37 @@ def _as_postgres() -> list[str]:
 
 
 class Postgres:
-    """A throwaway PostgreSQL cluster in `folder`, on a free loopback port."""
+    """A throwaway PostgreSQL cluster in a new folder under /tmp (which the postgres user can
+    reach, unlike pytest's private tmp folders), on a free loopback port."""
 
-    def __init__(self, folder: Path, fsync: bool = False):
+    def __init__(self, fsync: bool = False):
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(re.findall(r"\d+", p)[0]))
         if not bins:
             raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql; scripts/test does it)")
+        folder = Path(tempfile.mkdtemp(prefix="companion-pg-"))
         self.bin, self.folder, self.port = Path(bins[-1]), folder, free_port()
         self.data = folder / "data"
-        folder.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(folder, "postgres")
-        subprocess.run([*_as_postgres(), str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "companion",
-                        "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+        _run([*_as_postgres(), str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "companion",
+              "-E", "UTF8", "--no-sync"])
         options = f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not fsync:
             options += " -c fsync=off -c synchronous_commit=off"
-        subprocess.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w",
-                        "-l", str(folder / "log"), "start"], check=True, capture_output=True)
+        _run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w",
+              "-l", str(folder / "log"), "start"])
         self.url = f"postgresql+psycopg://companion@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         subprocess.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
                        capture_output=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _run(cmd: list[str]) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
 
 CONFIG = """\

@@ -18,6 +18,7 @@ import random
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -128,14 +129,13 @@ class Sender(threading.Thread):
         db.execute("PRAGMA busy_timeout = 30000")
         delay = 0.0
         while True:
-            self.woken.wait(delay or POLL)
-            if self.woken.is_set():
+            delay = 0.0 if self.flush(db) else min(self.retry_max, max(1.0, delay * 2)) * random.uniform(0.8, 1.2)
+            if delay:
+                time.sleep(delay)  # backing off: a tick meanwhile waits for the next try
+                continue
+            if self.woken.wait(POLL):
                 self.woken.clear()
-                threading.Event().wait(WINDOW)  # let a burst of ticks join one batch
-            if self.flush(db):
-                delay = 0.0
-            else:
-                delay = min(self.retry_max, max(1.0, delay * 2)) * random.uniform(0.8, 1.2)
+                time.sleep(WINDOW)  # let a burst of ticks join one batch
 
     def flush(self, db: sqlite3.Connection) -> bool:
         """Send the outbox until it is empty; False when the service could not take it."""

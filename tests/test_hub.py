@@ -1,0 +1,187 @@
+"""The companion on JupyterHub, end to end: a real hub on the loopback address (DummyAuthenticator,
+SimpleLocalProcessSpawner, configurable-http-proxy from npm) manages the companion service; two
+learners and an admin log in; each learner's ticks are made by the lesson's own code in a real
+kernel, with the hub environment a single-user server gives its kernels. Run against SQLite and
+against a PostgreSQL cluster the test starts.
+
+The kernels' $JUPYTERHUB_API_TOKEN is issued by the hub through its REST API with exactly the
+scopes a spawned server's token gets (`Spawner.server_token_scopes` as configure() sets it),
+rather than by spawning a full single-user server for each learner (~5 s each).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from jupyter_client.manager import KernelManager
+
+from hubkit import ROOT, SERVICE_PREFIX, SERVER_TOKEN_SCOPES, Hub, Postgres, wait_for
+
+from companion.catalog import load
+from companion.kernel import lesson_items
+
+pytestmark = pytest.mark.hub
+CATALOG = ROOT / "catalog.json"
+A, B, TEACHER = "learner-a", "learner-b", "teacher"
+
+
+class Learner:
+    """A learner's home (own progress store) and a kernel started as their single-user server would."""
+
+    def __init__(self, name: str, hub: Hub, home: Path):
+        self.name, self.hub, self.home = name, hub, home
+        self.token = hub.user_token(name)
+        self.store = home / "progress.sqlite"
+        self.kernel: KernelManager | None = None
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "JUPYTERHUB_API_TOKEN": self.token, "JUPYTERHUB_API_URL": f"{self.hub.url}/hub/api",
+                "JUPYTERHUB_USER": self.name, "JUPYTERHUB_SERVICE_PREFIX": f"/user/{self.name}/",
+                "COMPANION_HUB_URL": self.hub.service_url, "COMPANION_PROGRESS": str(self.store),
+                "COMPANION_CATALOG": str(CATALOG), "COMPANION_HUB_RETRY_MAX": "1",
+                "JUPYTER_DATA_DIR": str(self.home / "jupyter-data")}
+
+    def start_kernel(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.kernel = KernelManager(kernel_name="python3")
+        self.kernel.start_kernel(env=self.env(), cwd=str(self.home))
+        self.client = self.kernel.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def tick(self, course: str, lesson: str, *indexes: int) -> None:
+        """What a learner does in a lesson notebook: open the checklist and tick boxes."""
+        code = (f"from companion.kernel import open_lesson\n_view = open_lesson({course!r}, {lesson!r})\n"
+                "_box = _view.checklist()\n" + "".join(f"_box.children[{i}].value = True\n" for i in indexes))
+        reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
+    def stop_kernel(self) -> None:
+        if self.kernel is not None:
+            self.client.stop_channels()
+            self.kernel.shutdown_kernel(now=True)
+            self.kernel = None
+
+    def get(self, path: str, token: str | None = None) -> requests.Response:
+        return requests.get(self.hub.service_url + path, timeout=10,
+                            headers={"Authorization": f"token {token or self.token}"})
+
+    def sent(self) -> set[tuple[str, str, str]]:
+        r = self.get("api/ticks")
+        r.raise_for_status()
+        return {(t["course"], t["lesson"], t["item"]) for t in r.json()["ticks"] if t["done"]}
+
+    def wait_sent(self, expected: set[tuple[str, str, str]], timeout: float = 30) -> None:
+        wait_for(lambda: expected <= self.sent(), timeout, f"{self.name}'s ticks at the service", log=self.hub.log)
+
+
+class Classroom:
+    def __init__(self, hub: Hub, learners: dict[str, Learner], course: str, lessons: list[str], items: dict):
+        self.hub, self.learners, self.course, self.lessons, self.items = hub, learners, course, lessons, items
+
+    def expected(self, lesson: int, *indexes: int) -> set[tuple[str, str, str]]:
+        return {(self.course, self.lessons[lesson], self.items[lesson][i]) for i in indexes}
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    pg = Postgres()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def classroom(request, tmp_path_factory):
+    """A running hub whose two learners ticked lesson items in their kernels, and an admin logged in."""
+    work = tmp_path_factory.mktemp(f"hub-{request.param}")
+    db = request.getfixturevalue("postgres").url if request.param == "postgresql" else f"sqlite:///{work}/companion.sqlite"
+    hub = Hub(work / "hub", db, CATALOG)
+    hub.start()
+    learners: dict[str, Learner] = {}
+    try:
+        cat = load(CATALOG)
+        course = next(iter(cat.courses.values()))
+        lessons = course.ordered()[:2]
+        room = Classroom(hub, learners, course.id, [l.id for l in lessons],
+                         {n: [item for item, _ in lesson_items(cat, l)] for n, l in enumerate(lessons)})
+        room.sessions = {name: hub.login(name) for name in (TEACHER, A, B)}
+        for name in (A, B):
+            learners[name] = Learner(name, hub, work / "home" / name)
+            learners[name].start_kernel()
+        learners[A].tick(room.course, room.lessons[0], 0, 1)
+        learners[A].tick(room.course, room.lessons[1], 0)
+        learners[B].tick(room.course, room.lessons[0], 0)
+        learners[A].wait_sent(room.expected(0, 0, 1) | room.expected(1, 0))
+        learners[B].wait_sent(room.expected(0, 0))
+        yield room
+    finally:
+        for learner in learners.values():
+            learner.stop_kernel()
+        hub.stop()
+
+
+def test_admin_page_shows_each_learners_progress_by_lesson(classroom):
+    page = classroom.sessions[TEACHER].get(classroom.hub.url + SERVICE_PREFIX + "instructor", timeout=10)
+    assert page.status_code == 200
+    assert f'{A} — ' in page.text and f'{B} — ' in page.text
+    exported = classroom.sessions[TEACHER].get(classroom.hub.url + SERVICE_PREFIX + "instructor.csv", timeout=10)
+    rows = {(r["learner"], r["lesson"]): int(r["done"]) for r in csv.DictReader(io.StringIO(exported.text))
+            if r["course"] == classroom.course}
+    first, second = classroom.lessons
+    assert (rows[(A, first)], rows[(A, second)], rows[(B, first)], rows[(B, second)]) == (2, 1, 1, 0)
+
+
+def test_a_learner_sees_only_their_own_rows(classroom):
+    a = classroom.learners[A]
+    assert {t["learner"] for t in a.get("api/ticks").json()["ticks"]} == {A}
+    refused = a.get(f"api/learners/{B}/ticks")
+    assert refused.status_code == 403 and "only their own" in refused.json()["error"]
+    own_page = classroom.sessions[A].get(classroom.hub.url + SERVICE_PREFIX, timeout=10)
+    assert own_page.status_code == 200 and A in own_page.text and B not in own_page.text
+    class_page = classroom.sessions[A].get(classroom.hub.url + SERVICE_PREFIX + "instructor", timeout=10)
+    assert class_page.status_code == 403 and "for hub admins" in class_page.text and B not in class_page.text
+
+
+def test_the_token_decides_the_learner_not_the_request(classroom):
+    a = classroom.learners[A]
+    claim = requests.post(classroom.hub.service_url + "api/ticks", timeout=10, headers={"Authorization": f"token {a.token}"},
+                          json={"ticks": [], "learner": B})
+    assert claim.status_code == 400 and "decided by your hub token" in claim.json()["error"]
+    assert classroom.learners[B].sent() == classroom.expected(0, 0)
+
+
+def test_a_wrong_revoked_or_unscoped_token_is_refused_with_a_reason(classroom):
+    a, hub = classroom.learners[A], classroom.hub
+    wrong = a.get("api/ticks", token="not-a-token")
+    assert wrong.status_code == 401 and "wrong or expired" in wrong.json()["error"]
+    revoked = hub.user_token(A)
+    token_id = requests.get(f"{hub.url}/hub/api/user", headers={"Authorization": f"token {revoked}"}, timeout=10).json()["token_id"]
+    hub.api("DELETE", f"/users/{A}/tokens/{token_id}")
+    assert a.get("api/ticks", token=revoked).status_code == 401
+    unscoped = a.get("api/ticks", token=hub.user_token(A, [s for s in SERVER_TOKEN_SCOPES if "services" not in s]))
+    assert unscoped.status_code == 403 and "access:services!service=companion" in unscoped.json()["error"]
+
+
+def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):
+    """A's kernel keeps retrying; B's kernel is gone before the hub returns, so B's tick waits in
+    B's own store until the next kernel opens a lesson."""
+    a, b, hub = classroom.learners[A], classroom.learners[B], classroom.hub
+    hub.stop()
+    a.tick(classroom.course, classroom.lessons[0], 2)
+    b.tick(classroom.course, classroom.lessons[1], 1)
+    b.stop_kernel()
+    with sqlite3.connect(b.store) as db:
+        assert db.execute("SELECT count(*) FROM hub_outbox").fetchone()[0] == 1
+    time.sleep(1.5)  # let A's sender fail at least once
+    hub.start()
+    a.wait_sent(classroom.expected(0, 0, 1, 2) | classroom.expected(1, 0))
+    b.start_kernel()
+    b.tick(classroom.course, classroom.lessons[1])  # opening the lesson is enough
+    b.wait_sent(classroom.expected(0, 0) | classroom.expected(1, 1))
