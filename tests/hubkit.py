@@ -24,6 +24,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+CATALOG_PATH = ROOT / "catalog.json"
 CHP_BIN = ROOT / ".venv" / "node" / "node_modules" / ".bin"
 SERVICE_PREFIX = "/services/companion/"
 # What JupyterHub puts in a single-user server's $JUPYTERHUB_API_TOKEN once configure() ran.

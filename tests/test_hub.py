@@ -22,13 +22,13 @@ import pytest
 import requests
 from jupyter_client.manager import KernelManager
 
-from hubkit import ROOT, SERVICE_PREFIX, SERVER_TOKEN_SCOPES, Hub, Postgres, wait_for
+from hubkit import CATALOG_PATH, SERVICE_PREFIX, SERVER_TOKEN_SCOPES, Hub, Postgres, wait_for
 
 from companion.catalog import load
 from companion.kernel import lesson_items
 
 pytestmark = pytest.mark.hub
-CATALOG = ROOT / "catalog.json"
+CATALOG = CATALOG_PATH
 A, B, TEACHER = "learner-a", "learner-b", "teacher"
 
 

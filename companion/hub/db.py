@@ -72,12 +72,17 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def upsert(engine: Engine, learner: str, ticks: Iterable[tuple[str, str, str, bool, float]], now: float) -> int:
-    """Store a learner's ticks, each unless the row already holds a newer change; one transaction."""
-    rows = [{"learner": learner, "course": c, "lesson": l, "item": i, "done": d, "changed_at": t, "received_at": now}
-            for c, l, i, d, t in ticks]
-    if not rows:
-        return 0
+def upsert(engine: Engine, ticks: Iterable[tuple[str, str, str, str, bool, float]], now: float) -> None:
+    """Store (learner, course, lesson, item, done, changed_at) ticks in one transaction, each unless
+    its row already holds a newer change; of one item's ticks given together, the newest counts."""
+    newest: dict[tuple[str, str, str, str], dict] = {}
+    for learner, c, l, i, d, t in ticks:
+        key = (learner, c, l, i)
+        if key not in newest or t >= newest[key]["changed_at"]:
+            newest[key] = {"learner": learner, "course": c, "lesson": l, "item": i, "done": d, "changed_at": t,
+                           "received_at": now}
+    if not newest:
+        return
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -90,8 +95,7 @@ def upsert(engine: Engine, learner: str, ticks: Iterable[tuple[str, str, str, bo
         where=stmt.excluded.changed_at >= Progress.changed_at,
     )
     with engine.begin() as connection:
-        connection.execute(stmt, rows)
-    return len(rows)
+        connection.execute(stmt, list(newest.values()))
 
 
 def rows(engine: Engine, course: str | None = None, learner: str | None = None) -> list[Row]:

@@ -44,6 +44,45 @@ class Settings:
     instructor_groups: frozenset[str]
     prefix: str
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+    writer: Writer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = Writer(self)
+
+
+class Writer:
+    """Group commit: the ticks of all requests that arrive while a transaction runs go to the
+    database together in the next one, so a commit (an fsync) serves many learners at once."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.pending: list[tuple[list, asyncio.Future]] = []
+        self.running = False
+
+    async def write(self, learner: str, ticks: list[tuple[str, str, str, bool, float]]) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append(([(learner, *t) for t in ticks], future))
+        if not self.running:
+            self.running = True
+            asyncio.get_running_loop().create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, []
+                rows = [row for rows, _ in batch for row in rows]
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self.settings.executor, db.upsert, self.settings.engine, rows, time.time())
+                except SQLAlchemyError as e:
+                    for _, future in batch:
+                        future.set_exception(e)
+                else:
+                    for _, future in batch:
+                        future.set_result(None)
+        finally:
+            self.running = False
 
 
 class _Handler(HubOAuthenticated, web.RequestHandler):
@@ -142,8 +181,12 @@ class TicksHandler(ApiHandler):
             ticks = parse_ticks(self.request.body)
         except ValueError as e:
             return self.fail(400, str(e))
-        accepted = await self.in_db(db.upsert, self.learner, ticks, time.time())
-        self.send({"accepted": accepted, "learner": self.learner})
+        try:
+            await self.cfg.writer.write(self.learner, ticks)
+        except SQLAlchemyError as e:
+            self.log.error("database error: %s", e)
+            return self.fail(503, "the progress database is unavailable; the sender will retry")
+        self.send({"accepted": len(ticks), "learner": self.learner})
 
     async def get(self) -> None:
         """The caller's own rows."""
