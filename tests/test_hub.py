@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import sqlite3
 import time
@@ -185,3 +186,55 @@ def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):
     b.start_kernel()
     b.tick(classroom.course, classroom.lessons[1])  # opening the lesson is enough
     b.wait_sent(classroom.expected(0, 0) | classroom.expected(1, 1))
+
+
+def test_off_a_hub_the_store_gets_no_outbox_and_nothing_is_sent(tmp_path, monkeypatch):
+    from companion.hub.client import sender_for
+    from companion.store import ProgressStore
+
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
+    monkeypatch.setenv("COMPANION_HUB_URL", "http://127.0.0.1:9/services/companion/")
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    store.set("c", "l", "i", True)
+    assert sender_for(store.path) is None
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'hub_%'").fetchall() == []
+
+
+def test_the_outbox_queues_earlier_and_later_ticks_but_not_a_refused_older_change(tmp_path):
+    from companion.hub.client import install_outbox
+    from companion.store import ProgressStore, Tick
+
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    store.set("c", "l", "before", True, at=10.0)
+    with sqlite3.connect(store.path, isolation_level=None) as db:
+        install_outbox(db)
+        install_outbox(db)  # a second kernel: no second copy
+    store.set("c", "l", "after", True, at=20.0)
+    store.merge([Tick("c", "l", "after", False, 5.0)])  # older than the store's: not taken, not sent
+    with sqlite3.connect(store.path) as db:
+        queued = db.execute("SELECT course, lesson, item, done, changed_at FROM hub_outbox ORDER BY id").fetchall()
+    assert queued == [("c", "l", "before", 1, 10.0), ("c", "l", "after", 1, 20.0)]
+
+
+def test_the_service_takes_only_tick_fields(tmp_path):
+    from companion.hub.service import parse_ticks
+
+    tick = {"course": "c", "lesson": "l", "item": "i", "done": True, "changed_at": 1.0}
+    assert parse_ticks(json.dumps({"ticks": [tick]}).encode()) == [("c", "l", "i", True, 1.0)]
+    for bad, reason in [({**tick, "answer": "my reflection"}, "needs exactly"), ({**tick, "done": 1}, "true or false"),
+                        ({**tick, "item": ""}, "1 to 200"), ({**tick, "changed_at": "now"}, "seconds since 1970")]:
+        with pytest.raises(ValueError, match=reason):
+            parse_ticks(json.dumps({"ticks": [bad]}).encode())
+
+
+def test_the_migrations_build_exactly_the_models_schema(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from companion.hub import db
+
+    engine = db.engine_for(f"sqlite:///{tmp_path}/companion.sqlite")
+    db.migrate(engine)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
