@@ -155,7 +155,7 @@ class Hub:
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         """The hub's REST API as the driver service (an admin's script)."""
-        r = requests.request(method, f"{self.url}/hub/api{path}", timeout=10,
+        r = requests.request(method, f"{self.url}/hub/api{path}", timeout=60,
                              headers={"Authorization": f"token {self.driver_token}"}, **kwargs)
         r.raise_for_status()
         return r
