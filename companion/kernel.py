@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +18,6 @@ from IPython.display import display
 from . import catalog as catalog_mod
 from .catalog import Catalog, CatalogError, Course, Lesson
 from .embed import embed_for
-from .hub.client import sender_for
 from .store import ProgressStore, StoreError
 
 REFLECTIONS = "reflections"  # the checklist item for a lesson's written answers
@@ -139,7 +139,11 @@ class LessonView:
         except StoreError as e:
             display(_problem(str(e)))
             return w.VBox([w.Checkbox(description=label, disabled=True, indent=False) for _, label in items])
-        hub = sender_for(self.store.path)  # None unless on a JupyterHub with the companion service
+        hub = None  # on a JupyterHub, ticks also go to the companion service (companion/hub/client.py)
+        if os.environ.get("JUPYTERHUB_API_TOKEN"):
+            from .hub.client import sender_for
+
+            hub = sender_for(self.store.path)
         status = w.HTML()
         bar = w.IntProgress(min=0, max=len(items), description="This lesson", style={"description_width": "initial"})
 

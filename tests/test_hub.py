@@ -109,7 +109,7 @@ def classroom(request, tmp_path_factory):
     try:
         cat = load(CATALOG)
         course = next(iter(cat.courses.values()))
-        lessons = course.ordered()[:2]
+        lessons = [lesson for lesson in course.ordered() if len(lesson_items(cat, lesson)) >= 3][:2]
         room = Classroom(hub, learners, course.id, [l.id for l in lessons],
                          {n: [item for item, _ in lesson_items(cat, l)] for n, l in enumerate(lessons)})
         room.sessions = {name: hub.login(name) for name in (TEACHER, A, B)}
@@ -156,6 +156,11 @@ def test_the_token_decides_the_learner_not_the_request(classroom):
                           json={"ticks": [], "learner": B})
     assert claim.status_code == 400 and "decided by your hub token" in claim.json()["error"]
     assert classroom.learners[B].sent() == classroom.expected(0, 0)
+    tick = {"course": classroom.course, "lesson": classroom.lessons[1], "item": classroom.items[1][2], "done": True,
+            "changed_at": time.time()}
+    cross_site = classroom.sessions[A].post(classroom.hub.url + SERVICE_PREFIX + "api/ticks", json={"ticks": [tick]},
+                                            timeout=10)  # the login cookie alone, no xsrf token: not A's kernel
+    assert cross_site.status_code == 401 and tick["item"] not in {item for _, _, item in a.sent()}
 
 
 def test_a_wrong_revoked_or_unscoped_token_is_refused_with_a_reason(classroom):

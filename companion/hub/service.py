@@ -126,9 +126,6 @@ class _Handler(HubOAuthenticated, web.RequestHandler):
 class ApiHandler(_Handler):
     """JSON in and out; refusals are JSON with a message, never a login redirect."""
 
-    def check_xsrf_cookie(self) -> None:
-        """API calls carry a token, not a cookie."""
-
     async def prepare(self) -> None:
         await super().prepare()
         if self.refusal:
