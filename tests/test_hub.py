@@ -243,3 +243,18 @@ def test_the_migrations_build_exactly_the_models_schema(tmp_path):
     db.migrate(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
+
+
+def test_hub_service_explains_what_is_missing_with_exit_2(monkeypatch, capsys, tmp_path):
+    from companion.cli import main
+    from hubkit import free_port
+
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
+    assert main(["hub-service", "--catalog", str(CATALOG)]) == 2
+    assert "run this as a JupyterHub managed service" in capsys.readouterr().err
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "x")
+    assert main(["hub-service", "--catalog", str(tmp_path / "none.json")]) == 2
+    assert "--catalog" in capsys.readouterr().err
+    unreachable = f"postgresql+psycopg://companion@127.0.0.1:{free_port()}/postgres"
+    assert main(["hub-service", "--catalog", str(CATALOG), "--db", unreachable]) == 2
+    assert "--db" in capsys.readouterr().err

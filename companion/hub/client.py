@@ -93,7 +93,10 @@ class Channel:
             except (ValueError, KeyError, TypeError):
                 message = data[:200].decode("utf-8", "replace")
             raise Refused(response.status, message)
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise Refused(response.status, f"{self.host}:{self.port}{self.path} is not the companion service") from None
 
     def close(self) -> None:
         if self._conn is not None:

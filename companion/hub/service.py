@@ -26,6 +26,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
+from ..catalog import CatalogError
 from . import db, report
 
 MAX_BATCH = 1000
@@ -267,8 +268,12 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str]) -> S
     if "JUPYTERHUB_API_TOKEN" not in os.environ:
         raise ServiceError("JUPYTERHUB_API_TOKEN is not set: run this as a JupyterHub managed service "
                            "(README, 'Teaching a class')")
-    if not catalog.is_file():
-        raise ServiceError(f"--catalog {catalog}: no such file")
+    try:
+        report.catalog(catalog)
+    except CatalogError as e:
+        raise ServiceError(f"--catalog {catalog}: " + "; ".join(e.problems)) from None
+    except OSError as e:
+        raise ServiceError(f"--catalog {catalog}: cannot read: {e.strerror or e}") from None
     engine = db.engine_for(db_url)
     try:
         db.migrate(engine)
