@@ -107,10 +107,13 @@ c.JupyterHub.db_url = "sqlite:///{work}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "{work}/cookie_secret"
 c.JupyterHub.authenticator_class = "dummy"
 c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = "{work}/home/{{username}}"
+c.Spawner.args = ["--ServerApp.allow_root=True"]
+c.Spawner.environment = {{"COMPANION_CATALOG": "{catalog}", "COMPANION_HUB_RETRY_MAX": "1"}}
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {{"teacher"}}
 c.JupyterHub.services = [{{"name": "driver", "api_token": "{driver_token}"}}]
-c.JupyterHub.load_roles = [{{"name": "driver", "scopes": ["admin:users", "tokens"], "services": ["driver"]}}]
+c.JupyterHub.load_roles = [{{"name": "driver", "scopes": ["admin:users", "tokens", "admin:servers", "access:servers"], "services": ["driver"]}}]
 configure(c, db="{db}", catalog="{catalog}", url="http://127.0.0.1:{service_port}", python=sys.executable)
 """
 
@@ -166,6 +169,13 @@ class Hub:
                         headers={"Authorization": f"token {self.driver_token}"}).status_code == 404:
             self.api("POST", f"/users/{name}")
         return self.api("POST", f"/users/{name}/tokens", json={"scopes": scopes, "note": "kernel"}).json()["token"]
+
+    def spawn(self, name: str, timeout: float = 90) -> None:
+        """Start `name`'s single-user server as the hub does (the driver may then use it)."""
+        self.user_token(name)  # creates the user
+        self.api("POST", f"/users/{name}/server")
+        wait_for(lambda: self.api("GET", f"/users/{name}").json()["servers"].get("", {}).get("ready"), timeout,
+                 f"{name}'s server", log=self.log)
 
     def login(self, name: str) -> requests.Session:
         """A browser's session: log in at the hub (any password) and land on the service through OAuth."""

@@ -4,9 +4,10 @@ learners and an admin log in; each learner's ticks are made by the lesson's own 
 kernel, with the hub environment a single-user server gives its kernels. Run against SQLite and
 against a PostgreSQL cluster the test starts.
 
-The kernels' $JUPYTERHUB_API_TOKEN is issued by the hub through its REST API with exactly the
-scopes a spawned server's token gets (`Spawner.server_token_scopes` as configure() sets it),
-rather than by spawning a full single-user server for each learner (~5 s each).
+Learners A and B run their kernels here, started with the environment a single-user server gives
+(their $JUPYTERHUB_API_TOKEN is issued by the hub's API with exactly the scopes a spawned server's
+token gets), so the test can stop and restart them around a hub restart; learner C goes the whole
+way once: the hub spawns C's single-user server (~5 s), whose own kernel ticks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 from hubkit import CATALOG_PATH, SERVICE_PREFIX, SERVER_TOKEN_SCOPES, Hub, Postgres, wait_for
@@ -173,6 +175,33 @@ def test_a_wrong_revoked_or_unscoped_token_is_refused_with_a_reason(classroom):
     assert a.get("api/ticks", token=revoked).status_code == 401
     unscoped = a.get("api/ticks", token=hub.user_token(A, [s for s in SERVER_TOKEN_SCOPES if "services" not in s]))
     assert unscoped.status_code == 403 and "access:services!service=companion" in unscoped.json()["error"]
+
+
+def test_a_kernel_of_a_spawned_single_user_server_sends_its_ticks(classroom):
+    """The whole path as configure() sets it up: the hub spawns the server with its own
+    $JUPYTERHUB_API_TOKEN and $COMPANION_HUB_URL, the server starts the kernel, the progress store
+    is the learner's default one in their home."""
+    hub, name = classroom.hub, "learner-c"
+    hub.spawn(name)
+    headers = {"Authorization": f"token {hub.driver_token}"}
+    started = requests.post(f"{hub.url}/user/{name}/api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+    started.raise_for_status()
+    connection = hub.work / "home" / name / ".local/share/jupyter/runtime" / f"kernel-{started.json()['id']}.json"
+    client = BlockingKernelClient()
+    client.load_connection_file(str(connection))
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        code = (f"from companion.kernel import open_lesson\n_box = open_lesson({classroom.course!r}, "
+                f"{classroom.lessons[0]!r}).checklist()\n_box.children[1].value = True\n")
+        assert client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+    admin = classroom.sessions[TEACHER]
+    wait_for(lambda: f"{name},{classroom.course}" in admin.get(hub.url + SERVICE_PREFIX + "instructor.csv", timeout=10).text,
+             30, f"{name}'s tick on the instructor's export", log=hub.log)
+    assert (hub.work / "home" / name / ".local/share/jupyter/companion/progress.sqlite").is_file()
+    hub.api("DELETE", f"/users/{name}/server")
 
 
 def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):
