@@ -4,6 +4,8 @@
     .venv/bin/python bench/hub_load.py                    # 200 learners x 50 ticks, SQLite then PostgreSQL
     .venv/bin/python bench/hub_load.py --batch 1 --backend postgresql
 
+Needs what `bash scripts/test` sets up: .venv, configurable-http-proxy under .venv/node, postgresql.
+
 For each backend it starts a real JupyterHub with the companion service on the loopback address
 (tests/hubkit.py; PostgreSQL in a fresh cluster with its default durability, fsync on), gives each
 learner a hub-issued token with a single-user server's scopes, and sends every learner's ticks

@@ -1,7 +1,7 @@
 """A real JupyterHub (and PostgreSQL) on the loopback address, for the hub tests and bench/hub_load.py.
 
 The hub runs DummyAuthenticator, SimpleLocalProcessSpawner and configurable-http-proxy from
-npm (scripts/setup installs it under .venv/node), with the companion service managed by the hub
+npm (scripts/test installs it under .venv/node), with the companion service managed by the hub
 through `companion.hub.config.configure`, exactly as README's "Teaching a class" shows. A "driver"
 service with a known token stands in for the admin's scripts (creating users and their tokens).
 """
