@@ -74,17 +74,22 @@ class Postgres:
             shutil.chown(folder, "postgres")
         _run([*_as_postgres(), str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "companion",
               "-E", "UTF8", "--no-sync"])
-        options = f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        self.options = f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not fsync:
-            options += " -c fsync=off -c synchronous_commit=off"
-        _run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w",
-              "-l", str(folder / "log"), "start"])
+            self.options += " -c fsync=off -c synchronous_commit=off"
+        self.start()
         self.url = f"postgresql+psycopg://companion@127.0.0.1:{self.port}/postgres"
 
-    def stop(self) -> None:
-        subprocess.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+    def start(self) -> None:
+        _run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", self.options, "-w",
+              "-l", str(self.folder / "log"), "start"])
+
+    def stop(self, keep: bool = False) -> None:
+        """Stop the server; unless `keep`, delete the cluster too."""
+        subprocess.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
                        capture_output=True)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _run(cmd: list[str]) -> None:

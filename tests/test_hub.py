@@ -114,6 +114,7 @@ def classroom(request, tmp_path_factory):
         lessons = [lesson for lesson in course.ordered() if len(lesson_items(cat, lesson)) >= 3][:2]
         room = Classroom(hub, learners, course.id, [l.id for l in lessons],
                          {n: [item for item, _ in lesson_items(cat, l)] for n, l in enumerate(lessons)})
+        room.postgres = request.getfixturevalue("postgres") if request.param == "postgresql" else None
         room.sessions = {name: hub.login(name) for name in (TEACHER, A, B)}
         for name in (A, B):
             learners[name] = Learner(name, hub, work / "home" / name)
@@ -202,6 +203,24 @@ def test_a_kernel_of_a_spawned_single_user_server_sends_its_ticks(classroom):
              30, f"{name}'s tick on the instructor's export", log=hub.log)
     assert (hub.work / "home" / name / ".local/share/jupyter/companion/progress.sqlite").is_file()
     hub.api("DELETE", f"/users/{name}/server")
+
+
+def test_ticks_refused_while_the_database_is_down_arrive_after_it_returns(classroom):
+    if classroom.postgres is None:
+        pytest.skip("SQLite is a file of the service, not a server that can be down")
+    a = classroom.learners[A]
+    classroom.postgres.stop(keep=True)
+    try:
+        tick = {"course": classroom.course, "lesson": classroom.lessons[1], "item": classroom.items[1][1],
+                "done": True, "changed_at": time.time()}
+        down = requests.post(classroom.hub.service_url + "api/ticks", timeout=30, headers={"Authorization": f"token {a.token}"},
+                             json={"ticks": [tick]})
+        assert down.status_code == 503 and "will retry" in down.json()["error"]
+        a.tick(classroom.course, classroom.lessons[1], 2)
+        time.sleep(1.5)  # let A's sender be refused at least once
+    finally:
+        classroom.postgres.start()
+    a.wait_sent(classroom.expected(1, 0, 2))
 
 
 def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
+from tornado.log import app_log
 
 from ..catalog import CatalogError
 from . import db, report
@@ -76,7 +77,7 @@ class Writer:
                 try:
                     await asyncio.get_running_loop().run_in_executor(
                         self.settings.executor, db.upsert, self.settings.engine, rows, time.time())
-                except SQLAlchemyError as e:
+                except Exception as e:  # noqa: BLE001 - every waiting request must hear of it, not hang
                     for _, future in batch:
                         future.set_exception(e)
                 else:
@@ -120,7 +121,7 @@ class _Handler(HubOAuthenticated, web.RequestHandler):
         try:
             return await asyncio.get_running_loop().run_in_executor(self.cfg.executor, fn, self.cfg.engine, *args)
         except SQLAlchemyError as e:
-            self.log.error("database error: %s", e)
+            app_log.error("database error: %s", e)
             raise web.HTTPError(503, reason="the progress database is unavailable; the sender will retry") from None
 
 
@@ -181,8 +182,8 @@ class TicksHandler(ApiHandler):
             return self.fail(400, str(e))
         try:
             await self.cfg.writer.write(self.learner, ticks)
-        except SQLAlchemyError as e:
-            self.log.error("database error: %s", e)
+        except Exception as e:  # noqa: BLE001 - the sender keeps the ticks and retries
+            app_log.error("ticks of %s not stored: %s", self.learner, e)
             return self.fail(503, "the progress database is unavailable; the sender will retry")
         self.send({"accepted": len(ticks), "learner": self.learner})
 
