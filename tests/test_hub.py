@@ -306,3 +306,16 @@ def test_hub_service_explains_what_is_missing_with_exit_2(monkeypatch, capsys, t
     unreachable = f"postgresql+psycopg://companion@127.0.0.1:{free_port()}/postgres"
     assert main(["hub-service", "--catalog", str(CATALOG), "--db", unreachable]) == 2
     assert "--db" in capsys.readouterr().err
+
+
+def test_the_csv_export_never_starts_a_cell_with_a_formula():
+    from companion.hub import report
+    from companion.hub.db import Row
+
+    cat = load(CATALOG)
+    course = next(iter(cat.courses.values()))
+    lesson = course.ordered()[0]
+    item = lesson_items(cat, lesson)[0][0]
+    text = report.csv_text(cat, [Row("=HYPERLINK(1)", course.id, lesson.id, item, True, 1.0, 1.0)])
+    learners = {line["learner"] for line in csv.DictReader(io.StringIO(text))}
+    assert learners == {"'=HYPERLINK(1)"}

@@ -178,6 +178,11 @@ def learner_page(cat: Catalog, learner: str, rows: list[Row], instructor: bool, 
     return page("Course companion — my progress", "".join(parts))
 
 
+def _cell_text(text: str) -> str:
+    """Text a spreadsheet won't run as a formula (a user name or title starting with = + - @)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def csv_text(cat: Catalog, rows: list[Row]) -> str:
     """One line per learner and lesson of every course with progress."""
     out = io.StringIO()
@@ -188,7 +193,7 @@ def csv_text(cat: Catalog, rows: list[Row]) -> str:
         for lp in progress_of(cat, course, rows):
             for lesson, done, total in lp.lessons:
                 phase = course.phase_of(lesson)
-                w.writerow([lp.learner, course.id, phase.id if phase else "", lesson.id,
-                            "" if lesson.number is None else lesson.number, lesson.title, done, total,
+                w.writerow([_cell_text(lp.learner), course.id, phase.id if phase else "", lesson.id,
+                            "" if lesson.number is None else lesson.number, _cell_text(lesson.title), done, total,
                             when(lp.last_activity)])
     return out.getvalue()

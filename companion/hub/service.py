@@ -27,7 +27,7 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 from tornado.log import app_log
 
-from ..catalog import CatalogError
+from ..catalog import Catalog, CatalogError
 from . import db, report
 
 MAX_BATCH = 1000
@@ -209,8 +209,16 @@ class PageHandler(_Handler):
     """HTML pages: an unknown visitor is sent to the hub's login, a refused one gets a page saying why."""
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        self.finish(report.page("Not allowed" if status_code in (401, 403) else "Error",
-                                f"<p>{report.esc(self._reason)}</p>"))
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        text = error.log_message % error.args if isinstance(error, web.HTTPError) and error.log_message else self._reason
+        self.finish(report.page("Not allowed" if status_code in (401, 403) else "Error", f"<p>{report.esc(text)}</p>"))
+
+    def catalog(self) -> Catalog:
+        try:
+            return report.catalog(self.cfg.catalog)
+        except (CatalogError, OSError) as e:
+            problems = "; ".join(e.problems) if isinstance(e, CatalogError) else str(e)
+            raise web.HTTPError(500, "%s", f"the course catalog {self.cfg.catalog} cannot be read: {problems}") from None
 
     def refuse(self) -> bool:
         if self.refusal and self.refusal[0] == 403:
@@ -226,7 +234,7 @@ class LearnerPage(PageHandler):
         if self.refuse():
             return
         rows = await self.in_db(db.rows, None, self.learner)
-        self.finish(report.learner_page(report.catalog(self.cfg.catalog), self.learner, rows,
+        self.finish(report.learner_page(self.catalog(), self.learner, rows,
                                         self.is_instructor(), self.cfg.prefix))
 
 
@@ -243,7 +251,7 @@ class InstructorPage(PageHandler):
                 f"{self.learner} is neither. Your own progress is at {self.cfg.prefix}")))
         course = self.get_argument("course", None)
         rows = await self.in_db(db.rows, course, None)
-        cat = report.catalog(self.cfg.catalog)
+        cat = self.catalog()
         if csv:
             self.set_header("Content-Type", "text/csv; charset=utf-8")
             self.set_header("Content-Disposition", 'attachment; filename="companion-progress.csv"')
