@@ -118,8 +118,9 @@ c.Spawner.environment = {{"COMPANION_CATALOG": "{catalog}", "COMPANION_HUB_RETRY
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {{"teacher"}}
 c.JupyterHub.services = [{{"name": "driver", "api_token": "{driver_token}"}}]
-c.JupyterHub.load_roles = [{{"name": "driver", "scopes": ["admin:users", "tokens", "admin:servers", "access:servers"], "services": ["driver"]}}]
-configure(c, db="{db}", catalog="{catalog}", url="http://127.0.0.1:{service_port}", python=sys.executable)
+c.JupyterHub.load_roles = [{{"name": "driver", "scopes": ["admin:users", "admin:groups", "tokens", "admin:servers", "access:servers"], "services": ["driver"]}}]
+configure(c, db="{db}", catalog="{catalog}", url="http://127.0.0.1:{service_port}", instructors=["teachers"],
+          python=sys.executable)
 """
 
 

@@ -142,6 +142,14 @@ def test_admin_page_shows_each_learners_progress_by_lesson(classroom):
     assert (rows[(A, first)], rows[(A, second)], rows[(B, first)], rows[(B, second)]) == (2, 1, 1, 0)
 
 
+def test_a_member_of_the_instructors_group_sees_the_class(classroom):
+    hub = classroom.hub
+    hub.user_token("assistant")
+    hub.api("POST", "/groups/teachers", json={"users": ["assistant"]})
+    page = hub.login("assistant").get(hub.url + SERVICE_PREFIX + "instructor", timeout=10)
+    assert page.status_code == 200 and f"{A} — " in page.text and f"{B} — " in page.text
+
+
 def test_a_learner_sees_only_their_own_rows(classroom):
     a = classroom.learners[A]
     assert {t["learner"] for t in a.get("api/ticks").json()["ticks"]} == {A}

@@ -24,18 +24,20 @@ def _get(section: Any, key: str, default: Any) -> Any:
 
 def configure(c: Any, *, db: str = "sqlite:///companion-hub.sqlite", catalog: str = "catalog.json",
               instructors: list[str] | tuple[str, ...] = (), url: str = "http://127.0.0.1:10101",
-              kernel_url: str | None = None, name: str = NAME, python: str = sys.executable) -> None:
+              kernel_url: str | None = None, bind: str | None = None, name: str = NAME,
+              python: str = sys.executable) -> None:
     """Add the companion service to a JupyterHub config `c` (a hub admin always sees the class).
 
-    `url` is where the service listens; `kernel_url` is how single-user servers reach it (on
-    Kubernetes, the hub's service address), by default the same."""
+    `url` is the service's address for the proxy (it listens there); `kernel_url` is how
+    single-user servers reach it, by default the same; `bind` an address to listen on instead of
+    `url`'s host (on Kubernetes "0.0.0.0", with url="http://hub:10101")."""
     access = f"access:services!service={name}"
     command = [python, "-m", "companion", "hub-service", "--db", db, "--catalog", catalog]
     for group in instructors:
         command += ["--instructors", group]
     c.JupyterHub.services = [*_get(c.JupyterHub, "services", []), {
         "name": name, "url": url, "command": command, "oauth_no_confirm": True,
-        "environment": {"PYTHONUNBUFFERED": "1"},
+        "environment": {"PYTHONUNBUFFERED": "1", **({"COMPANION_HUB_BIND": bind} if bind else {})},
     }]
     loaded = _get(c.JupyterHub, "load_roles", [])
     roles = [r for r in loaded if r.get("name") != "user"]

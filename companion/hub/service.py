@@ -297,7 +297,7 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str]) -> S
 def serve(settings: Settings) -> None:
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     server = HTTPServer(make_app(settings), xheaders=True)
-    server.listen(url.port or 80, url.hostname or "127.0.0.1")
+    server.listen(url.port or 80, os.environ.get("COMPANION_HUB_BIND") or url.hostname or "127.0.0.1")
     print(f"companion hub-service on {url.geturl()}{settings.prefix}, database {settings.engine.url!r}",
           file=sys.stderr, flush=True)
     IOLoop.current().start()
