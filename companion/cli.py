@@ -203,6 +203,20 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_hub_service(args: argparse.Namespace) -> int:
+    """Run the JupyterHub service (needs the `hub` extra); the hub starts it, see companion.hub.config."""
+    try:
+        from .hub import service
+    except ImportError as e:
+        raise UsageError(f"hub-service needs the hub extra (pip install 'course-companion[hub]'): {e}") from None
+    try:
+        settings = service.settings_from(args.db, _catalog_path(args.catalog), args.instructors)
+    except service.ServiceError as e:
+        raise UsageError(str(e)) from None
+    service.serve(settings)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="companion", description=(__doc__ or "").split("\n")[0])
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -241,6 +255,12 @@ def parser() -> argparse.ArgumentParser:
     lab = with_catalog(sub.add_parser("lab", help="build, then open JupyterLab on the courses (other options go to jupyter lab)"))
     lab.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     lab.set_defaults(func=cmd_lab)
+    hs = with_catalog(sub.add_parser("hub-service", help="the JupyterHub service collecting a class's progress"))
+    hs.add_argument("--db", default=os.environ.get("COMPANION_HUB_DB", "sqlite:///companion-hub.sqlite"),
+                    help="SQLAlchemy URL (default: $COMPANION_HUB_DB or sqlite:///companion-hub.sqlite)")
+    hs.add_argument("--instructors", action="append", default=[], metavar="GROUP",
+                    help="hub group whose members see the class (hub admins always do); repeatable")
+    hs.set_defaults(func=cmd_hub_service)
     return p
 
 

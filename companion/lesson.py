@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +133,11 @@ class LessonView:
         except StoreError as e:
             display(_problem(str(e)))
             return w.VBox([w.Checkbox(description=label, disabled=True, indent=False) for _, label in items])
+        hub = None  # on a JupyterHub, ticks also go to the companion service (companion/hub/client.py)
+        if os.environ.get("JUPYTERHUB_API_TOKEN"):
+            from .hub.client import sender_for
+
+            hub = sender_for(self.store.path)
         status = w.HTML()
         bar = w.IntProgress(min=0, max=len(items), description="This lesson", style={"description_width": "initial"})
 
@@ -154,6 +160,8 @@ class LessonView:
             except StoreError as e:
                 status.value = _problem(f"this tick was not saved: {e}").data
                 return
+            if hub:
+                hub.wake()
             refresh()
             if self.store.reopened:  # the file was deleted or replaced: the tick went to the new one
                 status.value += _problem(self.store.reopened).data

@@ -1,0 +1,197 @@
+"""The learner's side: a background thread that sends ticks to the hub's companion service.
+
+Active only on a JupyterHub (both $JUPYTERHUB_API_TOKEN and the service's address, from
+$COMPANION_HUB_URL or the hub's public URL). The learner's SQLite store stays the source of
+truth: a trigger there copies every tick into an outbox table in the same transaction, the thread
+sends the outbox in batches and deletes what the service accepted, and retries with backoff when
+the hub or service is down. So a click never waits for the network, and no tick is lost when the
+kernel, the hub or the service restarts: the next sender picks up the outbox. Only ticks (course,
+lesson, item, done, time) are sent, never a learner's answers. Standard library only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import sqlite3
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..store import SCHEMA
+
+SERVICE = "companion"
+OUTBOX = """
+CREATE TABLE IF NOT EXISTS hub_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    course TEXT NOT NULL, lesson TEXT NOT NULL, item TEXT NOT NULL, done INTEGER NOT NULL, changed_at REAL NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS hub_outbox_on_insert AFTER INSERT ON ticks BEGIN
+    INSERT INTO hub_outbox (course, lesson, item, done, changed_at)
+    VALUES (NEW.course, NEW.lesson, NEW.item, NEW.done, NEW.changed_at);
+END;
+CREATE TRIGGER IF NOT EXISTS hub_outbox_on_update AFTER UPDATE ON ticks BEGIN
+    INSERT INTO hub_outbox (course, lesson, item, done, changed_at)
+    VALUES (NEW.course, NEW.lesson, NEW.item, NEW.done, NEW.changed_at);
+END;
+"""
+BATCH = 500  # ticks a request (the service takes up to 1000)
+WINDOW = 0.2  # seconds to wait after a tick for others to join its batch
+POLL = 30.0  # seconds between looks at the outbox when nothing woke the thread (other kernels' ticks)
+
+
+def service_url(env: os._Environ | dict = os.environ) -> str | None:
+    """Where the service is: $COMPANION_HUB_URL, else beside the hub's public URL, else None."""
+    if env.get("COMPANION_HUB_URL"):
+        return env["COMPANION_HUB_URL"].rstrip("/") + "/"
+    hub = env.get("JUPYTERHUB_PUBLIC_HUB_URL", "")
+    if hub.startswith(("http://", "https://")) and hub.rstrip("/").endswith("/hub"):
+        return hub.rstrip("/")[: -len("hub")] + f"services/{SERVICE}/"
+    return None
+
+
+class Refused(Exception):
+    """The service answered with an error; `status` says which."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+class Channel:
+    """One kept-alive HTTP connection to the service's tick API, reopened after an error."""
+
+    def __init__(self, url: str, token: str, timeout: float = 10.0):
+        parts = urlsplit(url)
+        self.https = parts.scheme == "https"
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port
+        self.path = parts.path.rstrip("/") + "/api/ticks"
+        self.headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def post(self, ticks: list[dict]) -> dict:
+        """Send one batch; the service's answer, or Refused / OSError."""
+        body = json.dumps({"ticks": ticks})
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self._conn = cls(self.host, self.port, timeout=self.timeout)
+        try:
+            self._conn.request("POST", self.path, body, self.headers)
+            response = self._conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as e:
+            self.close()
+            raise OSError(f"cannot reach {self.host}:{self.port}: {e}") from None
+        if response.status != 200:
+            try:
+                message = json.loads(data)["error"]
+            except (ValueError, KeyError, TypeError):
+                message = data[:200].decode("utf-8", "replace")
+            raise Refused(response.status, message)
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise Refused(response.status, f"{self.host}:{self.port}{self.path} is not the companion service") from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def install_outbox(db: sqlite3.Connection) -> None:
+    """Create the outbox and its triggers; on first install, queue every tick already made."""
+    new = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'hub_outbox'").fetchone() is None
+    seed = ("INSERT INTO hub_outbox (course, lesson, item, done, changed_at) "
+            "SELECT course, lesson, item, done, changed_at FROM ticks ORDER BY changed_at;") if new else ""
+    db.executescript(f"BEGIN IMMEDIATE; {SCHEMA}; {OUTBOX} {seed} COMMIT;")
+
+
+class Sender(threading.Thread):
+    """Sends a store's outbox to the service; woken by each tick, retrying with capped backoff."""
+
+    def __init__(self, store_path: Path, url: str, token: str, retry_max: float = 60.0):
+        super().__init__(name="companion-hub-sender", daemon=True)
+        self.store_path = store_path
+        self.channel = Channel(url, token)
+        self.retry_max = retry_max
+        self.woken = threading.Event()
+        self.sent = 0
+        self.last_error: str | None = None
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    def run(self) -> None:
+        db = sqlite3.connect(self.store_path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA busy_timeout = 30000")
+        delay = 0.0
+        while True:
+            delay = 0.0 if self.flush(db) else min(self.retry_max, max(1.0, delay * 2)) * random.uniform(0.8, 1.2)
+            if delay:
+                time.sleep(delay)  # backing off: a tick meanwhile waits for the next try
+                continue
+            if self.woken.wait(POLL):
+                self.woken.clear()
+                time.sleep(WINDOW)  # let a burst of ticks join one batch
+
+    def flush(self, db: sqlite3.Connection) -> bool:
+        """Send the outbox until it is empty; False when the service could not take it."""
+        while True:
+            try:
+                rows = db.execute("SELECT id, course, lesson, item, done, changed_at FROM hub_outbox "
+                                  "ORDER BY id LIMIT ?", (BATCH,)).fetchall()
+            except sqlite3.DatabaseError as e:
+                self.last_error = f"progress store {self.store_path}: {e}"
+                return False
+            if not rows:
+                return True
+            ticks = [{"course": c, "lesson": l, "item": i, "done": bool(d), "changed_at": t} for _, c, l, i, d, t in rows]
+            try:
+                self.channel.post(ticks)
+            except Refused as e:
+                self.last_error = str(e)
+                if e.status != 400:
+                    return False
+                print(f"course companion: the hub's service refused {len(rows)} tick(s) ({e}); they stay "
+                      "in your own progress store only", file=sys.stderr)
+            except OSError as e:
+                self.last_error = str(e)
+                return False
+            try:
+                db.execute("DELETE FROM hub_outbox WHERE id <= ?", (rows[-1][0],))
+            except sqlite3.DatabaseError as e:  # sent twice later at worst: the service keeps the newest
+                self.last_error = f"progress store {self.store_path}: {e}"
+                return False
+            self.sent += len(rows)
+
+
+_senders: dict[Path, Sender] = {}
+_lock = threading.Lock()
+
+
+def sender_for(store_path: Path) -> Sender | None:
+    """The running sender for this store (started on first call), or None off a hub."""
+    token, url = os.environ.get("JUPYTERHUB_API_TOKEN"), service_url()
+    if not token or not url:
+        return None
+    key = Path(store_path).resolve()
+    with _lock:
+        if key not in _senders:
+            try:
+                db = sqlite3.connect(key, timeout=30, isolation_level=None)
+                try:
+                    install_outbox(db)
+                finally:
+                    db.close()
+            except sqlite3.DatabaseError:
+                return None  # the store itself reports its problems to the learner
+            retry_max = float(os.environ.get("COMPANION_HUB_RETRY_MAX", "60"))
+            _senders[key] = Sender(key, url, token, retry_max)
+            _senders[key].start()
+        return _senders[key]

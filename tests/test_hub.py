@@ -1,0 +1,329 @@
+"""The companion on JupyterHub, end to end: a real hub on the loopback address (DummyAuthenticator,
+SimpleLocalProcessSpawner, configurable-http-proxy from npm) manages the companion service; two
+learners and an admin log in; each learner's ticks are made by the lesson's own code in a real
+kernel, with the hub environment a single-user server gives its kernels. Run against SQLite and
+against a PostgreSQL cluster the test starts.
+
+Learners A and B run their kernels here, started with the environment a single-user server gives
+(their $JUPYTERHUB_API_TOKEN is issued by the hub's API with exactly the scopes a spawned server's
+token gets), so the test can stop and restart them around a hub restart; learner C goes the whole
+way once: the hub spawns C's single-user server (~5 s), whose own kernel ticks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.manager import KernelManager
+
+from hubkit import CATALOG_PATH, SERVICE_PREFIX, SERVER_TOKEN_SCOPES, Hub, Postgres, wait_for
+
+from companion.catalog import load
+from companion.tally import lesson_items
+
+pytestmark = pytest.mark.hub
+CATALOG = CATALOG_PATH
+A, B, TEACHER = "learner-a", "learner-b", "teacher"
+
+
+class Learner:
+    """A learner's home (own progress store) and a kernel started as their single-user server would."""
+
+    def __init__(self, name: str, hub: Hub, home: Path):
+        self.name, self.hub, self.home = name, hub, home
+        self.token = hub.user_token(name)
+        self.store = home / "progress.sqlite"
+        self.kernel: KernelManager | None = None
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "JUPYTERHUB_API_TOKEN": self.token, "JUPYTERHUB_API_URL": f"{self.hub.url}/hub/api",
+                "JUPYTERHUB_USER": self.name, "JUPYTERHUB_SERVICE_PREFIX": f"/user/{self.name}/",
+                "COMPANION_HUB_URL": self.hub.service_url, "COMPANION_PROGRESS": str(self.store),
+                "COMPANION_CATALOG": str(CATALOG), "COMPANION_HUB_RETRY_MAX": "1",
+                "JUPYTER_DATA_DIR": str(self.home / "jupyter-data")}
+
+    def start_kernel(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.kernel = KernelManager(kernel_name="python3")
+        self.kernel.start_kernel(env=self.env(), cwd=str(self.home))
+        self.client = self.kernel.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def tick(self, course: str, lesson: str, *indexes: int) -> None:
+        """What a learner does in a lesson notebook: open the checklist and tick boxes."""
+        code = (f"from companion.lesson import open_lesson\n_view = open_lesson({course!r}, {lesson!r})\n"
+                "_box = _view.checklist()\n" + "".join(f"_box.children[{i}].value = True\n" for i in indexes))
+        reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
+    def stop_kernel(self) -> None:
+        if self.kernel is not None:
+            self.client.stop_channels()
+            self.kernel.shutdown_kernel(now=True)
+            self.kernel = None
+
+    def get(self, path: str, token: str | None = None) -> requests.Response:
+        return requests.get(self.hub.service_url + path, timeout=10,
+                            headers={"Authorization": f"token {token or self.token}"})
+
+    def sent(self) -> set[tuple[str, str, str]]:
+        r = self.get("api/ticks")
+        r.raise_for_status()
+        return {(t["course"], t["lesson"], t["item"]) for t in r.json()["ticks"] if t["done"]}
+
+    def wait_sent(self, expected: set[tuple[str, str, str]], timeout: float = 30) -> None:
+        wait_for(lambda: expected <= self.sent(), timeout, f"{self.name}'s ticks at the service", log=self.hub.log)
+
+
+class Classroom:
+    def __init__(self, hub: Hub, learners: dict[str, Learner], course: str, lessons: list[str], items: dict):
+        self.hub, self.learners, self.course, self.lessons, self.items = hub, learners, course, lessons, items
+
+    def expected(self, lesson: int, *indexes: int) -> set[tuple[str, str, str]]:
+        return {(self.course, self.lessons[lesson], self.items[lesson][i]) for i in indexes}
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    pg = Postgres()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def classroom(request, tmp_path_factory):
+    """A running hub whose two learners ticked lesson items in their kernels, and an admin logged in."""
+    work = tmp_path_factory.mktemp(f"hub-{request.param}")
+    db = request.getfixturevalue("postgres").url if request.param == "postgresql" else f"sqlite:///{work}/companion.sqlite"
+    hub = Hub(work / "hub", db, CATALOG)
+    hub.start()
+    learners: dict[str, Learner] = {}
+    try:
+        cat = load(CATALOG)
+        course = next(iter(cat.courses.values()))
+        lessons = [lesson for lesson in course.ordered() if len(lesson_items(cat, lesson)) >= 3][:2]
+        room = Classroom(hub, learners, course.id, [l.id for l in lessons],
+                         {n: [item for item, _ in lesson_items(cat, l)] for n, l in enumerate(lessons)})
+        room.postgres = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+        room.sessions = {name: hub.login(name) for name in (TEACHER, A, B)}
+        for name in (A, B):
+            learners[name] = Learner(name, hub, work / "home" / name)
+            learners[name].start_kernel()
+        learners[A].tick(room.course, room.lessons[0], 0, 1)
+        learners[A].tick(room.course, room.lessons[1], 0)
+        learners[B].tick(room.course, room.lessons[0], 0)
+        learners[A].wait_sent(room.expected(0, 0, 1) | room.expected(1, 0))
+        learners[B].wait_sent(room.expected(0, 0))
+        yield room
+    finally:
+        for learner in learners.values():
+            learner.stop_kernel()
+        hub.stop()
+
+
+def test_admin_page_shows_each_learners_progress_by_lesson(classroom):
+    page = classroom.sessions[TEACHER].get(classroom.hub.url + SERVICE_PREFIX + "instructor", timeout=10)
+    assert page.status_code == 200
+    assert f'{A} — ' in page.text and f'{B} — ' in page.text
+    exported = classroom.sessions[TEACHER].get(classroom.hub.url + SERVICE_PREFIX + "instructor.csv", timeout=10)
+    rows = {(r["learner"], r["lesson"]): int(r["done"]) for r in csv.DictReader(io.StringIO(exported.text))
+            if r["course"] == classroom.course}
+    first, second = classroom.lessons
+    assert (rows[(A, first)], rows[(A, second)], rows[(B, first)], rows[(B, second)]) == (2, 1, 1, 0)
+
+
+def test_a_member_of_the_instructors_group_sees_the_class(classroom):
+    hub = classroom.hub
+    hub.user_token("assistant")
+    hub.api("POST", "/groups/teachers", json={"users": ["assistant"]})
+    page = hub.login("assistant").get(hub.url + SERVICE_PREFIX + "instructor", timeout=10)
+    assert page.status_code == 200 and f"{A} — " in page.text and f"{B} — " in page.text
+
+
+def test_a_learner_sees_only_their_own_rows(classroom):
+    a = classroom.learners[A]
+    assert {t["learner"] for t in a.get("api/ticks").json()["ticks"]} == {A}
+    refused = a.get(f"api/learners/{B}/ticks")
+    assert refused.status_code == 403 and "only their own" in refused.json()["error"]
+    own_page = classroom.sessions[A].get(classroom.hub.url + SERVICE_PREFIX, timeout=10)
+    assert own_page.status_code == 200 and A in own_page.text and B not in own_page.text
+    class_page = classroom.sessions[A].get(classroom.hub.url + SERVICE_PREFIX + "instructor", timeout=10)
+    assert class_page.status_code == 403 and "for hub admins" in class_page.text and B not in class_page.text
+
+
+def test_the_token_decides_the_learner_not_the_request(classroom):
+    a = classroom.learners[A]
+    claim = requests.post(classroom.hub.service_url + "api/ticks", timeout=10, headers={"Authorization": f"token {a.token}"},
+                          json={"ticks": [], "learner": B})
+    assert claim.status_code == 400 and "decided by your hub token" in claim.json()["error"]
+    assert classroom.learners[B].sent() == classroom.expected(0, 0)
+    tick = {"course": classroom.course, "lesson": classroom.lessons[1], "item": classroom.items[1][2], "done": True,
+            "changed_at": time.time()}
+    cross_site = classroom.sessions[A].post(classroom.hub.url + SERVICE_PREFIX + "api/ticks", json={"ticks": [tick]},
+                                            timeout=10)  # the login cookie alone, no xsrf token: not A's kernel
+    assert cross_site.status_code == 401 and tick["item"] not in {item for _, _, item in a.sent()}
+
+
+def test_a_wrong_revoked_or_unscoped_token_is_refused_with_a_reason(classroom):
+    a, hub = classroom.learners[A], classroom.hub
+    wrong = a.get("api/ticks", token="not-a-token")
+    assert wrong.status_code == 401 and "wrong or expired" in wrong.json()["error"]
+    revoked = hub.user_token(A)
+    token_id = requests.get(f"{hub.url}/hub/api/user", headers={"Authorization": f"token {revoked}"}, timeout=10).json()["token_id"]
+    hub.api("DELETE", f"/users/{A}/tokens/{token_id}")
+    assert a.get("api/ticks", token=revoked).status_code == 401
+    unscoped = a.get("api/ticks", token=hub.user_token(A, [s for s in SERVER_TOKEN_SCOPES if "services" not in s]))
+    assert unscoped.status_code == 403 and "access:services!service=companion" in unscoped.json()["error"]
+
+
+def test_a_kernel_of_a_spawned_single_user_server_sends_its_ticks(classroom):
+    """The whole path as configure() sets it up: the hub spawns the server with its own
+    $JUPYTERHUB_API_TOKEN and $COMPANION_HUB_URL, the server starts the kernel, the progress store
+    is the learner's default one in their home."""
+    hub, name = classroom.hub, "learner-c"
+    hub.spawn(name)
+    headers = {"Authorization": f"token {hub.driver_token}"}
+    started = requests.post(f"{hub.url}/user/{name}/api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
+    started.raise_for_status()
+    connection = hub.work / "home" / name / ".local/share/jupyter/runtime" / f"kernel-{started.json()['id']}.json"
+    client = BlockingKernelClient()
+    client.load_connection_file(str(connection))
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        code = (f"from companion.lesson import open_lesson\n_box = open_lesson({classroom.course!r}, "
+                f"{classroom.lessons[0]!r}).checklist()\n_box.children[1].value = True\n")
+        assert client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+    admin = classroom.sessions[TEACHER]
+    wait_for(lambda: f"{name},{classroom.course}" in admin.get(hub.url + SERVICE_PREFIX + "instructor.csv", timeout=10).text,
+             30, f"{name}'s tick on the instructor's export", log=hub.log)
+    assert (hub.work / "home" / name / ".local/share/jupyter/companion/progress.sqlite").is_file()
+    hub.api("DELETE", f"/users/{name}/server")
+
+
+def test_ticks_refused_while_the_database_is_down_arrive_after_it_returns(classroom):
+    if classroom.postgres is None:
+        pytest.skip("SQLite is a file of the service, not a server that can be down")
+    a = classroom.learners[A]
+    classroom.postgres.stop(keep=True)
+    try:
+        tick = {"course": classroom.course, "lesson": classroom.lessons[1], "item": classroom.items[1][1],
+                "done": True, "changed_at": time.time()}
+        down = requests.post(classroom.hub.service_url + "api/ticks", timeout=30, headers={"Authorization": f"token {a.token}"},
+                             json={"ticks": [tick]})
+        assert down.status_code == 503 and "will retry" in down.json()["error"]
+        a.tick(classroom.course, classroom.lessons[1], 2)
+        time.sleep(1.5)  # let A's sender be refused at least once
+    finally:
+        classroom.postgres.start()
+    a.wait_sent(classroom.expected(1, 0, 2))
+
+
+def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):
+    """A's kernel keeps retrying; B's kernel is gone before the hub returns, so B's tick waits in
+    B's own store until the next kernel opens a lesson."""
+    a, b, hub = classroom.learners[A], classroom.learners[B], classroom.hub
+    hub.stop()
+    a.tick(classroom.course, classroom.lessons[0], 2)
+    b.tick(classroom.course, classroom.lessons[1], 1)
+    b.stop_kernel()
+    with sqlite3.connect(b.store) as db:
+        assert db.execute("SELECT count(*) FROM hub_outbox").fetchone()[0] == 1
+    time.sleep(1.5)  # let A's sender fail at least once
+    hub.start()
+    a.wait_sent(classroom.expected(0, 0, 1, 2) | classroom.expected(1, 0))
+    b.start_kernel()
+    b.tick(classroom.course, classroom.lessons[1])  # opening the lesson is enough
+    b.wait_sent(classroom.expected(0, 0) | classroom.expected(1, 1))
+
+
+def test_off_a_hub_the_store_gets_no_outbox_and_nothing_is_sent(tmp_path, monkeypatch):
+    from companion.hub.client import sender_for
+    from companion.store import ProgressStore
+
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
+    monkeypatch.setenv("COMPANION_HUB_URL", "http://127.0.0.1:9/services/companion/")
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    store.set("c", "l", "i", True)
+    assert sender_for(store.path) is None
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'hub_%'").fetchall() == []
+
+
+def test_the_outbox_queues_earlier_and_later_ticks_but_not_a_refused_older_change(tmp_path):
+    from companion.hub.client import install_outbox
+    from companion.store import ProgressStore, Tick
+
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    store.set("c", "l", "before", True, at=10.0)
+    with sqlite3.connect(store.path, isolation_level=None) as db:
+        install_outbox(db)
+        install_outbox(db)  # a second kernel: no second copy
+    store.set("c", "l", "after", True, at=20.0)
+    store.merge([Tick("c", "l", "after", False, 5.0)])  # older than the store's: not taken, not sent
+    with sqlite3.connect(store.path) as db:
+        queued = db.execute("SELECT course, lesson, item, done, changed_at FROM hub_outbox ORDER BY id").fetchall()
+    assert queued == [("c", "l", "before", 1, 10.0), ("c", "l", "after", 1, 20.0)]
+
+
+def test_the_service_takes_only_tick_fields(tmp_path):
+    from companion.hub.service import parse_ticks
+
+    tick = {"course": "c", "lesson": "l", "item": "i", "done": True, "changed_at": 1.0}
+    assert parse_ticks(json.dumps({"ticks": [tick]}).encode()) == [("c", "l", "i", True, 1.0)]
+    for bad, reason in [({**tick, "answer": "my reflection"}, "needs exactly"), ({**tick, "done": 1}, "true or false"),
+                        ({**tick, "item": ""}, "1 to 200"), ({**tick, "changed_at": "now"}, "seconds since 1970")]:
+        with pytest.raises(ValueError, match=reason):
+            parse_ticks(json.dumps({"ticks": [bad]}).encode())
+
+
+def test_the_migrations_build_exactly_the_models_schema(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from companion.hub import db
+
+    engine = db.engine_for(f"sqlite:///{tmp_path}/companion.sqlite")
+    db.migrate(engine)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
+
+
+def test_hub_service_explains_what_is_missing_with_exit_2(monkeypatch, capsys, tmp_path):
+    from companion.cli import main
+    from hubkit import free_port
+
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
+    assert main(["hub-service", "--catalog", str(CATALOG)]) == 2
+    assert "run this as a JupyterHub managed service" in capsys.readouterr().err
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "x")
+    assert main(["hub-service", "--catalog", str(tmp_path / "none.json")]) == 2
+    assert "--catalog" in capsys.readouterr().err
+    unreachable = f"postgresql+psycopg://companion@127.0.0.1:{free_port()}/postgres"
+    assert main(["hub-service", "--catalog", str(CATALOG), "--db", unreachable]) == 2
+    assert "--db" in capsys.readouterr().err
+
+
+def test_the_csv_export_never_starts_a_cell_with_a_formula():
+    from companion.hub import report
+    from companion.hub.db import Row
+
+    cat = load(CATALOG)
+    course = next(iter(cat.courses.values()))
+    lesson = course.ordered()[0]
+    item = lesson_items(cat, lesson)[0][0]
+    text = report.csv_text(cat, [Row("=HYPERLINK(1)", course.id, lesson.id, item, True, 1.0, 1.0)])
+    learners = {line["learner"] for line in csv.DictReader(io.StringIO(text))}
+    assert learners == {"'=HYPERLINK(1)"}
