@@ -49,7 +49,8 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
         return done
     key = stamp.begin(request)
     report = _build(path, target, dry_run=not writes, twins=twins, trust=trust, privacy_enhanced=privacy_enhanced)
-    stamp.record(request, key, report, trust=trust, wrote=writes, started_ns=stamp.now_ns())
+    if writes:
+        stamp.record(request, key, report, trust=trust, started_ns=stamp.now_ns())
     return report
 
 

@@ -3,7 +3,7 @@
 After a build, `record` writes `.companion-build.json` in the output folder (atomically): content
 hashes of the inputs (catalog, `lessons/` extras, the `companion` package's own files, the
 versions of nbformat and jupytext, the options and environment that decide the output) and the
-size, mtime_ns and inode of every notebook and Markdown file under the output folder, and (when
+size, mtime_ns, ctime_ns and inode of every notebook and Markdown file under the output folder, and (when
 the build trusted the notebooks) of the trust database. `unchanged` answers the next build from
 the stamp alone, without importing nbformat, planning or reading a notebook, when every one of
 those is still the same. Any doubt (no stamp, an unreadable one, one thing different, a file the
@@ -59,8 +59,8 @@ def unchanged(request: Request, *, trust: bool, writes: bool) -> Report | None:
     stamp = _read(request.out / NAME)
     if stamp is None or stamp.get("key") != _jsonable(request.key()):
         return None
-    if writes and trust and stamp.get("trust") is None:
-        return None
+    if writes and trust != (stamp.get("trust") is not None):
+        return None  # sign what an untrusted build left, or leave unsigned what it would not sign
     if writes and trust and _stats([Path(p) for p in stamp["trust"]["files"]]) != stamp["trust"]["stats"]:
         return None
     if _outputs(request.out) != stamp.get("files"):
@@ -76,23 +76,20 @@ def begin(request: Request) -> dict[str, Any]:
     return _jsonable(request.key())
 
 
-def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool, wrote: bool,
-           started_ns: int) -> None:
-    """Stamp the output folder after a build that left it matching the catalog; else remove the
-    stamp. `wrote`: the build wrote (not --check or --dry-run: then only an all-clean result
-    is stamped, and as untrusted). `started_ns`: `time.time_ns()` when the build finished
-    writing; a file changed after it (a learner's save) leaves no stamp."""
+def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool, started_ns: int) -> None:
+    """Stamp the output folder after a build (not --check or --dry-run: they write nothing) that
+    left it matching the catalog; else remove the stamp. `started_ns`: `time.time_ns()` when the
+    build finished writing; a file changed after it (a learner's save) leaves no stamp."""
     path = request.out / NAME
-    clean = all(c.action in ("add", "update", "remove", "archive") for c in report.changes)
-    if not clean or (not wrote and report.changes) or not request.out.is_dir():
+    if any(c.action == "skip" for c in report.changes) or not request.out.is_dir():
         _remove(path)
         return
     files = _outputs(request.out)
-    if any(mtime > started_ns for _, mtime, _ in files.values()) or _jsonable(request.key()) != key:
+    if any(stat[1] > started_ns for stat in files.values()) or _jsonable(request.key()) != key:
         _remove(path)
         return
     trusted = None
-    if wrote and trust:
+    if trust:
         from nbformat.sign import NotebookNotary
 
         notary = NotebookNotary()
@@ -177,12 +174,12 @@ def _stats(paths: list[Path]) -> list[list[int] | None]:
         except OSError:
             out.append(None)
             continue
-        out.append([s.st_size, s.st_mtime_ns, s.st_ino])
+        out.append([s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino])
     return out
 
 
 def _outputs(out: Path) -> dict[str, list[int]]:
-    """Size, mtime_ns and inode of every notebook and Markdown file under `out` (not in hidden folders:
+    """Size, mtime_ns, ctime_ns and inode of every notebook and Markdown file under `out` (not in hidden folders:
     JupyterLab's checkpoints; a learner's save changes the notebook itself)."""
     found: dict[str, list[int]] = {}
     for root, dirs, names in os.walk(out):
@@ -194,7 +191,7 @@ def _outputs(out: Path) -> dict[str, list[int]]:
                     s = os.stat(p)
                 except OSError:
                     continue
-                found[os.path.relpath(p, out)] = [s.st_size, s.st_mtime_ns, s.st_ino]
+                found[os.path.relpath(p, out)] = [s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino]
     return found
 
 
