@@ -43,11 +43,6 @@ class Video:
     note: str = ""
     aliases: tuple[str, ...] = ()
 
-    @property
-    def link(self) -> str:
-        """Where a learner watches it outside the notebook."""
-        return youtube.watch_url(self.youtube, self.start) if self.youtube else self.url
-
 
 @dataclass(frozen=True)
 class Resource:
@@ -213,7 +208,7 @@ def schema_problems(data: Any) -> list[str]:
 
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    return [f"{place(e.absolute_path)}: {_schema_message(e)}" for e in errors]
+    return [f"{place(e.json_path)}: {_schema_message(e)}" for e in errors]
 
 
 def _schema_message(error: Any) -> str:
@@ -228,12 +223,10 @@ def _schema_message(error: Any) -> str:
     return error.message
 
 
-def place(path: Any) -> str:
-    """`['courses', 0, 'lessons', 2]` → `courses[0].lessons[2]`."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+def place(json_path: str) -> str:
+    """jsonschema's `error.json_path` as the messages name places: `$.courses[0].lessons[2]` →
+    `courses[0].lessons[2]`, `$` → `(top level)`."""
+    return json_path.removeprefix("$").removeprefix(".") or "(top level)"
 
 
 def from_data(data: dict[str, Any], path: Path | None = None) -> Catalog:
