@@ -48,21 +48,24 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
     if done is not None:
         return done
     key = stamp.begin(request)
-    report = _build(path, target, dry_run=not writes, twins=twins, trust=trust, privacy_enhanced=privacy_enhanced)
+    parsed = stamp.parsed_extras(request, key)
+    report = _build(path, target, dry_run=not writes, twins=twins, trust=trust, privacy_enhanced=privacy_enhanced,
+                    parsed=parsed)
     if writes:
-        stamp.record(request, key, report, trust=trust, started_ns=stamp.now_ns())
+        stamp.record(request, key, report, trust=trust, started_ns=stamp.now_ns(), parsed=parsed)
     return report
 
 
 def _build(path: Path, target: Path, *, dry_run: bool, twins: bool | None, trust: bool,
-           privacy_enhanced: bool | None) -> Report:
-    """The full build: load, plan, reconcile with the output folder, apply (unless `dry_run`)."""
+           privacy_enhanced: bool | None, parsed: dict[str, list[Any]]) -> Report:
+    """The full build: load, plan, reconcile with the output folder, apply (unless `dry_run`).
+    `parsed`: lesson extras parsed before (see `extras.read`), added to."""
     from . import extras
     from .builder import plan
     from .writer import has_twins, sync
 
     cat = load(path)
-    lesson_extras = extras.load(cat, extras.folder_of(path))
+    lesson_extras = extras.load(cat, extras.folder_of(path), parsed=parsed)
     planned = plan(cat, privacy_enhanced, lesson_extras, folder=target)
     text = has_twins(target) if twins is None else twins
     report = sync(planned, target, dry_run=dry_run, trust=trust, text=text)

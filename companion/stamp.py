@@ -28,7 +28,7 @@ _FORMAT = 1
 # What decides where nbformat's trust database is and which one a notary uses (jupyter_core.paths).
 _ENV = ("HOME", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_CONFIG_PATH", "JUPYTER_PATH",
         "JUPYTER_PREFER_ENV_PATH", "JUPYTER_PLATFORM_DIRS", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
-_LIBRARIES = ("nbformat", "jupytext")  # their code decides the notebooks' and twins' bytes
+_LIBRARIES = ("nbformat", "jupytext", "IPython")  # their code decides the bytes (and which extras parse)
 _OUTPUT_SUFFIXES = (".ipynb", ".md")
 
 
@@ -76,7 +76,18 @@ def begin(request: Request) -> dict[str, Any]:
     return _jsonable(request.key())
 
 
-def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool, started_ns: int) -> None:
+def parsed_extras(request: Request, key: dict[str, Any]) -> dict[str, list[Any]]:
+    """The lesson extras the last build parsed (by `extras.cache_key`), if the same code parsed them:
+    a full build then imports jupytext only for an extra that changed."""
+    stamp = _read(request.out / NAME)
+    old = (stamp or {}).get("key") or {}
+    same = all(old.get(k) == key[k] for k in ("format", "package", "libraries", "python"))
+    parsed = (stamp or {}).get("parsed_extras") if same else None
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool, started_ns: int,
+           parsed: dict[str, list[Any]]) -> None:
     """Stamp the output folder after a build (not --check or --dry-run: they write nothing) that
     left it matching the catalog; else remove the stamp. `started_ns`: `time.time_ns()` when the
     build finished writing; a file changed after it (a learner's save) leaves no stamp."""
@@ -99,9 +110,12 @@ def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool
         names = [str(notary.db_file), str(notary.secret_file)]
         trusted = {"files": names, "stats": _stats([Path(n) for n in names])}
     kept = report.unchanged + sum(1 for c in report.changes if c.action in ("add", "update"))
-    stamp = {"key": key, "trust": trusted, "notebooks": report.notebooks, "unchanged": kept,
-             "text": report.twins, "files": files}
     from . import atomic
+    from .extras import cache_key
+
+    current = {cache_key(Path(rel).suffix, sha) for rel, sha in key["extras"].items() if sha}
+    stamp = {"key": key, "trust": trusted, "notebooks": report.notebooks, "unchanged": kept,
+             "text": report.twins, "files": files, "parsed_extras": {k: v for k, v in parsed.items() if k in current}}
 
     atomic.write_text(path, json.dumps(stamp, separators=(",", ":")) + "\n", sync_dir=False)
 

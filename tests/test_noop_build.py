@@ -163,3 +163,21 @@ def test_a_garbled_stamp_means_a_full_build_that_writes_a_good_one(built):
     stamp.write_text("{not json", encoding="utf-8")
     assert build(built)[0] == "FULL"
     assert build(built)[0] == "STAMP"
+
+
+def test_a_full_build_parses_only_the_extras_that_changed(built):
+    probe = PROBE.replace("print(", "print('jupytext' in sys.modules, ")
+    data = small_catalog()
+    data["courses"][0]["lessons"][1]["title"] = "Second, renamed"
+    write_catalog(built.parent, data)
+
+    def run() -> str:
+        r = subprocess.run([PYTHON, "-c", probe, "build", "--catalog", str(built)], capture_output=True, text=True,
+                           env=subprocess_env(), cwd=built.parent)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip().splitlines()[-1]
+
+    assert run() == "False FULL 0"  # the catalog changed, the extra did not: its cells come from the stamp
+    (built.parent / "lessons" / "c1" / "l1.md").write_text("Changed.\n", encoding="utf-8")
+    assert run() == "True FULL 0"
+    assert "Changed." in first_notebook(built).read_text(encoding="utf-8")
