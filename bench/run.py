@@ -45,6 +45,7 @@ class Run:
     maxrss_kb: int
     code: int
     out: str
+    cpu: float = 0.0  # user + system time: what the command costs, whatever else the machine runs
 
 
 # Commands are started by this small process, not by the benchmark itself: Linux charges a child
@@ -59,7 +60,8 @@ for line in sys.stdin:
         p = subprocess.Popen(job["cmd"], stdout=out, stderr=subprocess.STDOUT, env=job["env"], cwd=job["cwd"])
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
-    print(json.dumps({"wall": wall, "maxrss": usage.ru_maxrss, "code": os.waitstatus_to_exitcode(status)}), flush=True)
+    print(json.dumps({"wall": wall, "maxrss": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime,
+                      "code": os.waitstatus_to_exitcode(status)}), flush=True)
 """
 _spawner: subprocess.Popen | None = None
 
@@ -77,7 +79,7 @@ def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> Run
         _spawner.stdin.write(json.dumps(job) + "\n")
         _spawner.stdin.flush()
         result = json.loads(_spawner.stdout.readline())
-        return Run(result["wall"], result["maxrss"], result["code"], Path(out).read_text(errors="replace"))
+        return Run(result["wall"], result["maxrss"], result["code"], Path(out).read_text(errors="replace"), result["cpu"])
     finally:
         os.unlink(out)
 
@@ -517,7 +519,8 @@ class Bench:
             log("\n[7] before/after: no --before given; skipped")
             return
         log(f"\n[7] before ({self.args.before}) and after: full build, rebuild after a catalog edit, no-op, --check")
-        pass_stat, _ = self.times([self.py, "-c", "pass"])
+        pass_stat, pass_runs = self.times([self.py, "-c", "pass"])
+        pass_cpu = statistics.median(r.cpu for r in pass_runs)
         srcs = {"after": None, "before": self.before}
         prepared = {}
         for name, src in srcs.items():
@@ -533,6 +536,7 @@ class Bench:
                 raise SystemExit(first.out)
             prepared[name] = (folder, env)
         walls: dict[tuple[str, str], list[float]] = {}
+        cpus: dict[tuple[str, str], list[float]] = {}
         for _ in range(self.n):
             for name, (folder, env) in prepared.items():
                 cat = folder / "catalog.json"
@@ -544,11 +548,14 @@ class Bench:
                     if r.code:
                         raise SystemExit(f"{name} {case} failed:\n{r.out[-2000:]}")
                     walls.setdefault((case, name), []).append(r.wall)
+                    cpus.setdefault((case, name), []).append(r.cpu)
                 with cat.open("a", encoding="utf-8") as f:
                     f.write(" ")  # another catalog file, the same catalog: every input read again
                 r = run(self.build_cmd(folder / "nb", cat), env)
                 walls.setdefault(("edit", name), []).append(r.wall)
+                cpus.setdefault(("edit", name), []).append(r.cpu)
         self.r["before_after"] = {f"{c} {n}": v for (c, n), v in walls.items()}
+        self.r["before_after_cpu"] = {f"{c} {n}": v for (c, n), v in cpus.items()}
         self.r["pass"] = pass_stat.values
         labels = {"full": ("full build into an empty folder (interpreter start included)", 0.5),
                   "edit": ("full build after a catalog edit, extras unchanged", 0.5),
@@ -558,6 +565,10 @@ class Bench:
             self.report.add("7 before/after", label, str(after), f"before {fmt_s(before.median)}; "
                             f"`python -c pass` {fmt_s(pass_stat.median)}", ratio(after.median, pass_stat.median)
                             + " `pass`", f"≤ {fmt_s(target)}", yes(after.median <= target))
+            cpu_after, cpu_before = statistics.median(cpus[(case, "after")]), statistics.median(cpus[(case, "before")])
+            self.report.add("7 before/after", f"{label}: CPU time (user + system)", fmt_s(cpu_after),
+                            f"before {fmt_s(cpu_before)}; `python -c pass` {fmt_s(pass_cpu)}",
+                            ratio(cpu_after, pass_cpu) + " `pass`")
         size = self.args.big
         if not size:
             return

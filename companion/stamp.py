@@ -1,13 +1,19 @@
 """A no-op build that does no work: a stamp of a build's inputs and of the files it left.
 
 After a build, `record` writes `.companion-build.json` in the output folder (atomically): content
-hashes of the inputs (catalog, `lessons/` extras, the `companion` package's own files, the
-versions of nbformat and jupytext, the options and environment that decide the output) and the
-size, mtime_ns, ctime_ns and inode of every notebook and Markdown file under the output folder, and (when
-the build trusted the notebooks) of the trust database. `unchanged` answers the next build from
-the stamp alone, without importing nbformat, planning or reading a notebook, when every one of
-those is still the same. Any doubt (no stamp, an unreadable one, one thing different, a file the
-stamp does not list) means None: the caller does the full build, which is always right.
+hashes of the inputs (catalog, `lessons/` extras, the `companion` package's own files), where
+nbformat, jupytext and IPython are and their stat, the options and environment that decide the
+output, and the size, mtime_ns, ctime_ns and inode of every notebook and Markdown file under the
+output folder and (when the build trusted the notebooks) of the trust database. `unchanged`
+answers the next build from the stamp alone, without importing nbformat, planning or reading a
+notebook, when every one of those is still the same. Any doubt (no stamp, an unreadable one, one
+thing different, a file the stamp does not list) means None: the caller does the full build,
+which is always right. The stamp also keeps the cells of the lesson extras it parsed, by content
+hash, so a full build after a catalog edit need not import jupytext (`parsed_extras`).
+
+Limits: a file changed in the same clock tick as the build's last write, between that write and
+`record`, may go unseen (`record` refuses files newer than the build's end); using the notebooks
+in JupyterLab updates the trust database, so the next build after that is a full one.
 """
 
 from __future__ import annotations
