@@ -17,9 +17,9 @@ from .catalog import CATALOG_NAME, load, read_json
 from .errors import CatalogError, UsageError
 
 if TYPE_CHECKING:
+    from .report import Report
     from .store import ProgressStore
     from .tally import CourseProgress
-    from .report import Report
 
 _EMPTY = {"$schema": "companion/catalog.schema.json", "series": [], "videos": [], "resources": [], "courses": []}
 

@@ -79,7 +79,8 @@ def unchanged(request: Request, *, trust: bool, writes: bool) -> Report | None:
 def begin(request: Request) -> dict[str, Any]:
     """The key to `record` after the build: taken before it reads its inputs, so an input edited
     while it runs leaves no stamp (`record` compares the key again)."""
-    return _jsonable(request.key())
+    key: dict[str, Any] = _jsonable(request.key())
+    return key
 
 
 def parsed_extras(request: Request, key: dict[str, Any]) -> dict[str, list[Any]]:
@@ -105,11 +106,11 @@ def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool
     if any(stat[1] > started_ns for stat in files.values()) or _jsonable(request.key()) != key:
         _remove(path)
         return
-    trusted = None
+    trusted: dict[str, Any] | None = None
     if trust:
         from nbformat.sign import NotebookNotary
 
-        notary = NotebookNotary()
+        notary = NotebookNotary()  # type: ignore[no-untyped-call]
         if notary.db_file == ":memory:":
             _remove(path)
             return
@@ -155,7 +156,7 @@ def _sha256(path: Path) -> str | None:
 
 def _tree_hashes(folder: Path) -> dict[str, str | None]:
     """Every file under `folder` (hidden ones too), by path, with its content hash."""
-    found = {}
+    found: dict[str, str | None] = {}
     for root, dirs, names in os.walk(folder):
         dirs.sort()
         for name in sorted(names):
