@@ -7,3 +7,4 @@ import tempfile
 _scratch = tempfile.mkdtemp(prefix="companion-tests-")
 os.environ["COMPANION_PROGRESS"] = os.path.join(_scratch, "progress.sqlite")
 os.environ["JUPYTER_DATA_DIR"] = os.path.join(_scratch, "jupyter-data")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_scratch, "cache")  # the lesson extras builds parsed

@@ -48,7 +48,7 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
     if done is not None:
         return done
     key = stamp.begin(request)
-    parsed = stamp.parsed_extras(request, key)
+    parsed = stamp.parsed_extras(key)
     report = _build(path, target, dry_run=not writes, twins=twins, trust=trust, privacy_enhanced=privacy_enhanced,
                     parsed=parsed)
     if writes:

@@ -8,8 +8,8 @@ output folder and (when the build trusted the notebooks) of the trust database. 
 answers the next build from the stamp alone, without importing nbformat, planning or reading a
 notebook, when every one of those is still the same. Any doubt (no stamp, an unreadable one, one
 thing different, a file the stamp does not list) means None: the caller does the full build,
-which is always right. The stamp also keeps the cells of the lesson extras it parsed, by content
-hash, so a full build after a catalog edit need not import jupytext (`parsed_extras`).
+which is always right. The cells of the lesson extras a build parsed are kept too (by content hash,
+in the user's cache folder), so a full build imports jupytext only for an extra that changed.
 
 Limits: a file changed in the same clock tick as the build's last write, between that write and
 `record`, may go unseen (`record` refuses files newer than the build's end); using the notebooks
@@ -83,14 +83,41 @@ def begin(request: Request) -> dict[str, Any]:
     return key
 
 
-def parsed_extras(request: Request, key: dict[str, Any]) -> dict[str, list[Any]]:
-    """The lesson extras the last build parsed (by `extras.cache_key`), if the same code parsed them:
-    a full build then imports jupytext only for an extra that changed."""
-    stamp = _read(request.out / NAME)
-    old = (stamp or {}).get("key") or {}
-    same = all(old.get(k) == key[k] for k in ("format", "package", "libraries", "python"))
-    parsed = (stamp or {}).get("parsed_extras") if same else None
-    return parsed if isinstance(parsed, dict) else {}
+def parsed_extras(key: dict[str, Any]) -> dict[str, list[Any]]:
+    """The cells of the lesson extras this machine's builds parsed (by `extras.cache_key`: suffix and
+    content hash), if the same code parsed them: a full build, even into a new folder, then imports
+    jupytext only for an extra that changed. In `$XDG_CACHE_HOME/companion/` (default `~/.cache`)."""
+    cache = _read(_cache_file())
+    if cache is None or cache.get("against") != _parser(key) or not isinstance(cache.get("parsed"), dict):
+        return {}
+    parsed: dict[str, list[Any]] = cache["parsed"]
+    return parsed
+
+
+def _parser(key: dict[str, Any]) -> dict[str, Any]:
+    return {k: key[k] for k in ("format", "package", "libraries", "python")}
+
+
+def _cache_file() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "companion" / "parsed-extras.json"
+
+
+def _keep_parsed(key: dict[str, Any], parsed: dict[str, list[Any]]) -> None:
+    """Save what this build parsed (only its current extras), if that is news; a cache that can't be
+    written is no error."""
+    from .extras import cache_key
+
+    current = {cache_key(Path(rel).suffix, sha) for rel, sha in key["extras"].items() if sha}
+    keep = {k: v for k, v in parsed.items() if k in current}
+    cache = {"against": _parser(key), "parsed": keep}
+    if not keep or _read(_cache_file()) == _jsonable(cache):
+        return
+    from . import atomic
+
+    try:
+        atomic.write_text(_cache_file(), json.dumps(cache, separators=(",", ":")) + "\n", sync_dir=False)
+    except OSError:
+        pass
 
 
 def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool, started_ns: int,
@@ -98,6 +125,7 @@ def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool
     """Stamp the output folder after a build (not --check or --dry-run: they write nothing) that
     left it matching the catalog; else remove the stamp. `started_ns`: `time.time_ns()` when the
     build finished writing; a file changed after it (a learner's save) leaves no stamp."""
+    _keep_parsed(key, parsed)
     path = request.out / NAME
     if any(c.action == "skip" for c in report.changes) or not request.out.is_dir():
         _remove(path)
@@ -118,11 +146,9 @@ def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool
         trusted = {"files": names, "stats": _stats([Path(n) for n in names])}
     kept = report.unchanged + sum(1 for c in report.changes if c.action in ("add", "update"))
     from . import atomic
-    from .extras import cache_key
 
-    current = {cache_key(Path(rel).suffix, sha) for rel, sha in key["extras"].items() if sha}
     stamp = {"key": key, "trust": trusted, "notebooks": report.notebooks, "unchanged": kept,
-             "text": report.twins, "files": files, "parsed_extras": {k: v for k, v in parsed.items() if k in current}}
+             "text": report.twins, "files": files}
 
     atomic.write_text(path, json.dumps(stamp, separators=(",", ":")) + "\n", sync_dir=False)
 

@@ -170,13 +170,15 @@ def test_a_full_build_parses_only_the_extras_that_changed(built):
     data["courses"][0]["lessons"][1]["title"] = "Second, renamed"
     write_catalog(built.parent, data)
 
-    def run() -> str:
-        r = subprocess.run([PYTHON, "-c", probe, "build", "--catalog", str(built)], capture_output=True, text=True,
-                           env=subprocess_env(), cwd=built.parent, check=False)
+    def run(*args: str | Path) -> str:
+        r = subprocess.run([PYTHON, "-c", probe, "build", "--catalog", str(built), *map(str, args)],
+                           capture_output=True, text=True, env=subprocess_env(), cwd=built.parent, check=False)
         assert r.returncode == 0, r.stderr
         return r.stdout.strip().splitlines()[-1]
 
-    assert run() == "False FULL 0"  # the catalog changed, the extra did not: its cells come from the stamp
+    assert run() == "False FULL 0"  # the catalog changed, the extra did not: its cells were kept
+    assert run("--out", built.parent / "new") == "False FULL 0"  # a new folder: the same cells
+    assert "A worked example." in (built.parent / "new" / "c1" / "01-first.ipynb").read_text(encoding="utf-8")
     (built.parent / "lessons" / "c1" / "l1.md").write_text("Changed.\n", encoding="utf-8")
     assert run() == "True FULL 0"
     assert "Changed." in first_notebook(built).read_text(encoding="utf-8")
