@@ -45,6 +45,7 @@ class Run:
     maxrss_kb: int
     code: int
     out: str
+    cpu: float = 0.0  # user + system time: what the command costs, whatever else the machine runs
 
 
 # Commands are started by this small process, not by the benchmark itself: Linux charges a child
@@ -59,7 +60,8 @@ for line in sys.stdin:
         p = subprocess.Popen(job["cmd"], stdout=out, stderr=subprocess.STDOUT, env=job["env"], cwd=job["cwd"])
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
-    print(json.dumps({"wall": wall, "maxrss": usage.ru_maxrss, "code": os.waitstatus_to_exitcode(status)}), flush=True)
+    print(json.dumps({"wall": wall, "maxrss": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime,
+                      "code": os.waitstatus_to_exitcode(status)}), flush=True)
 """
 _spawner: subprocess.Popen | None = None
 
@@ -77,7 +79,7 @@ def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> Run
         _spawner.stdin.write(json.dumps(job) + "\n")
         _spawner.stdin.flush()
         result = json.loads(_spawner.stdout.readline())
-        return Run(result["wall"], result["maxrss"], result["code"], Path(out).read_text(errors="replace"))
+        return Run(result["wall"], result["maxrss"], result["code"], Path(out).read_text(errors="replace"), result["cpu"])
     finally:
         os.unlink(out)
 
@@ -218,6 +220,13 @@ class Bench:
         self.lessons = lessons_of(self.catalog)
         self.r = self.report.raw
         self._k = 0
+        self.before: Path | None = None  # companion/ as it was at --before, to time beside this one
+        if args.before:
+            self.before = tmp / "before"
+            self.before.mkdir()
+            archive = subprocess.run(["git", "archive", args.before, "companion"], cwd=ROOT, capture_output=True,
+                                     check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(self.before)], input=archive, check=True)
 
     def fresh(self, name: str) -> Path:
         self._k += 1
@@ -237,21 +246,32 @@ class Bench:
 
     # 0 -------------------------------------------------------------------------------------
     def correctness(self) -> None:
-        """The build skips nbformat's schema checks (companion/nodes.py): its output must not change."""
-        log("\n[0] the build's notebooks are valid and byte-identical to what nbformat makes and writes")
-        files = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-        r = run([self.py, str(ROOT / "bench" / "identical.py"), str(self.catalog), *map(str, files)])
+        """The build skips nbformat's schema checks (companion/nodes.py): its output must not change,
+        and the copies of nbformat's work it keeps must pay."""
+        log("\n[0] the build's notebooks are nbformat's, byte for byte (tests/test_nodes_identity.py); what the copies save")
+        r = run([self.py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "tests/test_nodes_identity.py"],
+                cwd=ROOT)
+        summary = (r.out.strip().splitlines() or ["no output"])[-1]
+        self.report.add("0 output", "tests/test_nodes_identity.py (nodes, every planned notebook valid and written as "
+                        "`nbformat.writes` writes it, every committed notebook rewritten to its own bytes)", summary,
+                        target="pass", met=yes(r.code == 0))
+        args = [self.py, str(ROOT / "bench" / "rewrites.py"), str(self.catalog)]
+        r = run(args + ([str(self.before)] if self.before else []))
         if r.code:
-            self.report.add("0 output", "bench/identical.py", f"error: {r.out.strip()[-300:]}", target="runs",
-                            met=yes(False))
+            self.report.add("0 output", "bench/rewrites.py", f"error: {r.out.strip()[-300:]}")
             return
-        same, total, invalid = map(int, r.out.split()[-3:])
-        self.r["identical"] = {"same": same, "total": total, "invalid": invalid}
-        self.report.add("0 output", "notebooks byte-identical to nbformat's (every planned notebook, default and "
-                        f"--nocookie, built with nbformat's constructors + `nbformat.writes`; and the {len(files)} "
-                        "files in notebooks/ re-serialized)", f"{same}/{total}", target="all", met=yes(same == total))
-        self.report.add("0 output", "planned notebooks failing `nbformat.validate`", str(invalid), target="0",
-                        met=yes(invalid == 0))
+        f = json.loads(r.out.strip().splitlines()[-1])
+        self.r["rewrites"] = f
+        n = f["notebooks"]
+        self.report.add("0 output", f"serialize {n} notebooks: `nodes.writes` (kept)", f"{f['nodes.writes']:.0f} ms",
+                        "`nbformat.v4.writes`", ratio(f["nodes.writes"], f["nbformat.v4.writes"]))
+        self.report.add("0 output", f"serialize {n} notebooks: `nbformat.v4.writes` / `nbformat.writes`",
+                        f"{f['nbformat.v4.writes']:.0f} ms / {f['nbformat.writes']:.0f} ms")
+        self.report.add("0 output", f"validate {n} notebooks one by one (not done by the build)",
+                        f"{f['validate each']:.0f} ms")
+        (nn, na), (wn, wa) = f["NotebookNotary.sign"], f["writer._sign"]
+        self.report.add("0 output", f"sign {n} notebooks, new trust db / all signed already: `writer._sign` (kept)",
+                        f"{wn:.0f} ms / {wa:.0f} ms", "`NotebookNotary.sign` each", f"{nn:.0f} ms / {na:.0f} ms")
 
     # 1 -------------------------------------------------------------------------------------
     def full_build(self) -> None:
@@ -491,6 +511,93 @@ class Bench:
                             ratio(serial.wall, floor), "kernel starts alone", ratio(serial.wall, floor))
 
 
+    # 7 -------------------------------------------------------------------------------------
+    def before_after(self) -> None:
+        """The figures this change is about, this tree beside --before (old companion/ on PYTHONPATH),
+        runs interleaved so the machine's load hits both alike."""
+        if self.before is None:
+            log("\n[7] before/after: no --before given; skipped")
+            return
+        log(f"\n[7] before ({self.args.before}) and after: full build, rebuild after a catalog edit, no-op, --check")
+        pass_stat, pass_runs = self.times([self.py, "-c", "pass"])
+        pass_cpu = statistics.median(r.cpu for r in pass_runs)
+        srcs = {"after": None, "before": self.before}
+        prepared = {}
+        for name, src in srcs.items():
+            folder = self.fresh(f"ba-{name}")
+            shutil.copy(self.catalog, folder / "catalog.json")
+            if (self.tmp / "lessons").is_dir():
+                shutil.copytree(self.tmp / "lessons", folder / "lessons")
+            env = isolated_env(folder, **({"PYTHONPATH": str(src)} if src else {}))
+            if src is None:
+                env.pop("PYTHONPATH", None)
+            first = run(self.build_cmd(folder / "nb", folder / "catalog.json"), env)
+            if first.code:
+                raise SystemExit(first.out)
+            prepared[name] = (folder, env)
+        walls: dict[tuple[str, str], list[float]] = {}
+        cpus: dict[tuple[str, str], list[float]] = {}
+        for _ in range(self.n):
+            for name, (folder, env) in prepared.items():
+                cat = folder / "catalog.json"
+                empty = self.fresh(f"ba-full-{name}")
+                cases = {"full": self.build_cmd(empty / "nb", cat), "noop": self.build_cmd(folder / "nb", cat),
+                         "check": [*self.build_cmd(folder / "nb", cat), "--check"]}
+                for case, cmd in cases.items():
+                    r = run(cmd, env)
+                    if r.code:
+                        raise SystemExit(f"{name} {case} failed:\n{r.out[-2000:]}")
+                    walls.setdefault((case, name), []).append(r.wall)
+                    cpus.setdefault((case, name), []).append(r.cpu)
+                with cat.open("a", encoding="utf-8") as f:
+                    f.write(" ")  # another catalog file, the same catalog: every input read again
+                r = run(self.build_cmd(folder / "nb", cat), env)
+                walls.setdefault(("edit", name), []).append(r.wall)
+                cpus.setdefault(("edit", name), []).append(r.cpu)
+        self.r["before_after"] = {f"{c} {n}": v for (c, n), v in walls.items()}
+        self.r["before_after_cpu"] = {f"{c} {n}": v for (c, n), v in cpus.items()}
+        self.r["pass"] = pass_stat.values
+        labels = {"full": ("full build into an empty folder (interpreter start included)", 0.5),
+                  "edit": ("full build after a catalog edit, extras unchanged", 0.5),
+                  "noop": ("**no-op rebuild**", 0.15), "check": ("**`build --check`**, unchanged tree", 0.3)}
+        for case, (label, target) in labels.items():
+            after, before = Stat(walls[(case, "after")]), Stat(walls[(case, "before")])
+            self.report.add("7 before/after", label, str(after), f"before {fmt_s(before.median)}; "
+                            f"`python -c pass` {fmt_s(pass_stat.median)}", ratio(after.median, pass_stat.median)
+                            + " `pass`", f"≤ {fmt_s(target)}", yes(after.median <= target))
+            cpu_after, cpu_before = statistics.median(cpus[(case, "after")]), statistics.median(cpus[(case, "before")])
+            self.report.add("7 before/after", f"{label}: CPU time (user + system)", fmt_s(cpu_after),
+                            f"before {fmt_s(cpu_before)}; `python -c pass` {fmt_s(pass_cpu)}",
+                            ratio(cpu_after, pass_cpu) + " `pass`")
+        size = self.args.big
+        if not size:
+            return
+        log(f"\n[7] no-op rebuild of {size:,} lessons, before and after (the first build of each takes minutes)")
+        folder = self.fresh("ba-big")
+        cat = folder / "catalog.json"
+        cat.write_text(json.dumps(synthetic(size, self.args.per_course)), encoding="utf-8")
+        big: dict[str, list[Run]] = {}
+        for name, src in srcs.items():
+            env = isolated_env(folder / name, **({"PYTHONPATH": str(src)} if src else {}))
+            if src is None:
+                env.pop("PYTHONPATH", None)
+            out = folder / name / "nb"
+            first = run(self.build_cmd(out, cat), env)
+            if first.code:
+                raise SystemExit(first.out[-2000:])
+            big[name] = [run(self.build_cmd(out, cat), env) for _ in range(1 if src else max(1, self.args.big_repeat))]
+        after, before = Stat([r.wall for r in big["after"]]), Stat([r.wall for r in big["before"]])
+        rss = {k: max(r.maxrss_kb for r in v) / 1024 for k, v in big.items()}
+        self.r["big_noop"] = {k: [(r.wall, r.maxrss_kb) for r in v] for k, v in big.items()}
+        self.report.add("7 before/after", f"**no-op rebuild, {size:,} lessons**", str(after),
+                        f"before {fmt_s(before.median)}", ratio(after.median, before.median) + " before", "≤ 2 s",
+                        yes(after.median <= 2))
+        self.report.add("7 before/after", f"no-op rebuild, {size:,} lessons: peak RSS", f"{rss['after']:.0f} MB",
+                        f"before {rss['before']:.0f} MB; `import nbformat` {self.nbf_rss / 1024:.0f} MB"
+                        if hasattr(self, "nbf_rss") else f"before {rss['before']:.0f} MB",
+                        ratio(rss["after"], rss["before"]) + " before")
+
+
 def synthetic(lessons: int, per_course: int) -> dict:
     """A valid catalog: `lessons` lessons of two videos each (one series per course), one playlist
     resource per course, in courses of `per_course` lessons."""
@@ -548,7 +655,10 @@ def main() -> int:
     p.add_argument("--scale", default="100,1000,10000", help="synthetic catalog sizes (default 100,1000,10000)")
     p.add_argument("--per-course", type=int, default=50, help="lessons per synthetic course (default 50)")
     p.add_argument("--big-repeat", type=int, default=3, help="runs for catalogs over 1,000 lessons (default 3)")
-    p.add_argument("--only", default="0123456", help="sections to run, e.g. 13 (default all but 6 unless --suite)")
+    p.add_argument("--only", default="01234567", help="sections to run, e.g. 13 (default all but 6 unless --suite)")
+    p.add_argument("--before", metavar="REV", help="also time companion/ as it was at git REV beside this tree "
+                   "(section 7; e.g. main)")
+    p.add_argument("--big", type=int, default=20000, help="lessons for section 7's big no-op (0: skip; default 20000)")
     p.add_argument("--json", metavar="FILE", help="also write the raw figures as JSON")
     p.add_argument("--src", metavar="DIR", help="import `companion` from DIR/companion instead of this checkout "
                    "(to time an older version with the same benchmark; not for --suite, which tests the checkout)")
@@ -563,7 +673,7 @@ def main() -> int:
         os.chdir(tmp)  # commands run outside the checkout, so nothing finds ./companion by accident
         b = Bench(args, Path(tmp))
         steps = [("0", b.correctness), ("1", b.full_build), ("2", b.papermill), ("3", b.noop), ("4", b.scaling),
-                 ("5", b.lesson_run), ("6", b.suite)]
+                 ("5", b.lesson_run), ("6", b.suite), ("7", b.before_after)]
         if sections & {"2", "3", "4"}:
             sections.add("1")  # their ratios use the full build and its baselines
         for key, step in steps:

@@ -21,14 +21,14 @@ from .errors import BuildError, CatalogError, CompanionError, NotFound, StoreErr
 if TYPE_CHECKING:
     from .api import Imported, build, import_index, notes, progress, validate
     from .tally import CourseProgress
-    from .writer import Report
+    from .report import Report
 
 __version__ = "0.1.0"
 __all__ = ["build", "validate", "import_index", "progress", "notes", "Report", "Imported", "CourseProgress",
            "CompanionError", "CatalogError", "NotFound", "BuildError", "UsageError", "StoreError"]
 
 _LAZY = {"build": "api", "validate": "api", "import_index": "api", "progress": "api", "notes": "api", "Imported": "api",
-         "Report": "writer", "CourseProgress": "tally"}
+         "Report": "report", "CourseProgress": "tally"}
 
 
 def __getattr__(name: str) -> Any:

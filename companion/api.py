@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from . import atomic
 from .catalog import CATALOG_NAME, load, read_json
 from .errors import CatalogError, UsageError
-from .tally import CourseProgress
-from .store import ProgressStore
 
 if TYPE_CHECKING:
-    from .writer import Report
+    from .report import Report
+    from .store import ProgressStore
+    from .tally import CourseProgress
 
 _EMPTY = {"$schema": "companion/catalog.schema.json", "series": [], "videos": [], "resources": [], "courses": []}
 
@@ -37,17 +37,38 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
     lists what --check fails on). `twins`: keep jupytext text twins (None: if `out` has some).
     `trust`: sign the notebooks in this machine's trust database. `privacy_enhanced`: embed from
     youtube-nocookie.com (None: the catalog's setting)."""
+    from . import stamp
+    from .extras import folder_of
+
+    path = Path(catalog)
+    target = Path(out) if out is not None else default_out(path)
+    writes = not (dry_run or check)
+    request = stamp.Request(path, folder_of(path), target, twins, privacy_enhanced)
+    done = stamp.unchanged(request, trust=trust, writes=writes)
+    if done is not None:
+        return done
+    key = stamp.begin(request)
+    parsed = stamp.parsed_extras(key)
+    report = _build(path, target, dry_run=not writes, twins=twins, trust=trust, privacy_enhanced=privacy_enhanced,
+                    parsed=parsed)
+    if writes:
+        stamp.record(request, key, report, trust=trust, started_ns=stamp.now_ns(), parsed=parsed)
+    return report
+
+
+def _build(path: Path, target: Path, *, dry_run: bool, twins: bool | None, trust: bool,
+           privacy_enhanced: bool | None, parsed: dict[str, list[Any]]) -> Report:
+    """The full build: load, plan, reconcile with the output folder, apply (unless `dry_run`).
+    `parsed`: lesson extras parsed before (see `extras.read`), added to."""
     from . import extras
     from .builder import plan
     from .writer import has_twins, sync
 
-    path = Path(catalog)
     cat = load(path)
-    lesson_extras = extras.load(cat, extras.folder_of(path))
-    target = Path(out) if out is not None else default_out(path)
+    lesson_extras = extras.load(cat, extras.folder_of(path), parsed=parsed)
     planned = plan(cat, privacy_enhanced, lesson_extras, folder=target)
     text = has_twins(target) if twins is None else twins
-    report = sync(planned, target, dry_run=dry_run or check, trust=trust, text=text)
+    report = sync(planned, target, dry_run=dry_run, trust=trust, text=text)
     report.out, report.notebooks, report.twins = target, len(planned), text
     return report
 
@@ -139,7 +160,7 @@ def progress(catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
     from .tally import of_course
 
     cat = load(Path(catalog))  # a command checks what it shows; only kernels trust the build
-    ticks = (store or ProgressStore()).ticks()
+    ticks = (store or _store()).ticks()
     courses = [cat.course(course)] if course else list(cat.courses.values())
     return [of_course(cat, c, ticks) for c in courses]
 
@@ -151,4 +172,10 @@ def notes(catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
 
     cat = load(Path(catalog))
     courses = [cat.course(course)] if course else list(cat.courses.values())
-    return notes_markdown(cat, courses, (store or ProgressStore()).notes(course))
+    return notes_markdown(cat, courses, (store or _store()).notes(course))
+
+
+def _store() -> ProgressStore:
+    from .store import ProgressStore
+
+    return ProgressStore()

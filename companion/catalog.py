@@ -45,11 +45,6 @@ class Video:
     note: str = ""
     aliases: tuple[str, ...] = ()
 
-    @property
-    def link(self) -> str:
-        """Where a learner watches it outside the notebook."""
-        return youtube.watch_url(self.youtube, self.start) if self.youtube else self.url
-
 
 @dataclass(frozen=True)
 class Resource:
@@ -256,7 +251,8 @@ def _cut(text: str, limit: int = MAX_QUOTED) -> str:
 
 
 def place(path: Any) -> str:
-    """`['courses', 0, 'lessons', 2]` → `courses[0].lessons[2]`."""
+    """A path as jsonschema's `error.absolute_path` gives it, `['courses', 0, 'lessons', 2]`, as
+    the messages name places: `courses[0].lessons[2]`."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -20,7 +20,7 @@ from .catalog import CATALOG_NAME
 from .errors import CatalogError, CompanionError, UsageError
 
 if TYPE_CHECKING:
-    from .writer import Report
+    from .report import Report
 
 
 def _block_unused_imports() -> None:

@@ -14,9 +14,11 @@ Python) is reported with its file, and the line where one is known, as a `Catalo
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .catalog import Catalog, CatalogError
 
@@ -49,8 +51,10 @@ def folder_of(catalog_path: Path | None) -> Path:
     return (Path(catalog_path).parent if catalog_path is not None else Path(".")) / FOLDER
 
 
-def load(catalog: Catalog, folder: Path | None = None) -> dict[tuple[str, str], Extra]:
+def load(catalog: Catalog, folder: Path | None = None, *,
+         parsed: dict[str, list[Any]] | None = None) -> dict[tuple[str, str], Extra]:
     """Every extra under `folder` (default: `lessons/` beside the catalog), keyed by (course, lesson).
+    `parsed`: the cells of files read before, by `cache_key` (see `read`).
 
     Raises `CatalogError` listing every problem: a file no lesson would show is a mistake too."""
     folder = Path(folder) if folder is not None else folder_of(catalog.path)
@@ -85,7 +89,7 @@ def load(catalog: Catalog, folder: Path | None = None) -> dict[tuple[str, str], 
                 problems.append(f"{path}: lesson {path.stem} already has an extra, {found[key].source}; keep one")
                 continue
             try:
-                cells = read(path)
+                cells = read(path, parsed)
             except ExtraError as e:
                 problems += e.problems
                 continue
@@ -99,16 +103,31 @@ class ExtraError(CatalogError):
     """An extra file that can't be used; `problems` name the file (and line)."""
 
 
-def read(path: Path) -> list[ExtraCell]:
-    """The cells of one extra file, checked; raises `ExtraError`."""
+def read(path: Path, parsed: dict[str, list[Any]] | None = None) -> list[ExtraCell]:
+    """The cells of one extra file, checked; raises `ExtraError`. With `parsed`, a file read before
+    (same suffix and bytes: `cache_key`) is not parsed again (no jupytext import), and a new one is
+    added to it: `companion.stamp` keeps it between builds."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text reads it
     except FileNotFoundError:
         raise ExtraError([f"{path}: no such file" + (" (broken link)" if path.is_symlink() else "")]) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ExtraError([f"{path}: cannot read: {e}"]) from None
-    return reads(text, path)
+    if parsed is None:
+        return reads(text, path)
+    key = cache_key(path.suffix, hashlib.sha256(data).hexdigest())
+    if key in parsed:
+        return [ExtraCell(kind, cell_key, source, tuple(tags)) for kind, cell_key, source, tags in parsed[key]]
+    cells = reads(text, path)
+    parsed[key] = [[c.kind, c.key, c.source, list(c.tags)] for c in cells]
+    return cells
+
+
+def cache_key(suffix: str, sha256: str) -> str:
+    """What `read` files a parsed extra under: its suffix (the format) and its bytes' hash."""
+    return f"{suffix}:{sha256}"
 
 
 def reads(text: str, path: Path) -> list[ExtraCell]:

@@ -17,7 +17,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from . import youtube
-from .catalog import CatalogError
+from .catalog import CatalogError, schema
 from .names import slug, title_keys
 
 EXTRAS_ID = "optional-extras"
@@ -42,8 +42,11 @@ _COLUMNS = {
 _RESOURCE_KINDS = {"playlist": "playlist", "channel": "channel", "book": "book", "listen": "podcast",
                    "podcast": "podcast", "guide": "guide", "getting started guide": "guide", "article": "article"}
 MAX_LESSON_SPAN = 500
-# What catalog.schema.json accepts: more is refused here, at the line it comes from.
-MAX_TEXT, MAX_NOTE, MAX_NUMBER, MAX_URL, MAX_SECONDS = 2000, 20000, 20, 2000, 86400
+# What catalog.schema.json accepts (read from it): more is refused here, at the line it comes from.
+_DEFS = schema()["$defs"]
+MAX_TEXT, MAX_NOTE, MAX_URL = (int(_DEFS[name]["maxLength"]) for name in ("text", "note", "url"))
+MAX_NUMBER = int(_DEFS["video"]["properties"]["number"]["maxLength"])
+MAX_SECONDS = int(_DEFS["seconds"]["maximum"])
 
 
 @dataclass

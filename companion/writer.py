@@ -24,48 +24,7 @@ from .errors import StoreError
 from .layout import TWIN_SUFFIX, archived, is_build_file, twin_path
 from .merge import has_learner_work, merge
 from .nodes import dumps
-
-ACTIONS = ("add", "update", "remove", "archive", "skip", "keep")
-
-
-@dataclass(frozen=True)
-class Change:
-    """One file the build would touch (or `keep`), with the reason shown by build and --dry-run."""
-
-    action: str  # one of ACTIONS; `keep` leaves the file as it is
-    path: PurePosixPath
-    reason: str
-    stale: str | None = None  # the reason --check reports it; None: --check lets it pass
-    write: NotebookNode | str | None = field(default=None, compare=False, repr=False)  # new content
-    sign: NotebookNode | None = field(default=None, compare=False, repr=False)  # to trust once written
-
-
-@dataclass
-class Report:
-    """What a build changed (or, dry or checking, would change)."""
-
-    changes: list[Change] = field(default_factory=list)
-    unchanged: int = 0
-    trusted: int = 0
-    out: Path | None = None  # the output folder
-    notebooks: int = 0  # how many notebooks the catalog makes
-    twins: bool = False  # whether text twins were kept (or checked) too
-
-    def add(self, change: Change) -> None:
-        """Count a kept file, list any other change."""
-        if change.action == "keep":
-            self.unchanged += 1
-        else:
-            self.changes.append(change)
-
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.changes if c.action == action)
-
-    @property
-    def stale(self) -> list[Change]:
-        """The changes `--check` reports: generated content that does not match the catalog."""
-        return [c for c in self.changes if c.stale is not None]
-
+from .report import Change, Report
 
 @dataclass
 class _Existing:

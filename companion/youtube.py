@@ -99,7 +99,3 @@ def watch_url(video: str, start: int | None = None, playlist: str | None = None)
     if start:
         url += f"&t={start}s"
     return url
-
-
-def playlist_url(playlist: str) -> str:
-    return f"https://www.youtube.com/playlist?list={playlist}"

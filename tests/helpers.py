@@ -125,11 +125,15 @@ def problem_lines(err: str) -> list[str]:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` (relative posix path → bytes)."""
+    """Every file under `folder` (relative posix path → bytes), but the build's stamp (machine state,
+    not content: its own tests are in test_noop_build.py)."""
+    from companion.stamp import NAME
+
     folder = Path(folder)
     if not folder.exists():
         return {}
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != NAME}
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

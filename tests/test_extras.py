@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_markdown_cell
 
-from companion import extras, twins
+from companion import extras, stamp, twins
 from companion.builder import plan
 from companion.cells import digest
 from companion.catalog import CatalogError, load
@@ -78,7 +78,7 @@ def roles(path: Path) -> list:
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `folder` with its bytes and mtime: what "nothing written" must leave alone."""
     return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != stamp.NAME}
 
 
 # ---- extras ---------------------------------------------------------------------------------------
