@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from . import atomic
 from .catalog import CATALOG_NAME, load, read_json
-from .errors import CatalogError, UsageError
+from .errors import BuildError, BusyError, CatalogError, UsageError
 from .tally import CourseProgress
 from .store import ProgressStore
 
@@ -45,11 +46,49 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
     cat = load(path)
     lesson_extras = extras.load(cat, extras.folder_of(path))
     target = Path(out) if out is not None else default_out(path)
+    _check_out(target, path, extras.folder_of(path))
     planned = plan(cat, privacy_enhanced, lesson_extras, folder=target)
     text = has_twins(target) if twins is None else twins
-    report = sync(planned, target, dry_run=dry_run or check, trust=trust, text=text)
+    if dry_run or check:
+        report = sync(planned, target, dry_run=True, text=text)
+    else:
+        with _locked(target, "build"):
+            report = sync(planned, target, trust=trust, text=text)
     report.out, report.notebooks, report.twins = target, len(planned), text
     return report
+
+
+@contextmanager
+def _locked(folder: Path, what: str) -> Iterator[None]:
+    """Run the block as the only build (or import) in `folder`, after a bounded wait for another."""
+    try:
+        lock = atomic.locked(folder)
+        lock.__enter__()
+    except atomic.Busy as e:
+        raise BusyError(f"{folder}: another {what} is running (pid {e.pid or '?'}); nothing was written. "
+                        f"Wait for it to finish, then run this again") from None
+    except OSError as e:
+        raise BuildError(f"{folder}: cannot make or open the folder ({e.strerror or e}); nothing was written") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _check_out(out: Path, catalog: Path, lessons: Path) -> None:
+    """Refuse an output folder the build would swallow or clobber other files in: a file, a
+    folder holding the catalog or the lesson extras, or one inside the extras."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: a file is there, not a folder; give the folder the notebooks go in")
+    target = out.resolve()
+    for what, inside in (("the catalog", catalog), ("the lesson extras", lessons)):
+        where = inside.resolve()
+        if target == where or target in where.parents:
+            raise UsageError(f"--out {out}: it holds {what} ({inside}), and the build treats every notebook in "
+                             f"its output folder as its own; choose a folder of their own (default: "
+                             f"{default_out(catalog)})")
+    if lessons.resolve() in target.parents:
+        raise UsageError(f"--out {out}: it is inside the lesson extras ({lessons}); choose another folder")
 
 
 def validate(catalog: str | Path = CATALOG_NAME) -> str:
@@ -77,14 +116,21 @@ class Imported:
 def import_index(index: str | Path, course: str, *, catalog: str | Path = CATALOG_NAME,
                  title: str | None = None) -> Imported:
     """Add or replace `course` in `catalog` from a markdown video index; the catalog is written
-    (atomically) only when it changes and only when the result is a valid catalog."""
-    from .importer import import_index as import_into
-
+    (atomically) only when it changes and only when the result is a valid catalog; imports into
+    one catalog run one at a time, so none is lost."""
     path, index = Path(catalog), Path(index)
     try:
         text = index.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"{index}: cannot read: {e}") from None
+    with _locked(path.parent, "import"):
+        return _import(index, text, course, path, title)
+
+
+def _import(index: Path, text: str, course: str, path: Path, title: str | None) -> Imported:
+    """`import_index` once it is the only import into `path`: the catalog is read under the lock."""
+    from .importer import import_index as import_into
+
     data = read_json(path) if path.exists() else json.loads(json.dumps(_EMPTY))
     _check_course_id(course)
     before = json.dumps(data, indent=2, ensure_ascii=False) + "\n"

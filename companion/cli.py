@@ -75,7 +75,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     for c in report.changes:
         print(f"{verb}{c.action} {out / c.path}: {c.reason}")
     summary = (f"{out}: {report.count('add')} added, {report.count('update')} updated, "
-               f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged")
+               f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged"
+               + (f", {report.count('aside')} kept aside" if report.count("aside") else ""))
     print(("dry run, nothing written — " if args.dry_run else "") + summary
           + (f"; {report.trusted} trusted" if report.trusted else ""))
     return 0

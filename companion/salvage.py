@@ -1,0 +1,149 @@
+"""Read a notebook file whatever shape it is in, recovering what a learner wrote.
+
+The build meets files it did not write: cut short by a crash of another tool, left with git
+conflict markers by a `git pull`, saved as nbformat 3, not UTF-8, a JSON string, `metadata` a
+list, cells without metadata or ids. `read` turns any of them into a notebook-shaped dict (cells
+are dicts with an id, a type, a source string and a metadata dict) plus the reason the file could
+not be used as it is; the writer keeps the bytes aside and merges the recovered cells.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_MARKERS = re.compile(r"^(<{7}|\|{7}|={7}|>{7})(?: .*)?$")
+
+
+@dataclass
+class Read:
+    """A notebook file as read: `nb` (normalized, or None when nothing could be recovered) and
+    `problem` (None when the file was a well-formed notebook)."""
+
+    nb: dict | None
+    problem: str | None = None
+
+
+def read(data: bytes) -> Read:
+    problems: list[str] = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        problems.append(f"not UTF-8 (byte {data[e.start]:#04x} at offset {e.start})")
+        text = data.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if any(_MARKERS.match(line) for line in text.splitlines()):
+        text = ours(text)
+        problems.append("git conflict markers (your side of the conflict was used)")
+    try:
+        raw: Any = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        where = f" at line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
+        problems.append(f"not valid JSON{where}")
+        raw = {"cells": _complete_cells(text)}
+    nb = normalize(raw, problems)
+    return Read(nb, "; ".join(dict.fromkeys(problems)) or None)
+
+
+def ours(text: str) -> str:
+    """`text` with each git conflict resolved to its first side ("ours": the learner's copy when
+    a `git pull` of rebuilt notebooks conflicts with their answers)."""
+    out, state = [], "both"
+    for line in text.splitlines(keepends=True):
+        m = _MARKERS.match(line.rstrip("\r\n"))
+        kind = m.group(1)[0] if m else None
+        if kind == "<":
+            state = "ours"
+        elif kind == "|" and state == "ours":
+            state = "base"
+        elif kind == "=" and state in ("ours", "base"):
+            state = "theirs"
+        elif kind == ">" and state == "theirs":
+            state = "both"
+        elif state in ("both", "ours"):
+            out.append(line)
+    return "".join(out)
+
+
+def _complete_cells(text: str) -> list:
+    """The cells of a notebook cut short that were complete before the cut."""
+    start = re.search(r'"(cells|worksheets)"\s*:\s*\[', text)
+    if not start:
+        return []
+    decoder, cells, i = json.JSONDecoder(), [], start.end()
+    if start.group(1) == "worksheets":
+        inner = re.compile(r'"cells"\s*:\s*\[').search(text, i)
+        if not inner:
+            return []
+        i = inner.end()
+    while True:
+        while i < len(text) and text[i] in " \t\r\n,":
+            i += 1
+        try:
+            cell, i = decoder.raw_decode(text, i)
+        except (json.JSONDecodeError, RecursionError):
+            return cells
+        cells.append(cell)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(v for v in value if isinstance(v, str))
+    return value if isinstance(value, str) else ""
+
+
+def normalize(raw: Any, problems: list[str]) -> dict | None:
+    """A notebook-shaped dict from whatever JSON a file held; each way it was off goes to `problems`."""
+    if not isinstance(raw, dict):
+        kind = {str: "a JSON string", list: "a JSON list", type(None): "null"}.get(type(raw), "a JSON value")
+        problems.append(f"not a notebook ({kind})")
+        if isinstance(raw, str) and raw.strip():
+            return {"metadata": {}, "cells": [_cell({"cell_type": "markdown", "source": raw}, 0)]}
+        return None
+    cells: Any = raw.get("cells")
+    if raw.get("nbformat", 4) != 4 or "worksheets" in raw:
+        problems.append(f"nbformat {raw.get('nbformat', '?')} (this version writes nbformat 4)")
+        sheets = raw.get("worksheets")
+        if isinstance(sheets, list):
+            cells = [c for s in sheets if isinstance(s, dict) and isinstance(s.get("cells"), list) for c in s["cells"]]
+    metadata = raw.get("metadata", {})
+    if not isinstance(metadata, dict):
+        problems.append(f"its metadata is {type(metadata).__name__}, not an object")
+        metadata = {}
+    if not isinstance(cells, list):
+        problems.append("it has no list of cells")
+        cells = []
+    out = []
+    for n, c in enumerate(cells):
+        if not isinstance(c, dict):
+            problems.append(f"cell {n} is not an object")
+            if isinstance(c, str) and c.strip():
+                out.append(_cell({"cell_type": "markdown", "source": c}, n))
+            continue
+        if not isinstance(c.get("metadata"), dict) or not isinstance(c.get("source", c.get("input", "")), (str, list)):
+            problems.append(f"cell {n} has no metadata or source of the right kind")
+        out.append(_cell(c, n))
+    return {**raw, "metadata": metadata, "cells": out, "nbformat": 4}
+
+
+def _cell(c: dict, n: int) -> dict:
+    """A cell with the keys the merge reads, of the types it expects; ids stay absent when absent."""
+    kind = c.get("cell_type")
+    kind = kind if kind in ("markdown", "code", "raw") else ("markdown" if kind == "heading" else "raw")
+    source = _text(c.get("source", c.get("input", "")))
+    if c.get("cell_type") == "heading" and isinstance(c.get("level"), int):
+        source = "#" * c["level"] + " " + source
+    cell = {**c, "cell_type": kind, "source": source,
+            "metadata": c["metadata"] if isinstance(c.get("metadata"), dict) else {}}
+    cell.pop("input", None)
+    if kind == "code":
+        cell.setdefault("outputs", [])
+        cell.setdefault("execution_count", None)
+        if not isinstance(cell["outputs"], list):
+            cell["outputs"] = []
+    if not isinstance(cell.get("id"), str) or not cell["id"]:
+        cell.pop("id", None)
+    return cell
