@@ -55,11 +55,12 @@ def adopt(old: dict, new: NotebookNode) -> dict:
     prompt is that prompt's answer. Everything else is the learner's and keeps (or gets) an id."""
     cells = old.get("cells", [])
     present = {c.get("id") for c in cells if is_generated(c)}
-    if all(c.get("id") and (is_generated(c) or role(c) is None) for c in cells):
-        return old  # the common case: nothing lost its id
+    ids = {c["id"] for c in new.cells}
+    if all(is_generated(c) or (role(c) is None and c.get("id") and c["id"] not in ids) for c in cells):
+        return old  # the common case: nothing lost its id or its mark
     generated = [c for c in new.cells if c["id"] not in present]
     free = {c["id"]: c for c in generated}
-    ids = {c["id"] for c in new.cells}
+    free_marks = {cid: c["metadata"][META] for cid, c in free.items()}
     follows = {a["id"]: b for a, b in zip(new.cells, new.cells[1:])}
     by_digest: dict[tuple, list[str]] = {}
     by_text: dict[tuple, list[str]] = {}
@@ -86,15 +87,17 @@ def adopt(old: dict, new: NotebookNode) -> dict:
         elif (r == ANSWER or (r is None and not cid)) and answer is not None and answer["id"] in free \
                 and role(answer) == ANSWER:
             nid = claim([answer["id"]])  # the answer under the prompt just matched
-        elif r is not None and r != ANSWER:
-            nid = claim(by_digest.get((r, c["metadata"][META].get("digest")), []))
+        elif r is not None and r != ANSWER:  # by digest; a role that names no catalog entry, by role
+            nid = claim(by_digest.get((r, c["metadata"][META].get("digest")), [])) or claim([cell_id(r)])
             nid = nid or (cell_id(REMOVED) if r == REMOVED else None)
+        elif r is None and cid in free:
+            nid = claim([cid])  # the mark was stripped, the id kept
         elif r is None and not cid:
             nid = claim(by_text.get((c["cell_type"], _source(c).strip()), []))
         else:
             nid = None
-        if nid is not None and nid != cid:
-            mark = next(x for x in new.cells if x["id"] == nid)["metadata"][META] if nid in ids else c["metadata"][META]
+        if nid is not None:
+            mark = c["metadata"][META] if r is not None else free_marks[nid]  # its own digest tells an edit
             c["id"], c["metadata"], last = nid, {**c["metadata"], META: dict(mark)}, nid
         elif r is not None and not cid:
             c["id"] = f"{cell_id(r)}-unmatched-{len(out)}"  # generated for content the catalog no longer has
