@@ -9,8 +9,10 @@ not be used as it is; the writer keeps the bytes aside and merges the recovered 
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +21,8 @@ _MARKERS = re.compile(r"^(<{7}|\|{7}|={7}|>{7})(?: .*)?$")
 
 @dataclass
 class Read:
-    """A notebook file as read: `nb` (normalized, or None when nothing could be recovered) and
-    `problem` (None when the file was a well-formed notebook)."""
+    """A notebook file as read: `nb` (as it is when well-formed; else what could be recovered, or
+    None) and `problem` (None when the file was a well-formed notebook)."""
 
     nb: dict | None
     problem: str | None = None
@@ -44,8 +46,33 @@ def read(data: bytes) -> Read:
         where = f" at line {e.lineno} column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
         problems.append(f"not valid JSON{where}")
         raw = {"cells": _complete_cells(text)}
+    if not problems and isinstance(raw, dict):
+        problems += _invalid(raw)
+        if not problems:
+            return Read(raw)  # a well-formed notebook, used as it is
     nb = normalize(raw, problems)
-    return Read(nb, "; ".join(dict.fromkeys(problems)) or None)
+    return Read(nb, "; ".join(dict.fromkeys(problems)))
+
+
+def _invalid(raw: dict) -> list[str]:
+    """What makes a notebook of the right shape one JupyterLab would refuse (nbformat's schema)."""
+    from nbformat import ValidationError, validator
+
+    if not isinstance(raw.get("nbformat_minor"), int) or raw.get("nbformat") != 4:
+        return ["no nbformat version 4"]
+    cells = raw.get("cells")
+    ids = [c.get("id") for c in cells if isinstance(c, dict) and c.get("id")] if isinstance(cells, list) else []
+    if len(set(map(str, ids))) < len(ids):
+        return ["two cells share an id"]  # (nbformat's check would renumber them in place)
+    try:
+        with warnings.catch_warnings():  # a missing id is the merge's to match, not a warning's
+            warnings.simplefilter("ignore")
+            validator.validate(copy.deepcopy(raw))  # (it fills in missing ids in place)
+    except ValidationError as e:
+        return [f"not a valid notebook ({str(e.message)[:200]})"]
+    except (TypeError, KeyError, AttributeError, ValueError):  # nbformat's own checks trip on some shapes
+        return ["not a valid notebook"]
+    return []
 
 
 def ours(text: str) -> str:
@@ -116,34 +143,45 @@ def normalize(raw: Any, problems: list[str]) -> dict | None:
     if not isinstance(cells, list):
         problems.append("it has no list of cells")
         cells = []
-    out = []
+    out, odd = [], []
     for n, c in enumerate(cells):
+        if isinstance(c, dict) and not _text(c.get("source", c.get("input", ""))).strip() and not isinstance(
+                (c.get("metadata") or {}).get("companion") if isinstance(c.get("metadata"), dict) else None, dict):
+            continue  # an empty cell of nobody's: nothing to recover
         if not isinstance(c, dict):
-            problems.append(f"cell {n} is not an object")
+            odd.append(n)
             if isinstance(c, str) and c.strip():
                 out.append(_cell({"cell_type": "markdown", "source": c}, n))
             continue
         if not isinstance(c.get("metadata"), dict) or not isinstance(c.get("source", c.get("input", "")), (str, list)):
-            problems.append(f"cell {n} has no metadata or source of the right kind")
+            odd.append(n)
         out.append(_cell(c, n))
-    return {**raw, "metadata": metadata, "cells": out, "nbformat": 4}
+    if odd:
+        more = f" and {len(odd) - 1} more" if len(odd) > 1 else ""
+        problems.append(f"cell {odd[0]}{more} not of the right shape (no metadata, or source not text)")
+    return {"metadata": metadata, "cells": out, "nbformat": 4, "nbformat_minor": 5}
 
 
 def _cell(c: dict, n: int) -> dict:
-    """A cell with the keys the merge reads, of the types it expects; ids stay absent when absent."""
+    """What a damaged cell still tells, as a valid cell: its type, id (when it is a valid one),
+    source and metadata; outputs are left out (running the cell makes them again)."""
     kind = c.get("cell_type")
     kind = kind if kind in ("markdown", "code", "raw") else ("markdown" if kind == "heading" else "raw")
     source = _text(c.get("source", c.get("input", "")))
     if c.get("cell_type") == "heading" and isinstance(c.get("level"), int):
         source = "#" * c["level"] + " " + source
-    cell = {**c, "cell_type": kind, "source": source,
-            "metadata": c["metadata"] if isinstance(c.get("metadata"), dict) else {}}
-    cell.pop("input", None)
+    metadata = c["metadata"] if isinstance(c.get("metadata"), dict) else {}
+    cell: dict[str, Any] = {"cell_type": kind, "metadata": _json_safe(metadata), "source": source}
     if kind == "code":
-        cell.setdefault("outputs", [])
-        cell.setdefault("execution_count", None)
-        if not isinstance(cell["outputs"], list):
-            cell["outputs"] = []
-    if not isinstance(cell.get("id"), str) or not cell["id"]:
-        cell.pop("id", None)
+        cell.update(outputs=[], execution_count=None)
+    if isinstance(c.get("id"), str) and _ID.match(c["id"]):
+        cell["id"] = c["id"]
     return cell
+
+
+_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _json_safe(meta: dict) -> dict:
+    """Cell metadata kept only when nbformat would accept it as it is: a dict of str keys."""
+    return meta if all(isinstance(k, str) and k for k in meta) else {}

@@ -107,7 +107,11 @@ class Existing:
 
     @property
     def key(self) -> tuple | None:
-        return lesson_key(self.nb or {})
+        """The lesson it is for; None when `metadata.companion` is missing or names no lesson."""
+        key = lesson_key(self.nb or {})
+        if key is None or key == (None, None) or not all(k is None or isinstance(k, (str, int)) for k in key):
+            return None
+        return key
 
     def unchanged(self, out: Path) -> bool:
         return self.stamp is not None and self.stamp.holds(out / self.path)
@@ -301,7 +305,7 @@ def _aside(here: Existing, key: tuple, planned_keys: set, by_key: dict) -> str |
     if here.problem is not None:
         return f"cannot read it ({here.problem})"
     if here.key is None:
-        return "it is not a notebook this build made (no metadata.companion)"
+        return "it does not say which lesson it is (metadata.companion missing or damaged)"
     if here.key != key and here.nb and has_learner_work(here.nb) \
             and (here.key not in planned_keys or by_key.get(here.key) is not here):
         return f"it holds your work in another lesson ({here.key[1]})"
