@@ -25,7 +25,7 @@ from .layout import INDEX, KEPT_FOLDER, TWIN_SUFFIX, archived, is_build_file, tw
 from .merge import has_learner_work, merge
 from .nodes import dumps
 
-ACTIONS = ("add", "update", "remove", "archive", "aside", "skip", "keep")
+ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "keep")
 
 
 @dataclass(frozen=True)
@@ -411,7 +411,11 @@ def _rewrite(c: Change, out: Path, events: list[Change]) -> NotebookNode | None:
     the learner saved it (then the next build merges it)."""
     assert c.plan is not None
     read = c.read
-    for _ in range(RETRIES if read is not None and read.path == c.path else 0):
+    skip = Change("skip", c.path, "saved while the build ran; left as it is: build again to update it")
+    if read is None or read.path != c.path:
+        events.append(skip)  # a new file appeared there, or a moved lesson's old file changed
+        return None
+    for _ in range(RETRIES):
         fresh = Existing.load(out, c.path)
         if fresh is None or fresh.key != read.key or fresh.problem is not None:
             break  # no longer this lesson's notebook as the build can read it: leave it
@@ -419,11 +423,11 @@ def _rewrite(c: Change, out: Path, events: list[Change]) -> NotebookNode | None:
             continue
         _, merged = decide(c.plan, c.path, fresh)
         if merged is None:
-            return c.plan  # only the learner's work differs now
+            return None  # only the learner's work differs now: their file stays as saved
         if atomic.write_text(out / c.path, dumps(merged), check=lambda f=fresh: f.unchanged(out)):
-            events.append(Change("update", c.path, "saved while the build ran: read and merged again"))
+            events.append(Change("remerge", c.path, "saved while the build ran: read and merged again"))
             return merged
-    events.append(Change("skip", c.path, "saved while the build ran; left as it is: build again to update it"))
+    events.append(skip)
     return None
 
 
