@@ -28,7 +28,9 @@ class Read:
     problem: str | None = None
 
 
-def read(data: bytes) -> Read:
+def read(data: bytes, *, schema: bool = True) -> Read:
+    """`data` as a notebook; without `schema`, a file that parses as a JSON object is returned as
+    it is, unchecked (enough to learn which lesson it is for: `checked` finishes the job)."""
     problems: list[str] = []
     try:
         text = data.decode("utf-8")
@@ -47,11 +49,19 @@ def read(data: bytes) -> Read:
         problems.append(f"not valid JSON{where}")
         raw = {"cells": _complete_cells(text)}
     if not problems and isinstance(raw, dict):
-        problems += _invalid(raw)
-        if not problems:
-            return Read(raw)  # a well-formed notebook, used as it is
+        return checked(Read(raw)) if schema else Read(raw)
     nb = normalize(raw, problems)
     return Read(nb, "; ".join(dict.fromkeys(problems)))
+
+
+def checked(r: Read) -> Read:
+    """`r` (from `read` without `schema`) checked against nbformat's schema."""
+    if r.problem is not None or r.nb is None:
+        return r
+    problems = _invalid(r.nb)
+    if not problems:
+        return r  # a well-formed notebook, used as it is
+    return Read(normalize(r.nb, problems), "; ".join(dict.fromkeys(problems)))
 
 
 def _invalid(raw: dict) -> list[str]:

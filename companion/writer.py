@@ -76,6 +76,7 @@ class Existing:
     path: PurePosixPath
     data: bytes
     stamp: atomic.Stamp | None
+    _quick: salvage.Read | None = None
     _read: salvage.Read | None = None
 
     @classmethod
@@ -93,8 +94,11 @@ class Existing:
 
     @property
     def parsed(self) -> salvage.Read:
+        """The notebook checked against nbformat's schema: what the merge may use as it is."""
         if self._read is None:
-            self._read = salvage.read(self.data)
+            if self._quick is None:
+                self._quick = salvage.read(self.data, schema=False)
+            self._read = salvage.checked(self._quick)
         return self._read
 
     @property
@@ -108,7 +112,12 @@ class Existing:
     @property
     def key(self) -> tuple | None:
         """The lesson it is for; None when `metadata.companion` is missing or names no lesson."""
-        key = lesson_key(self.nb or {})
+        if self._quick is None and self._read is None:  # which lesson it is needs no schema check
+            self._quick = salvage.read(self.data, schema=False)
+        read = self._read or self._quick
+        nb = read.nb if read is not None else None
+        meta = nb.get("metadata") if isinstance(nb, dict) else None
+        key = lesson_key(nb) if isinstance(meta, dict) else None
         if key is None or key == (None, None) or not all(k is None or isinstance(k, (str, int)) for k in key):
             return None
         return key
