@@ -56,7 +56,8 @@ def adopt(old: dict, new: NotebookNode) -> dict:
     cells = old.get("cells", [])
     present = {c.get("id") for c in cells if is_generated(c)}
     ids = {c["id"] for c in new.cells}
-    if all(is_generated(c) or (role(c) is None and c.get("id") and c["id"] not in ids) for c in cells):
+    if all(is_generated(c) or (role(c) is None and c.get("id") and c["id"] not in ids) for c in cells) \
+            and len({c["id"] for c in cells}) == len(cells):
         return old  # the common case: nothing lost its id or its mark
     generated = [c for c in new.cells if c["id"] not in present]
     free = {c["id"]: c for c in generated}
@@ -69,6 +70,7 @@ def adopt(old: dict, new: NotebookNode) -> dict:
         by_text.setdefault((c["cell_type"], _source(c).strip()), []).append(c["id"])
     taken = {c.get("id") for c in cells} | {c["id"] for c in new.cells}
     out, last, fresh = [], None, 0
+    used: set[str] = set()
 
     def claim(candidates: list[str]) -> str | None:
         while candidates:
@@ -87,25 +89,28 @@ def adopt(old: dict, new: NotebookNode) -> dict:
         elif (r == ANSWER or (r is None and not cid)) and answer is not None and answer["id"] in free \
                 and role(answer) == ANSWER:
             nid = claim([answer["id"]])  # the answer under the prompt just matched
+        elif cid in free:
+            nid = claim([cid])  # the id kept, the mark stripped or garbled
         elif r is not None and r != ANSWER:  # by digest; a role that names no catalog entry, by role
             nid = claim(by_digest.get((r, c["metadata"][META].get("digest")), [])) or claim([cell_id(r)])
             nid = nid or (cell_id(REMOVED) if r == REMOVED else None)
-        elif r is None and cid in free:
-            nid = claim([cid])  # the mark was stripped, the id kept
         elif r is None and not cid:
             nid = claim(by_text.get((c["cell_type"], _source(c).strip()), []))
         else:
             nid = None
         if nid is not None:
-            mark = c["metadata"][META] if r is not None else free_marks[nid]  # its own digest tells an edit
+            own = r is not None and (nid not in free_marks or r == free_marks[nid].get("role"))
+            mark = c["metadata"][META] if own else free_marks[nid]  # its own digest tells an edit
             c["id"], c["metadata"], last = nid, {**c["metadata"], META: dict(mark)}, nid
         elif r is not None and not cid:
             c["id"] = f"{cell_id(r)}-unmatched-{len(out)}"  # generated for content the catalog no longer has
-        if not c.get("id"):
+        mine = nid is None and not (r is not None and is_generated(c))
+        if not c.get("id") or c["id"] in used or (mine and c["id"] in ids):  # never two cells with one id
             while f"recovered-{fresh}" in taken:
                 fresh += 1
             c["id"] = f"recovered-{fresh}"
             taken.add(c["id"])
+        used.add(c["id"])
         out.append(c)
     return {**old, "cells": out}
 

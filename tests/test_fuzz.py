@@ -80,7 +80,7 @@ def damaged_bytes(draw) -> bytes:
                       + lines[j:])
 
 
-@settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.one_of(reshaped(), damaged_bytes(), json_values.map(lambda v: json.dumps(v).encode())))
 def test_a_notebook_of_any_shape_is_kept_and_the_build_goes_on(data):
     from companion.api import build
