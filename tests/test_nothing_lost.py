@@ -278,3 +278,15 @@ def test_a_no_op_build_does_not_read_the_learners_large_notebooks(tmp_path, caps
     after = _peak_mb(tmp_path)
     print(f"peak RSS of a no-op build: {before} MB; with a 300 MB notebook of the learner's beside: {after} MB")
     assert after < before + 30
+
+
+def test_a_damaged_notebook_of_a_lesson_that_moved_is_kept_aside_and_its_answers_move(tmp_path, capsys):
+    path = answered(tmp_path, capsys)
+    path.write_text(_conflict(path.read_text(), tmp_path))
+    data = small_catalog()
+    data["courses"][0]["lessons"][0]["title"] = "First, renamed"
+    write_catalog(tmp_path, data)
+    code, out, _ = build(capsys, tmp_path)
+    assert code == 0 and not path.exists()
+    assert ANSWER in (path.parent / "01-first-renamed.ipynb").read_text()
+    assert "<<<<<<<" in (tmp_path / "notebooks" / "kept-aside" / FIRST).read_text()
