@@ -277,8 +277,11 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
         if aside is not None:
             where = _free(scanned, path, claimed)
             changes.append(Change("aside", path, f"{aside}; its bytes are kept in {scanned.root / where}"
-                                  + ("; the answers found in it are in the new notebook" if source is here else "")
+                                  + ("; the work of yours found in it is in the new notebook"
+                                     if source is here and here.nb and has_learner_work(here.nb) else "")
                                   + "; compare the two, then delete the copy", aside=where))
+        if aside is not None:
+            reason = "made again from the catalog" + (" and what could be read of the old file" if source is here else "")
         changes.append(Change("add" if here is None else "update", path, reason or why, stale, write=merged,
                               sign=merged, plan=nb, read=source, replaces=here))
     for path, e in existing.items():
