@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Iterator
 
 from . import atomic
 from .catalog import CATALOG_NAME, load, read_json
-from .errors import CatalogError, UsageError
+from .errors import BuildError, BusyError, CatalogError, UsageError
 
 if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
     from .report import Report
     from .store import ProgressStore
     from .tally import CourseProgress
@@ -42,6 +45,7 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
 
     path = Path(catalog)
     target = Path(out) if out is not None else default_out(path)
+    _check_out(target, path, folder_of(path))
     writes = not (dry_run or check)
     request = stamp.Request(path, folder_of(path), target, twins, privacy_enhanced)
     done = stamp.unchanged(request, trust=trust, writes=writes)
@@ -49,28 +53,73 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
         return done
     key = stamp.begin(request)
     parsed = stamp.parsed_extras(key)
-    report = _build(path, target, dry_run=not writes, twins=twins, trust=trust, privacy_enhanced=privacy_enhanced,
-                    parsed=parsed)
-    if writes:
+    planned, text = _plan(path, target, twins=twins, privacy_enhanced=privacy_enhanced, parsed=parsed)
+    if not writes:
+        return _sync(planned, target, text, dry_run=True, trust=trust)
+    from .writer import open_notary
+
+    notary = open_notary() if trust else None  # a trust database that can't be written: stop before any change
+    with _locked(target, "build"):  # the stamp too: a build that waited finds the tree as the first left it
+        report = _sync(planned, target, text, dry_run=False, trust=trust, notary=notary)
         stamp.record(request, key, report, trust=trust, started_ns=stamp.now_ns(), parsed=parsed)
     return report
 
 
-def _build(path: Path, target: Path, *, dry_run: bool, twins: bool | None, trust: bool,
-           privacy_enhanced: bool | None, parsed: dict[str, list[Any]]) -> Report:
-    """The full build: load, plan, reconcile with the output folder, apply (unless `dry_run`).
-    `parsed`: lesson extras parsed before (see `extras.read`), added to."""
+def _plan(path: Path, target: Path, *, twins: bool | None, privacy_enhanced: bool | None,
+          parsed: dict[str, list[Any]]) -> tuple[dict[PurePosixPath, NotebookNode], bool]:
+    """Load and plan (nothing written: a catalog mistake stops here): the notebooks the catalog
+    makes, and whether text twins are kept. `parsed`: lesson extras parsed before, added to."""
     from . import extras
     from .builder import plan
-    from .writer import has_twins, sync
+    from .writer import has_twins
 
     cat = load(path)
     lesson_extras = extras.load(cat, extras.folder_of(path), parsed=parsed)
     planned = plan(cat, privacy_enhanced, lesson_extras, folder=target)
-    text = has_twins(target) if twins is None else twins
-    report = sync(planned, target, dry_run=dry_run, trust=trust, text=text)
+    return planned, has_twins(target) if twins is None else twins
+
+
+def _sync(planned: dict[PurePosixPath, NotebookNode], target: Path, text: bool, *, dry_run: bool,
+          trust: bool, notary: object | None = None) -> Report:
+    """Reconcile the output folder with the plan, then apply (unless `dry_run`)."""
+    from .writer import sync
+
+    report = sync(planned, target, dry_run=dry_run, trust=trust, text=text, notary=notary)
     report.out, report.notebooks, report.twins = target, len(planned), text
     return report
+
+
+@contextmanager
+def _locked(folder: Path, what: str) -> Iterator[None]:
+    """Run the block as the only build (or import) in `folder`, after a bounded wait for another."""
+    try:
+        lock = atomic.locked(folder)
+        lock.__enter__()
+    except atomic.Busy as e:
+        raise BusyError(f"{folder}: another {what} is running (pid {e.pid or '?'}); nothing was written. "
+                        f"Wait for it to finish, then run this again") from None
+    except OSError as e:
+        raise BuildError(f"{folder}: cannot make or open the folder ({e.strerror or e}); nothing was written") from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _check_out(out: Path, catalog: Path, lessons: Path) -> None:
+    """Refuse an output folder the build would swallow or clobber other files in: a file, a
+    folder holding the catalog or the lesson extras, or one inside the extras."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: a file is there, not a folder; give the folder the notebooks go in")
+    target = out.resolve()
+    for what, inside in (("the catalog", catalog), ("the lesson extras", lessons)):
+        where = inside.resolve()
+        if target == where or target in where.parents:
+            raise UsageError(f"--out {out}: it holds {what} ({inside}), and the build treats every notebook in "
+                             f"its output folder as its own; choose a folder of their own (default: "
+                             f"{default_out(catalog)})")
+    if lessons.resolve() in target.parents:
+        raise UsageError(f"--out {out}: it is inside the lesson extras ({lessons}); choose another folder")
 
 
 def validate(catalog: str | Path = CATALOG_NAME) -> str:
@@ -98,14 +147,21 @@ class Imported:
 def import_index(index: str | Path, course: str, *, catalog: str | Path = CATALOG_NAME,
                  title: str | None = None) -> Imported:
     """Add or replace `course` in `catalog` from a markdown video index; the catalog is written
-    (atomically) only when it changes and only when the result is a valid catalog."""
-    from .importer import import_index as import_into
-
+    (atomically) only when it changes and only when the result is a valid catalog; imports into
+    one catalog run one at a time, so none is lost."""
     path, index = Path(catalog), Path(index)
     try:
         text = index.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"{index}: cannot read: {e}") from None
+    with _locked(path.parent, "import"):
+        return _import(index, text, course, path, title)
+
+
+def _import(index: Path, text: str, course: str, path: Path, title: str | None) -> Imported:
+    """`import_index` once it is the only import into `path`: the catalog is read under the lock."""
+    from .importer import import_index as import_into
+
     data = read_json(path) if path.exists() else json.loads(json.dumps(_EMPTY))
     _check_course_id(course)
     before = json.dumps(data, indent=2, ensure_ascii=False) + "\n"

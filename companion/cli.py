@@ -109,7 +109,8 @@ def _print_changes(report: Report, *, dry_run: bool = False) -> None:
     for c in report.changes:
         print(f"{verb}{c.action} {report.out / c.path if report.out else c.path}: {c.reason}")
     summary = (f"{report.out}: {report.count('add')} added, {report.count('update')} updated, "
-               f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged")
+               f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged"
+               + (f", {report.count('aside')} kept aside" if report.count("aside") else ""))
     print(("dry run, nothing written — " if dry_run else "") + summary
           + (f"; {report.trusted} trusted" if report.trusted else ""))
 

@@ -7,7 +7,7 @@ exits 2. Nothing else is caught: a stray `KeyError` is a bug and ends in a trace
 
 from __future__ import annotations
 
-__all__ = ["CompanionError", "CatalogError", "NotFound", "BuildError", "UsageError", "StoreError"]
+__all__ = ["CompanionError", "CatalogError", "NotFound", "BuildError", "UsageError", "StoreError", "BusyError"]
 
 
 class CompanionError(Exception):
@@ -47,3 +47,7 @@ class UsageError(CompanionError):
 
 class StoreError(CompanionError):
     """The progress store can't be used; the message says why, where, and what was kept."""
+
+
+class BusyError(CompanionError):
+    """Another build or import holds the files this one needs; the message names its process."""

@@ -14,6 +14,7 @@ from .names import slug
 
 INDEX = "index.ipynb"  # the catalog's index at the top, each course's index in its folder
 REMOVED_FOLDER = "removed"  # where the writer archives notebooks of lessons that left the catalog
+KEPT_FOLDER = "kept-aside"  # where it keeps the bytes of notebooks it could not read or match
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's copies, never the build's
 TWIN_SUFFIX = ".md"
 # Names Windows refuses for a file or folder, whatever the extension (CON, CON.ipynb, ...).
@@ -24,6 +25,8 @@ def reserved(name: str) -> str | None:
     """Why `name` can't be a course folder or a notebook file, or None when it can."""
     if name == REMOVED_FOLDER:
         return "the build archives removed notebooks there"
+    if name == KEPT_FOLDER:
+        return "the build keeps notebooks it could not read there"
     if _WINDOWS_RESERVED.match(name):
         return "Windows reserves the name"
     return None
@@ -31,7 +34,7 @@ def reserved(name: str) -> str | None:
 
 def is_build_file(rel: PurePosixPath) -> bool:
     """Whether a path under the output folder is one the build may own (not a checkpoint, not archived)."""
-    return CHECKPOINTS not in rel.parts and rel.parts[0] != REMOVED_FOLDER
+    return CHECKPOINTS not in rel.parts and (rel.parts[:1] or ("",))[0] not in (REMOVED_FOLDER, KEPT_FOLDER)
 
 
 def archived(path: PurePosixPath) -> PurePosixPath:

@@ -13,7 +13,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from .cells import ANSWER, META, REMOVED, edited as _edited, is_generated, removed_header, role, source as _source
+from .cells import ANSWER, META, REMOVED, cell_id, edited as _edited, is_generated, removed_header, role, source as _source
 
 
 def learner_cells(nb: dict) -> list[dict]:
@@ -25,7 +25,7 @@ def learner_cells(nb: dict) -> list[dict]:
         elif role(c) == ANSWER:
             if _source(c).strip():
                 out.append(c)
-        elif role(c) != REMOVED and _edited(c):
+        elif _edited(c):
             out.append(c)
     return out
 
@@ -46,10 +46,80 @@ def _as_learner_cell(cell: dict, taken: set[str]) -> dict:
     return mine
 
 
+def adopt(old: dict, new: NotebookNode) -> dict:
+    """`old` with ids given back to the generated cells that lost theirs, so they are matched, not
+    kept twice: nbformat 4.4 files have no ids, other tools strip or renumber them, and some strip
+    cell metadata too. A cell with a role takes its role's id in `new` when the notebook lacks
+    that id (by digest; an answer by the prompt it follows); a cell without a role or an id whose
+    text is a generated cell's takes that cell's id and mark; the answer cell after a matched
+    prompt is that prompt's answer. Everything else is the learner's and keeps (or gets) an id."""
+    cells = old.get("cells", [])
+    present = {c.get("id") for c in cells if is_generated(c)}
+    ids = {c["id"] for c in new.cells}
+    if all(is_generated(c) or (role(c) is None and c.get("id") and c["id"] not in ids) for c in cells) \
+            and len({c["id"] for c in cells}) == len(cells):
+        return old  # the common case: nothing lost its id or its mark
+    generated = [c for c in new.cells if c["id"] not in present]
+    free = {c["id"]: c for c in generated}
+    free_marks = {cid: c["metadata"][META] for cid, c in free.items()}
+    follows = {a["id"]: b for a, b in zip(new.cells, new.cells[1:])}
+    by_digest: dict[tuple, list[str]] = {}
+    by_text: dict[tuple, list[str]] = {}
+    for c in generated:
+        by_digest.setdefault((role(c), c["metadata"][META].get("digest")), []).append(c["id"])
+        by_text.setdefault((c["cell_type"], _source(c).strip()), []).append(c["id"])
+    taken = {c.get("id") for c in cells} | {c["id"] for c in new.cells}
+    out, last, fresh = [], None, 0
+    used: set[str] = set()
+
+    def claim(candidates: list[str]) -> str | None:
+        while candidates:
+            cid = candidates.pop(0)
+            if cid in free:
+                del free[cid]
+                return cid
+        return None
+
+    for c in cells:
+        c = dict(c)
+        r, cid = role(c), c.get("id")
+        answer = follows.get(last) if last is not None else None
+        if r is not None and is_generated(c):
+            nid, last = None, cid
+        elif (r == ANSWER or (r is None and not cid)) and answer is not None and answer["id"] in free \
+                and role(answer) == ANSWER:
+            nid = claim([answer["id"]])  # the answer under the prompt just matched
+        elif cid in free:
+            nid = claim([cid])  # the id kept, the mark stripped or garbled
+        elif r is not None and r != ANSWER:  # by digest; a role that names no catalog entry, by role
+            nid = claim(by_digest.get((r, c["metadata"][META].get("digest")), [])) or claim([cell_id(r)])
+            nid = nid or (cell_id(REMOVED) if r == REMOVED else None)
+        elif r is None and not cid:
+            nid = claim(by_text.get((c["cell_type"], _source(c).strip()), []))
+        else:
+            nid = None
+        if nid is not None:
+            own = r is not None and (nid not in free_marks or r == free_marks[nid].get("role"))
+            mark = c["metadata"][META] if own else free_marks[nid]  # its own digest tells an edit
+            c["id"], c["metadata"], last = nid, {**c["metadata"], META: dict(mark)}, nid
+        elif r is not None and not cid:
+            c["id"] = f"{cell_id(r)}-unmatched-{len(out)}"  # generated for content the catalog no longer has
+        mine = nid is None and not (r is not None and is_generated(c))
+        if not c.get("id") or c["id"] in used or (mine and c["id"] in ids):  # never two cells with one id
+            while f"recovered-{fresh}" in taken:
+                fresh += 1
+            c["id"] = f"recovered-{fresh}"
+            taken.add(c["id"])
+        used.add(c["id"])
+        out.append(c)
+    return {**old, "cells": out}
+
+
 def merge(new: NotebookNode, old: dict | None) -> NotebookNode:
     """`new` with every piece of learner work from `old` put back in its place."""
     if not old:
         return new
+    old = adopt(old, new)
     new_ids = {c["id"] for c in new.cells}
     taken = set(new_ids) | {c.get("id", "") for c in old.get("cells", [])}
     after: dict[str | None, list[dict]] = {}
@@ -61,6 +131,8 @@ def merge(new: NotebookNode, old: dict | None) -> NotebookNode:
             r = role(c)
             if r == REMOVED:
                 anchor = REMOVED
+                if _edited(c):  # the learner wrote in the header itself
+                    removed.append(_as_learner_cell(c, taken))
                 continue
             if r == ANSWER:
                 if c["id"] in new_ids:

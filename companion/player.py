@@ -193,7 +193,8 @@ def stopped_at(catalog: Catalog, course: Course, positions: dict[tuple[str, str,
 
 def notes_markdown(catalog: Catalog, courses: list[Course], notes: list[Note]) -> str:
     """Notes as Markdown: a heading per course, lesson and video, a linked line per note."""
-    from .builder import md  # escaping catalog and learner text; the builder is only imported here
+    from .board import heading
+    from .markup import md  # escaping catalog and learner text
 
     by_key: dict[tuple[str, str, str], list[Note]] = {}
     for n in notes:
@@ -205,8 +206,7 @@ def notes_markdown(catalog: Catalog, courses: list[Course], notes: list[Note]) -
     lines: list[str] = []
     for course in courses:
         # (heading, [(lesson id, item, video title)]) in course order
-        groups = [(f"Lesson {l.number}: {l.title}" if l.number is not None else l.title,
-                   [(l.id, a.id, a.title or title(a.id)) for a in l.videos]) for l in course.ordered()]
+        groups = [(heading(l), [(l.id, a.id, a.title or title(a.id)) for a in l.videos]) for l in course.ordered()]
         placed = {(lesson, item) for _, videos in groups for lesson, item, _ in videos}
         # notes outlive a catalog edit that moved their video: show them, don't drop them
         gone = sorted({(l, i) for c, l, i in by_key if c == course.id and (l, i) not in placed})

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-ACTIONS = ("add", "update", "remove", "archive", "skip", "keep")
+    from .writer import Existing
+
+ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "keep")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class Change:
     stale: str | None = None  # the reason --check reports it; None: --check lets it pass
     write: NotebookNode | str | None = field(default=None, compare=False, repr=False)  # new content
     sign: NotebookNode | None = field(default=None, compare=False, repr=False)  # to trust once written
+    plan: NotebookNode | None = field(default=None, compare=False, repr=False)  # what the catalog asks for
+    read: Existing | None = field(default=None, compare=False, repr=False)  # the file the learner's work came from
+    replaces: Existing | None = field(default=None, compare=False, repr=False)  # the file at `path` as read
+    aside: PurePosixPath | None = None  # where the bytes at `path` are kept before it is written
 
 
 @dataclass

@@ -10,40 +10,82 @@ with it; a lesson that left the catalog is deleted only if nobody wrote in it, e
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field, replace
+import os
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import nbformat
 from nbformat import NotebookNode
 
-from . import atomic, twins
-from .cells import EXTRA_ROLES, META, generated_view, lesson_key, removed_header
-from .errors import StoreError
-from .layout import TWIN_SUFFIX, archived, is_build_file, twin_path
+from . import atomic, salvage, twins
+from .cells import EXTRA_ROLES, META, generated_view, lesson_key, notebook_meta, removed_header
+from .errors import BuildError
+from .layout import INDEX, KEPT_FOLDER, TWIN_SUFFIX, archived, is_build_file, twin_path
 from .merge import has_learner_work, merge
 from .nodes import dumps
 from .report import Change, Report
 
+BIG = 16 << 20  # a notebook at a place the catalog does not use is read only if smaller, or marked
+TAIL = 1 << 20  # ... in its last MiB, where nbformat's sorted keys put `metadata.companion`
+
+
 @dataclass
-class _Existing:
+class Existing:
+    """A notebook file in the output folder as the build read it: its bytes, what they were when
+    read (`stamp`, to notice a save that lands later), and, parsed on demand, the notebook."""
+
     path: PurePosixPath
-    text: str
-    _nb: dict | None = None
+    data: bytes
+    stamp: atomic.Stamp | None
+    _quick: salvage.Read | None = None
+    _read: salvage.Read | None = None
+
+    @classmethod
+    def load(cls, out: Path, rel: PurePosixPath) -> Existing | None:
+        path = out / rel
+        for _ in range(3):  # a stat, then the bytes, then the stat again: both from one version
+            stamp = atomic.Stamp.of(path)
+            try:
+                data = path.read_bytes()
+            except (FileNotFoundError, IsADirectoryError):
+                return None
+            if stamp is not None and stamp.holds(path):
+                return cls(rel, data, stamp)
+        return cls(rel, data, None)  # saved over and over while read: never replaced unasked
+
+    @property
+    def parsed(self) -> salvage.Read:
+        """The notebook checked against nbformat's schema: what the merge may use as it is."""
+        if self._read is None:
+            if self._quick is None:
+                self._quick = salvage.read(self.data, schema=False)
+            self._read = salvage.checked(self._quick)
+        return self._read
 
     @property
     def nb(self) -> dict | None:
-        if self._nb is None:
-            try:
-                self._nb = json.loads(self.text)
-            except json.JSONDecodeError:
-                self._nb = {}
-        return self._nb or None
+        return self.parsed.nb
+
+    @property
+    def problem(self) -> str | None:
+        return self.parsed.problem
 
     @property
     def key(self) -> tuple | None:
-        return lesson_key(self.nb or {})
+        """The lesson it is for; None when `metadata.companion` is missing or names no lesson."""
+        if self._quick is None and self._read is None:  # which lesson it is needs no schema check
+            self._quick = salvage.read(self.data, schema=False)
+        read = self._read or self._quick
+        nb = read.nb if read is not None else None
+        meta = nb.get("metadata") if isinstance(nb, dict) else None
+        key = lesson_key(nb) if isinstance(meta, dict) else None
+        if key is None or key == (None, None) or not all(k is None or isinstance(k, (str, int)) for k in key):
+            return None
+        return key
+
+    def unchanged(self, out: Path) -> bool:
+        return self.stamp is not None and self.stamp.holds(out / self.path)
 
 
 def _key(nb: NotebookNode) -> tuple:
@@ -52,19 +94,38 @@ def _key(nb: NotebookNode) -> tuple:
     return key
 
 
-def _files(out: Path, pattern: str) -> Iterator[tuple[PurePosixPath, str]]:
-    """(path under `out`, text) of the build's files matching `pattern`, outside checkpoints and
-    the archive of removed lessons; unreadable files are skipped."""
+def walk(out: Path, suffix: str) -> Iterator[PurePosixPath]:
+    """Every file under `out` ending in `suffix` the build may own, sorted: the one way the build
+    looks at its output folder, for reading and writing alike. Symlinked folders are followed,
+    as writes through them go where they point; a link back up the tree is walked once."""
     if not out.is_dir():
         return
-    for p in sorted(out.rglob(pattern)):
-        rel = PurePosixPath(p.relative_to(out).as_posix())
-        if not is_build_file(rel) or not p.is_file():
+    seen: set[tuple[int, int]] = set()
+    found = []
+    for folder, dirs, files in os.walk(out, followlinks=True):
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
             continue
-        try:
-            yield rel, p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+        seen.add((st.st_dev, st.st_ino))
+        base = PurePosixPath(Path(folder).relative_to(out).as_posix())
+        dirs[:] = sorted(d for d in dirs if is_build_file(base / d))
+        found += [base / f for f in files if f.endswith(suffix) and is_build_file(base / f)]
+    yield from sorted(p for p in found if (out / p).is_file())
+
+
+def _may_be_ours(path: Path) -> bool:
+    """Whether a notebook the catalog has no place for could be a build's (a lesson that moved or
+    left): small ones are read; of a big one (a learner's own data) only the tail is looked at."""
+    try:
+        size = path.stat().st_size
+        if size <= BIG:
+            return True
+        with open(path, "rb") as f:
+            f.seek(size - TAIL)
+            return f'"{META}"'.encode() in f.read()
+    except OSError:
+        return False
 
 
 @dataclass
@@ -72,84 +133,170 @@ class Scanned:
     """What the output folder holds: the build's notebooks, and (when asked) its text twins and
     the other Markdown files that stand where a twin would go."""
 
-    notebooks: dict[PurePosixPath, _Existing]
+    root: Path
+    notebooks: dict[PurePosixPath, Existing]
     twins: dict[PurePosixPath, str] = field(default_factory=dict)
     blocked: set[PurePosixPath] = field(default_factory=set)
 
 
-def scan(out: Path, *, text: bool = False) -> Scanned:
-    """Read the output folder once; with `text`, its twins too."""
-    notebooks = {rel: _Existing(rel, t) for rel, t in _files(out, "*.ipynb")}
+def scan(out: Path, *, text: bool = False, expected: Iterable[PurePosixPath] = ()) -> Scanned:
+    """Read the output folder once: the notebooks at the `expected` paths, and those elsewhere
+    that may be a build's; with `text`, the twins too."""
+    expected = set(expected)
+    notebooks = {}
+    for rel in walk(out, ".ipynb"):
+        if rel in expected or _may_be_ours(out / rel):
+            e = Existing.load(out, rel)
+            if e is not None:
+                notebooks[rel] = e
     if not text:
-        return Scanned(notebooks)
-    found = dict(_files(out, f"*{TWIN_SUFFIX}"))
-    found_twins = {rel: t for rel, t in found.items() if twins.is_twin(t)}
-    blocked = {PurePosixPath(p.relative_to(out).as_posix()) for p in out.rglob(f"*{TWIN_SUFFIX}")} if out.is_dir() else set()
-    return Scanned(notebooks, found_twins, blocked - set(found_twins))
+        return Scanned(out, notebooks)
+    found, blocked = {}, set()
+    for rel in walk(out, TWIN_SUFFIX):
+        t = _twin_text(out / rel)
+        if twins.is_twin(t):
+            found[rel] = t
+        else:
+            blocked.add(rel)
+    return Scanned(out, notebooks, found, blocked)
+
+
+def _twin_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def has_twins(out: Path) -> bool:
     """Whether the output folder already keeps text twins (then builds and checks keep them too)."""
-    return any(twins.is_twin(text) for _, text in _files(out, f"*{TWIN_SUFFIX}"))
+    return any(twins.is_twin(_twin_text(out / rel)) for rel in walk(out, TWIN_SUFFIX))
 
 
-def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False) -> Iterator[Change]:
+def refuse_nested(scanned: Scanned) -> None:
+    """An output folder that holds another build's output (its `index.ipynb` deeper down) would
+    swallow it: its lessons moved up and its files removed. Refuse that."""
+    for e in scanned.notebooks.values():
+        if e.path != PurePosixPath(INDEX) and e.path.name == INDEX and e.key == (None, "index"):
+            raise BuildError(f"{e.path} is the index of another output folder inside this one; "
+                             f"build into {e.path.parent} (or elsewhere), not around it")
+
+
+def decide(nb: NotebookNode, path: PurePosixPath, source: Existing | None) -> tuple[str, NotebookNode | None]:
+    """What to write at `path` for the planned `nb` given the file the learner's work is read from:
+    (reason, the merged notebook), or (reason, None) to leave the file as it is. The writer asks
+    it once when planning and again whenever that file changed before it could be replaced."""
+    old = source.nb if source is not None else None
+    if source is not None and source.path == path and source.problem is None and old \
+            and generated_view(old) == generated_view(nb):
+        return "only the learner's work differs", None
+    return _why(old, nb), merge(nb, old)
+
+
+def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False) -> list[Change]:
     """Every change that brings `scanned` in line with `planned`, each with its reason; writes nothing.
-    Yields notebook writes first, then removals and archives, then the text twins (with `text`):
-    lazily, so `apply` writes the first notebooks while later ones are merged, and a big catalog's
-    merged notebooks are not all held at once."""
+    Notebook writes come first, then removals and archives, then the text twins (with `text`).
+    A file the build cannot read or match, where it would write, is kept aside first."""
     existing = scanned.notebooks
-    by_key = {e.key: e for e in existing.values() if e.key is not None}
+    by_key: dict[tuple, Existing] = {}
+    for e in existing.values():
+        if e.key is not None and (e.key not in by_key or by_key[e.key].problem is not None):
+            by_key[e.key] = e  # a well-formed notebook of the lesson wins over a damaged one
     keys = {path: _key(nb) for path, nb in planned.items()}
     planned_keys = set(keys.values())
     consumed: set[PurePosixPath] = set()
-    why: dict[PurePosixPath, str] = {}
+    changes: list[Change] = []
+    claimed: set[PurePosixPath] = set()
     for path, nb in planned.items():
         key = keys[path]
         here = existing.get(path)
-        if here is not None and here.text == dumps(nb):
-            yield Change("keep", path, "unchanged", sign=nb)
+        text_now = dumps(nb)
+        if here is not None and here.data == text_now.encode():
+            changes.append(Change("keep", path, "unchanged", sign=nb))
             continue
-        source = here if here is not None and here.key == key else by_key.get(key)
+        aside = _aside(here, key, planned_keys, by_key) if here is not None else None
+        if here is not None and here.nb is not None and (here.key == key or (aside and here.key is None)):
+            source: Existing | None = here
+        else:
+            source = by_key.get(key)
         if source is not None and source.path != path and source.path not in planned:
             consumed.add(source.path)
             reason = f"lesson moved from {source.path}"
         elif source is None:
             reason = "new in the catalog" if here is None else "replaces a notebook of another lesson"
         else:
-            reason = _why(source.nb, nb)
-        old = source.nb if source is not None else None
-        if source is not None and source.path == path and old and generated_view(old) == generated_view(nb):
-            yield Change("keep", path, "only the learner's work differs")  # leave their file alone
+            reason = ""
+        why, merged = decide(nb, path, source)
+        if merged is None and aside is None:
+            changes.append(Change("keep", path, why))  # leave their file alone
             continue
+        assert merged is not None, "a file kept aside is never the learner's own copy of this lesson"
         if here is None:
             stale = "missing"
         else:
-            what = _why(here.nb, nb)
-            stale = "does not match the catalog" + ("" if what == "catalog changed" else f": {what}")
-        merged = merge(nb, old)
-        why[path] = reason
-        yield Change("add" if here is None else "update", path, reason, stale, write=merged, sign=merged)
+            hw = here.problem or _why(here.nb, nb)
+            stale = "does not match the catalog" + ("" if hw == "catalog changed" else f": {hw}")
+        if aside is not None:
+            where = _free(scanned, path, claimed)
+            changes.append(Change("aside", path, f"{aside}; its bytes are kept in {scanned.root / where}"
+                                  + ("; the work of yours found in it is in the new notebook"
+                                     if source is here and here.nb and has_learner_work(here.nb) else "")
+                                  + "; compare the two, then delete the copy", aside=where))
+        if aside is not None:
+            reason = "made again from the catalog" + (" and what could be read of the old file" if source is here else "")
+        changes.append(Change("add" if here is None else "update", path, reason or why, stale, write=merged,
+                              sign=merged, plan=nb, read=source, replaces=here))
     for path, e in existing.items():
         if path in planned or e.key is None:
             continue
         work = bool(e.nb and has_learner_work(e.nb))
-        if path in consumed:
-            why[path] = "its lesson and your work in it moved to a new file"
-            yield Change("remove", path, why[path], None if work else "lesson moved")
+        if e.problem is not None and (path in consumed or e.key not in planned_keys or work):
+            if path in consumed or e.key not in planned_keys:
+                where = _free(scanned, path, claimed)
+                changes.append(Change("aside", path, f"cannot read it ({e.problem}); moved to {scanned.root / where}",
+                                      aside=where, read=e))
+                changes.append(Change("remove", path, f"kept in {where}", read=e))
+        elif path in consumed:
+            changes.append(Change("remove", path, "its lesson and your work in it moved to a new file",
+                                  None if work else "lesson moved", read=e))
         elif e.key in planned_keys:
             continue  # another file already took this lesson's work
         elif work:
             kept = nbformat.from_dict(e.nb)
             kept.cells.insert(0, removed_header())
-            why[path] = f"no longer in the catalog; your notes are kept in {archived(path)}"
-            yield Change("archive", path, why[path], write=kept)
+            where = _free(scanned, path, claimed, archived(PurePosixPath()))
+            changes.append(Change("archive", path, f"no longer in the catalog; your notes are kept in {scanned.root / where}",
+                                  write=kept, read=e, aside=where))
         else:
-            why[path] = "no longer in the catalog"
-            yield Change("remove", path, why[path], "not in the catalog")
+            changes.append(Change("remove", path, "no longer in the catalog", "not in the catalog", read=e))
     if text:
-        yield from _reconcile_twins(planned, scanned, why)
+        changes += _reconcile_twins(planned, scanned, {c.path: c.reason for c in changes if c.action != "keep"})
+    return changes
 
+
+def _aside(here: Existing, key: tuple, planned_keys: set, by_key: dict) -> str | None:
+    """Why the file where a planned notebook goes must be kept aside before it is replaced, or None."""
+    if here.problem is not None:
+        return f"cannot read it ({here.problem})"
+    if here.key is None:
+        return "it does not say which lesson it is (metadata.companion missing or damaged)"
+    if here.key != key and here.nb and has_learner_work(here.nb) \
+            and (here.key not in planned_keys or by_key.get(here.key) is not here):
+        return f"it holds your work in another lesson ({here.key[1]})"
+    return None
+
+
+def _free(scanned: Scanned, path: PurePosixPath, claimed: set[PurePosixPath],
+          folder: PurePosixPath = PurePosixPath(KEPT_FOLDER)) -> PurePosixPath:
+    """The first name under `folder` for `path` that no file has (or that this build has not
+    given away already); `apply` claims it for good, and takes the next if it is gone by then."""
+    root = scanned.root
+    for name in atomic.free_name(root / folder, path):
+        rel = PurePosixPath(name.relative_to(root).as_posix())
+        if rel not in claimed and not name.exists():
+            claimed.add(rel)
+            return rel
+    raise AssertionError("unreachable")
 
 def _reconcile_twins(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned,
                      why: dict[PurePosixPath, str]) -> list[Change]:
@@ -178,50 +325,111 @@ def _reconcile_twins(planned: dict[PurePosixPath, NotebookNode], scanned: Scanne
     return changes
 
 
-def apply(changes: Iterable[Change], out: Path, *, trust: bool = True) -> Report:
-    """Write, archive and remove what `reconcile` found (writes 64 at a time as the changes come,
-    every write before any removal); with `trust`, sign every notebook the output keeps."""
-    report = Report()
-    notary = _notary() if trust else None  # before any write: a trust store that fails stops the build here
-    batch: list[tuple[Path, str]] = []
-    later: list[Change] = []
-    signs: list[NotebookNode] = []
+RETRIES = 5  # re-reads of a notebook saved again and again while the build wanted to replace it
+
+
+def apply(changes: list[Change], out: Path, *, trust: bool = True,
+          notary: object | None = None) -> tuple[int, list[Change]]:
+    """Write, archive and remove what `reconcile` found: files kept aside first, then every write
+    (all staged before any file is replaced: a full disk changes nothing), then archives and
+    removals; with `trust`, sign every notebook the output keeps. A file saved since it was read
+    is read again and merged again (`decide`), never overwritten. Returns how many notebooks were
+    trusted and what went otherwise than planned."""
+    if trust and notary is None:
+        notary = open_notary()  # a trust database that can't be written stops the build here
+    events: list[Change] = []
     for c in changes:
-        if c.sign is not None:
-            signs.append(c.sign)
-        if c.action in ("add", "update"):
-            batch.append((out / c.path, c.write if isinstance(c.write, str) else dumps(c.write)))
-            if len(batch) == 64:  # a few at a time, so a big catalog's texts are not all held at once
-                atomic.write_many(batch)
-                batch = []
-        elif c.action in ("archive", "remove"):
-            later.append(c)
-        report.add(replace(c, write=None, sign=None) if c.action != "archive" else c)
-    atomic.write_many(batch)
-    for c in later:
-        if c.action == "archive":
-            assert isinstance(c.write, NotebookNode)
-            atomic.write_text(out / archived(c.path), dumps(c.write))
-        (out / c.path).unlink()
-    report.trusted = _sign(notary, signs) if notary else 0
-    return report
+        if c.action == "aside" and c.read is None:
+            assert c.aside is not None
+            atomic.keep_aside(out / c.path, out, c.aside)
+    writes = [c for c in changes if c.action in ("add", "update")]
+    signed = {c.path: c.sign for c in changes if c.sign is not None}
+    try:
+        refused = atomic.write_many((out / c.path, c.write if isinstance(c.write, str) else dumps(c.write),
+                                     _check(c, out)) for c in writes)
+    except OSError as e:
+        raise BuildError(f"cannot write {e.filename or out}: {e.strerror or e}; no notebook was changed") from None
+    for c in (c for c in writes if out / c.path in refused):
+        signed[c.path] = _rewrite(c, out, events)
+    for c in changes:
+        if c.action == "aside" and c.read is not None:
+            assert c.aside is not None
+            atomic.keep_aside(out / c.path, out, c.aside)
+        elif c.action == "archive":
+            assert isinstance(c.write, NotebookNode) and c.aside is not None and c.read is not None
+            if c.read.unchanged(out):
+                atomic.keep_aside(dumps(c.write), out, c.aside)
+            else:
+                atomic.keep_aside(out / c.path, out, c.aside)  # saved meanwhile: kept as saved
+            _unlink(out / c.path)
+        elif c.action == "remove":
+            if c.read is not None and not c.read.unchanged(out):
+                events.append(Change("skip", c.path, "saved while the build ran; left as it is: build again"))
+                continue
+            _unlink(out / c.path)
+    kept = [nb for nb in signed.values() if nb is not None]
+    return (_sign(notary, kept) if notary is not None else 0), events
+
+
+def _check(c: Change, out: Path) -> atomic.Check | None:
+    """For a notebook: replace it only while it, and the file the learner's work was read from,
+    are still as read (a new file: only while none appeared)."""
+    if c.plan is None:
+        return None  # a text twin holds nothing of the learner's
+    here, read = c.replaces, c.read
+    return lambda: ((here.unchanged(out) if here is not None else not (out / c.path).exists())
+                    and (read is None or read is here or read.unchanged(out)))
+
+
+def _rewrite(c: Change, out: Path, events: list[Change]) -> NotebookNode | None:
+    """The notebook was saved after it was read: read it again, merge again, write if it stayed
+    put; a bounded number of times. What was written (to sign), or None when the file was left as
+    the learner saved it (then the next build merges it)."""
+    assert c.plan is not None
+    read = c.read
+    skip = Change("skip", c.path, "saved while the build ran; left as it is: build again to update it")
+    if read is None or read.path != c.path:
+        events.append(skip)  # a new file appeared there, or a moved lesson's old file changed
+        return None
+    for _ in range(RETRIES):
+        fresh = Existing.load(out, c.path)
+        if fresh is None or fresh.key != read.key or fresh.problem is not None:
+            break  # no longer this lesson's notebook as the build can read it: leave it
+        if fresh.stamp is None:
+            continue
+        _, merged = decide(c.plan, c.path, fresh)
+        if merged is None:
+            return None  # only the learner's work differs now: their file stays as saved
+        if atomic.write_text(out / c.path, dumps(merged), check=lambda f=fresh: f.unchanged(out)):
+            events.append(Change("remerge", c.path, "saved while the build ran: read and merged again"))
+            return merged
+    events.append(skip)
+    return None
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True,
-         text: bool = False) -> Report:
+         text: bool = False, notary: object | None = None) -> Report:
     """Reconcile, then (unless `dry_run`) apply: the report lists what changed or would change."""
-    changes = reconcile(planned, scan(out, text=text), text=text)
+    scanned = scan(out, text=text, expected=set(planned))
+    refuse_nested(scanned)
+    changes = reconcile(planned, scanned, text=text)
+    report = Report([c for c in changes if c.action != "keep"], unchanged=sum(c.action == "keep" for c in changes))
     if not dry_run:
-        return apply(changes, out, trust=trust)
-    report = Report()
-    for c in changes:
-        report.add(c)
+        report.trusted, events = apply(changes, out, trust=trust, notary=notary)
+        report.changes += events
     return report
 
 
 def _why(old: dict | None, nb: NotebookNode) -> str:
     """What changed in a lesson's generated cells, for `--dry-run`: the catalog, its extra, or both."""
-    before = ((old or {}).get("metadata", {}).get(META) or {}).get("extra")
+    before = (notebook_meta(old or {}) or {}).get("extra")
     after = nb.metadata[META].get("extra")
     if after and not before:
         return f"new extra {after}"
@@ -241,9 +449,9 @@ def _why(old: dict | None, nb: NotebookNode) -> str:
     return "catalog changed" if extra_old == extra_new else f"catalog and extra {after} changed"
 
 
-def _notary() -> Any:
-    """This machine's trust database (in the Jupyter data dir), opened and checked writable:
-    a read-only or full data dir is a message before the build writes, not a traceback after."""
+def open_notary() -> object:
+    """This machine's notary, checked writable before the build writes anything: trust is stored
+    in the Jupyter data folder, and a build that fails there after writing is half done."""
     import sqlite3
 
     from jupyter_core.paths import jupyter_data_dir
@@ -251,28 +459,29 @@ def _notary() -> Any:
 
     try:
         notary = NotebookNotary()
-        notary.secret  # read, or made and written, now
-        if isinstance(notary.store, SQLiteSignatureStore) and notary.store.db is not None:
-            notary.store.db.execute("BEGIN IMMEDIATE")  # takes the write lock: fails if it can't be written
-            notary.store.db.execute("ROLLBACK")
+        notary.secret  # noqa: B018 - made and written on first use
+        store = notary.store
+        if isinstance(store, SQLiteSignatureStore):
+            if store.db is None or store.db_file == ":memory:":
+                raise OSError(f"cannot open {notary.db_file}")
+            store.db.execute("BEGIN IMMEDIATE")
+            store.db.rollback()
     except (OSError, sqlite3.Error) as e:
-        where = getattr(e, "filename", None) or jupyter_data_dir()
-        raise StoreError(f"cannot write the notebook trust database in {where} ({getattr(e, 'strerror', None) or e}); "
-                         "nothing was written: make the Jupyter data dir writable, set JUPYTER_DATA_DIR, "
-                         "or build with --no-trust") from None
+        raise BuildError(f"cannot record trust in {jupyter_data_dir()}: {e}; nothing was written. Make that "
+                         "folder writable (or set JUPYTER_DATA_DIR), or build with --no-trust") from None
     return notary
 
 
-def _sign(notary: Any, notebooks: list[NotebookNode]) -> int:
+def _sign(notary: object, notebooks: list[NotebookNode]) -> int:
     """Trust what the build wrote, so the saved players show on open; trust is per machine.
 
     The signatures `NotebookNotary.sign` stores, but in one transaction and only those not stored
     yet: `sign` commits (fsyncs) the database once or twice per notebook, most of a no-op rebuild."""
-    import sqlite3
     from datetime import datetime, timezone
 
-    from nbformat.sign import SQLiteSignatureStore
+    from nbformat.sign import NotebookNotary, SQLiteSignatureStore
 
+    assert isinstance(notary, NotebookNotary)
     store = notary.store
     if not isinstance(store, SQLiteSignatureStore) or store.db is None:
         for nb in notebooks:
@@ -283,15 +492,11 @@ def _sign(notary: Any, notebooks: list[NotebookNode]) -> int:
     new = [d for d in dict.fromkeys(notary.compute_signature(nb) for nb in notebooks) if d not in known]
     if new:
         now = datetime.now(tz=timezone.utc)
-        try:
+        with db:
+            db.executemany("INSERT INTO nbsignatures (algorithm, signature, last_seen) VALUES (?, ?, ?)",
+                           [(algorithm, d, now) for d in new])
+        (count,) = db.execute("SELECT Count(*) FROM nbsignatures").fetchone()
+        if count > store.cache_size:
             with db:
-                db.executemany("INSERT INTO nbsignatures (algorithm, signature, last_seen) VALUES (?, ?, ?)",
-                               [(algorithm, d, now) for d in new])
-            (count,) = db.execute("SELECT Count(*) FROM nbsignatures").fetchone()
-            if count > store.cache_size:
-                with db:
-                    store.cull_db()
-        except sqlite3.Error as e:  # e.g. the disk filled up since `_notary` checked
-            raise StoreError(f"the notebooks were written, but trusting them failed ({e}): free some space "
-                             "and build again to trust them, or open them and choose Trust") from None
+                store.cull_db()
     return len(notebooks)

@@ -165,7 +165,7 @@ def test_notes_print_as_markdown_by_lesson_and_video_with_links_to_the_moment(tm
     assert main(["notes", "--course", "c1", "--catalog", str(catalog)]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "# Course One"
-    lesson = out.index("## Lesson 1: First")
+    lesson = out.index("## Lesson 1 — First")
     first = out.index("### But what is a neural network?")
     second = out.index("### Gradient descent")
     assert lesson < first < out.index(f"- [37:12]({moment_url('aircAruvnKk', 2232)}) a thought") < second

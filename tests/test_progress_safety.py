@@ -235,17 +235,3 @@ def test_a_read_only_data_dir_is_a_clear_error(small_disk, monkeypatch, capsys, 
     assert "cannot create its folder" in err and "Read-only file system" in err
     assert main(["progress", "--export", str(tmp_path / "p.json")]) == 2
     assert not (tmp_path / "p.json").exists()
-
-
-def test_a_build_with_a_read_only_jupyter_data_dir_says_so_before_writing_anything(small_disk, tmp_path, monkeypatch,
-                                                                                     capsys):
-    from conftest import small_catalog, write_catalog
-
-    catalog = write_catalog(tmp_path, small_catalog())
-    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
-    monkeypatch.setenv("JUPYTER_DATA_DIR", str(small_disk / "jupyter"))
-    assert main(["build", "--catalog", str(catalog)]) == 2
-    err = capsys.readouterr().err
-    assert "cannot write the notebook trust database" in err and "Read-only file system" in err
-    assert "--no-trust" in err and not (tmp_path / "notebooks").exists()
-    assert main(["build", "--catalog", str(catalog), "--no-trust"]) == 0
