@@ -1,0 +1,132 @@
+"""The companion's Jupyter server side, through a real Jupyter server of this environment (its REST API).
+
+The server is started as a learner's plain `jupyter server`/`jupyter lab` would be, with no option
+naming the companion: what it does to course notebooks comes from the config `scripts/setup`
+installs in the environment.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from companion import serverext
+from test_browser import REPO, _free_port, _stop, _wait_for_server
+
+WIDGET = {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    tmp = tmp_path_factory.mktemp("serverext")
+    notebooks, token = tmp / "notebooks", os.urandom(16).hex()
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp / "cfg"), "JUPYTER_DATA_DIR": str(tmp / "data"),
+           "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "IPYTHONDIR": str(tmp / "ipython"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    build = subprocess.run([sys.executable, "-m", "companion", "build", "--catalog", str(REPO / "catalog.json"),
+                            "--out", str(notebooks), "--no-text"], env=env, capture_output=True, text=True, timeout=180)
+    assert build.returncode == 0, build.stderr
+    log = tmp / "server.log"
+    cmd = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={_free_port()}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        yield _wait_for_server(proc, tmp / "runtime", token, log), token, notebooks
+    finally:
+        _stop(proc)
+
+
+def api(server: tuple[str, str, Path], method: str, path: str, body: Any = None) -> Any:
+    url, token, _ = server
+    req = urllib.request.Request(f"{url}/api/contents/{path}", method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read() or b"null")
+
+
+def a_lesson(notebooks: Path) -> str:
+    return sorted(p for p in (notebooks / "deep-learning-3blue1brown").glob("*.ipynb") if p.name[0].isdigit())[0] \
+        .relative_to(notebooks).as_posix()
+
+
+def test_environment_config_names_the_companion_for_any_jupyter_started_here():
+    installed = serverext.config_path()
+    assert installed.is_file(), f"{installed} missing: run bash scripts/setup"
+    assert json.loads(installed.read_text()) == json.loads(serverext.CONFIG.read_text())
+    config = json.loads(serverext.CONFIG.read_text())
+    assert config["ServerApp"]["contents_manager_class"] == "companion.serverext.CourseContentsManager"
+    assert config["MappingKernelManager"]["cull_idle_timeout"] == 15 * 60
+
+
+def test_stable_language_info_is_what_ipykernel_reports_less_the_python_version():
+    from ipykernel.ipkernel import IPythonKernel
+
+    reported = dict(IPythonKernel.language_info)
+    assert reported == serverext.live_language_info()
+    reported.pop("version")
+    assert reported == serverext.LANGUAGE_INFO
+
+
+def test_opened_course_notebook_carries_the_kernels_language_info_but_the_file_does_not(server):
+    path = a_lesson(server[2])
+    on_disk = json.loads((server[2] / path).read_text(encoding="utf-8"))
+    assert "version" not in on_disk["metadata"]["language_info"]
+    opened = api(server, "GET", path)
+    assert opened["content"]["metadata"]["language_info"] == serverext.live_language_info()
+
+
+def test_save_keeps_static_html_drops_widget_views_state_and_python_version(server):
+    path = a_lesson(server[2])
+    nb = api(server, "GET", path)["content"]
+    checklist = next(c for c in nb["cells"] if c["id"] == "checklist")
+    static = "<ul><li>☑ watched</li></ul>"
+    checklist["outputs"] = [
+        {"output_type": "display_data", "metadata": {},
+         "data": {serverext.WIDGET_VIEW: WIDGET, "text/html": static, "text/plain": "☑ watched"}},
+        {"output_type": "display_data", "metadata": {},  # a widget with nothing static to fall back on stays
+         "data": {serverext.WIDGET_VIEW: WIDGET, "text/plain": "VBox()"}}]
+    checklist["execution_count"] = 7
+    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    api(server, "PUT", path, {"type": "notebook", "format": "json", "content": nb})
+
+    saved = json.loads((server[2] / path).read_text(encoding="utf-8"))
+    outs = next(c for c in saved["cells"] if c["id"] == "checklist")["outputs"]
+    assert outs[0]["data"] == {"text/html": static, "text/plain": "☑ watched"}
+    assert outs[1]["data"] == {serverext.WIDGET_VIEW: WIDGET, "text/plain": "VBox()"}
+    assert "widgets" not in saved["metadata"]
+    assert saved["metadata"]["language_info"] == serverext.LANGUAGE_INFO
+
+
+def test_other_notebooks_are_saved_exactly_as_sent(server):
+    nb = json.loads((server[2] / a_lesson(server[2])).read_text(encoding="utf-8"))
+    del nb["metadata"]["companion"]
+    nb["metadata"]["language_info"] = serverext.live_language_info()
+    nb["cells"][0]["outputs"] = []
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["outputs"] = [{"output_type": "display_data", "metadata": {},
+                        "data": {serverext.WIDGET_VIEW: WIDGET, "text/html": "<b>x</b>", "text/plain": "x"}}]
+    api(server, "PUT", "mine.ipynb", {"type": "notebook", "format": "json", "content": copy.deepcopy(nb)})
+    saved = json.loads((server[2] / "mine.ipynb").read_text(encoding="utf-8"))
+    assert saved["metadata"]["language_info"] == nb["metadata"]["language_info"]
+    assert next(c for c in saved["cells"] if c["id"] == code["id"])["outputs"][0]["data"] == code["outputs"][0]["data"]
+
+
+@pytest.mark.parametrize("content", [{"metadata": {"companion": {}}, "cells": [None, {"cell_type": "code"}]},
+                                     {"metadata": {"companion": {}, "language_info": "python"}, "cells": "?"}])
+def test_save_hook_never_raises_on_a_notebook_it_does_not_understand(content):
+    model = {"type": "notebook", "content": content}
+    serverext.pre_save(model=model, path="x.ipynb", contents_manager=None)
+    assert serverext.on_open(model) is model
