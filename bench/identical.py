@@ -8,6 +8,7 @@ and prints one line: `<identical> <total> <invalid>`.
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
@@ -17,7 +18,7 @@ from pathlib import Path  # noqa: E402
 import nbformat  # noqa: E402
 import nbformat.v4  # noqa: E402
 
-from companion import builder  # noqa: E402
+from companion import builder, nodes  # noqa: E402
 from companion.catalog import load  # noqa: E402
 
 CONSTRUCTORS = ("new_code_cell", "new_markdown_cell", "new_notebook", "new_output")
@@ -31,17 +32,22 @@ def plan_both(catalog: Path, privacy: bool | None) -> tuple[dict, dict | None]:
         args: tuple = (privacy, load_extras(cat, folder_of(catalog)))
     except ImportError:
         args = (privacy,)
-    fast = builder.plan(cat, *args)
-    if not all(hasattr(builder, name) for name in CONSTRUCTORS):
+    # since the notebooks record their catalog's place, planning needs the output folder (older copies: --src)
+    kwargs = {"folder": catalog.parent / "notebooks"} if "folder" in inspect.signature(builder.plan).parameters else {}
+    fast = builder.plan(cat, *args, **kwargs)
+    # the constructors live in the builder, or (since the cells contract moved out) in `cells`
+    owners = [m for m in (builder, sys.modules.get("companion.cells")) if m is not None]
+    where = {name: next((m for m in owners if hasattr(m, name)), None) for name in CONSTRUCTORS}
+    if any(m is None for m in where.values()):
         return fast, None
-    saved = {name: getattr(builder, name) for name in CONSTRUCTORS}
+    saved = {name: getattr(m, name) for name, m in where.items()}
     try:
-        for name in CONSTRUCTORS:
-            setattr(builder, name, getattr(nbformat.v4, name))
-        slow = builder.plan(cat, *args)
+        for name, m in where.items():
+            setattr(m, name, getattr(nbformat.v4, name))
+        slow = builder.plan(cat, *args, **kwargs)
     finally:
         for name, f in saved.items():
-            setattr(builder, name, f)
+            setattr(where[name], name, f)
     return fast, slow
 
 
@@ -57,11 +63,11 @@ def main() -> int:
             except nbformat.ValidationError:
                 invalid += 1
             reference = nbformat.writes(slow[path] if slow is not None else nb) + "\n"
-            same += builder.dumps(nb) == reference and (slow is None or nb == slow[path])
+            same += nodes.dumps(nb) == reference and (slow is None or nb == slow[path])
     for f in files:
         nb = nbformat.read(f, as_version=nbformat.NO_CONVERT)
         total += 1
-        same += builder.dumps(nb) == nbformat.writes(nb) + "\n"
+        same += nodes.dumps(nb) == nbformat.writes(nb) + "\n"
     print(same, total, invalid)
     return 0
 

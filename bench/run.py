@@ -318,7 +318,7 @@ class Bench:
         template = new_notebook(cells=[
             new_markdown_cell("# Lesson\n\nRendered by papermill from this template, once per lesson."),
             new_code_cell('course_id = "course"\nlesson_id = "lesson"', metadata={"tags": ["parameters"]}),
-            new_code_cell("from IPython.display import Markdown, display\nfrom companion.kernel import open_lesson\n\n"
+            new_code_cell("from IPython.display import Markdown, display\nfrom companion.lesson import open_lesson\n\n"
                           "lesson = open_lesson(course_id, lesson_id)\ndisplay(Markdown(f'# {lesson.lesson.title}'))"),
             new_code_cell("for a in lesson.lesson.videos:\n    lesson.show_video(a.id)"),
             new_code_cell("for a in lesson.lesson.resources:\n    lesson.show_resource(a.id)"),
@@ -440,7 +440,7 @@ class Bench:
         self.report.add("5 lesson", f"nbclient: lesson notebook `{path.relative_to(t / 'nb')}` (all cells)", str(l),
                         "empty notebook", ratio(l.median, e.median), "≤ 1.3×", yes(l.median <= 1.3 * e.median))
         code = ("import time; t0 = time.perf_counter(); import IPython.display; t1 = time.perf_counter(); "
-                "import companion.kernel; t2 = time.perf_counter(); import ipywidgets; t3 = time.perf_counter(); "
+                "import companion.lesson; t2 = time.perf_counter(); import ipywidgets; t3 = time.perf_counter(); "
                 "print(t1 - t0, t2 - t1, t3 - t2)")
         cols: list[list[float]] = [[], [], []]
         alone = []
@@ -448,16 +448,16 @@ class Bench:
             out = run([self.py, "-c", code], env)
             for c, v in zip(cols, map(float, out.out.split())):
                 c.append(v)
-            out = run([self.py, "-c", "import time; t0 = time.perf_counter(); import companion.kernel; "
+            out = run([self.py, "-c", "import time; t0 = time.perf_counter(); import companion.lesson; "
                                       "print(time.perf_counter() - t0)"], env)
             alone.append(float(out.out.split()[-1]))
         ipy, kern, widgets, alone_s = Stat(cols[0]), Stat(cols[1]), Stat(cols[2]), Stat(alone)
         self.r.update(import_ipython_display=ipy.values, import_companion_kernel_after=kern.values,
                       import_ipywidgets_after=widgets.values, import_companion_kernel_alone=alone_s.values)
         self.report.add("5 lesson", "`import IPython.display`, fresh interpreter (a kernel has it already)", str(ipy))
-        self.report.add("5 lesson", "`import companion.kernel` alone, fresh interpreter", str(alone_s),
+        self.report.add("5 lesson", "`import companion.lesson` alone, fresh interpreter", str(alone_s),
                         "`import IPython.display`", ratio(alone_s.median, ipy.median))
-        self.report.add("5 lesson", "`import companion.kernel` after IPython.display (what a kernel pays)", str(kern),
+        self.report.add("5 lesson", "`import companion.lesson` after IPython.display (what a kernel pays)", str(kern),
                         "`import IPython.display`", ratio(kern.median, ipy.median))
         self.report.add("5 lesson", "`import ipywidgets` after those (the checklist's import)", str(widgets),
                         "`import IPython.display`", ratio(widgets.median, ipy.median))

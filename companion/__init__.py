@@ -1,3 +1,39 @@
-"""Jupyter notebook course companion: curated video courses as one notebook per lesson."""
+"""Jupyter notebook course companion: curated video courses as one notebook per lesson.
+
+The library API (the `companion` command calls the same functions):
+
+- `build(catalog, out, *, check, dry_run, twins, trust, privacy_enhanced) -> Report`
+- `validate(catalog) -> str`
+- `import_index(index, course, *, catalog, title) -> Imported`
+- `progress(catalog, *, course, store) -> list[CourseProgress]`
+
+Mistakes in what they are given raise `CompanionError` (see `companion.errors`). Importing
+`companion` is cheap: each function's modules load when it is first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import BuildError, CatalogError, CompanionError, NotFound, StoreError, UsageError
+
+if TYPE_CHECKING:
+    from .api import Imported, build, import_index, progress, validate
+    from .tally import CourseProgress
+    from .writer import Report
 
 __version__ = "0.1.0"
+__all__ = ["build", "validate", "import_index", "progress", "Report", "Imported", "CourseProgress",
+           "CompanionError", "CatalogError", "NotFound", "BuildError", "UsageError", "StoreError"]
+
+_LAZY = {"build": "api", "validate": "api", "import_index": "api", "progress": "api", "Imported": "api",
+         "Report": "writer", "CourseProgress": "tally"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the API's modules on first use, so `import companion` (every lesson does) stays cheap."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

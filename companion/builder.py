@@ -1,31 +1,27 @@
-"""Turn a course's lessons into notebooks: cells with stable ids, saved video outputs, no state.
+"""Turn a course's lessons into notebooks: the content of each cell, with saved video outputs.
 
-Catalog text only ever reaches markdown (escaped) and the saved HTML outputs (escaped by
-`Embed`); code cells name catalog entries by id, and ids are checked to be plain tokens.
+Only content lives here: how cells are marked is `cells`, where files go is `layout`, escaping
+is `markup` (catalog text reaches markdown escaped; code cells name catalog entries by id), the
+phase grouping of the course index is `tally`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-import html
-import json
-import re
-from dataclasses import dataclass
-from functools import cached_property
-from pathlib import PurePosixPath
-from urllib.parse import quote
+from pathlib import Path, PurePosixPath
 
 from nbformat import NotebookNode
 
+from .cells import ANSWER, EMBED, META, generated
 from .catalog import Assignment, Catalog, Course, Lesson
+from .errors import BuildError
 from .embed import Embed, embed_for
 from .extras import Extra
-from .names import slug
-from .nodes import new_code_cell, new_markdown_cell, new_notebook, new_output, writes
+from .layout import INDEX, Layout, catalog_from, reserved
+from .markup import link, md, md_block, py, url
+from .nodes import new_notebook, new_output
 from .prompts import prompts_for
+from .tally import groups
 
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,80}\Z")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~$<>])")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` trusts the notebooks it writes). "
             "The checklist needs the kernel: run all cells (**Run ▸ Run All Cells**) and tick what you have done; "
@@ -34,90 +30,9 @@ EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
 
 
-REMOVED_FOLDER = "removed"  # where the writer archives notebooks of lessons that left the catalog
-# Names Windows refuses for a file or folder, whatever the extension (CON, CON.ipynb, ...).
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)", re.IGNORECASE)
-
-
-class BuildError(Exception):
-    """The catalog can't be laid out as notebooks (e.g. two lessons would share a file)."""
-
-
-def md(text: str) -> str:
-    """Catalog text as inert inline markdown: no markup, no HTML, no math, one line."""
-    # a backslash becomes an entity: `\\(` (an escaped backslash before a bracket) opens math in JupyterLab
-    return _MD_SPECIAL.sub(lambda m: "&#92;" if m[1] == "\\" else "\\" + m[1],
-                           html.escape(" ".join(text.split()), quote=False))
-
-
-def md_block(text: str, prefix: str = "") -> str:
-    """Paragraphs of catalog text, each escaped; `prefix="> "` makes a quote."""
-    paragraphs = [md(p) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-    return f"\n{prefix}\n".join(prefix + p for p in paragraphs)
-
-
-def url(href: str) -> str:
-    """A link target that cannot break out of `(...)` in markdown."""
-    return quote(href, safe=":/?#[]@!$&'*+,;=%~-._")
-
-
-def link(text: str, href: str) -> str:
-    return f"[{md(text)}]({url(href)})"
-
-
-def py(token: str) -> str:
-    """An id as a Python literal; ids are plain tokens, so nothing else can reach the source."""
-    if not TOKEN.match(token):
-        raise BuildError(f"refusing to put {token!r} into code: ids are letters, digits, - and _")
-    return json.dumps(token)
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def cell_id(role: str, key: str = "") -> str:
-    raw = f"{role}-{key}" if key else role
-    safe = re.sub(r"[^A-Za-z0-9_-]", "-", raw)
-    return safe if len(safe) <= 64 else f"{safe[:47]}-{digest(raw)}"
-
-
-def _cell(kind: str, role: str, key: str, source: str, *, outputs: list | None = None, count: int | None = None,
-          tags: list[str] | None = None) -> NotebookNode:
-    meta: dict = {"companion": {"role": role, "digest": digest(source)}}
-    if tags:
-        meta["tags"] = tags
-    if kind == "markdown":
-        return new_markdown_cell(source, id=cell_id(role, key), metadata=meta)
-    return new_code_cell(source, id=cell_id(role, key), metadata=meta, outputs=outputs or [], execution_count=count)
-
-
 def _notebook(cells: list[NotebookNode], companion: dict) -> NotebookNode:
     return new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
-                                               "companion": companion})
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each notebook of a course goes, relative to the output folder."""
-
-    course: Course
-
-    @property
-    def folder(self) -> PurePosixPath:
-        return PurePosixPath(self.course.id)
-
-    @cached_property
-    def _width(self) -> int:  # once per course, not once per name: a build names each lesson ~4 times
-        return max(2, len(str(max(l.number for l in self.course.lessons if l.number is not None))))
-
-    def name(self, lesson: Lesson) -> str:
-        if lesson.number is None:
-            return f"{lesson.id}.ipynb"
-        return f"{lesson.number:0{self._width}d}-{slug(lesson.title, 40)}.ipynb"
-
-    def path(self, lesson: Lesson) -> PurePosixPath:
-        return self.folder / self.name(lesson)
+                                               META: companion})
 
 
 class LessonBuilder:
@@ -156,7 +71,7 @@ class LessonBuilder:
         if lesson.note:
             lines += ["", md_block(lesson.note, "> ")]
         lines += ["", f"*{RUN_HINT}*"]
-        return _cell("markdown", "header", "", "\n".join(lines))
+        return generated("markdown", "header", "", "\n".join(lines))
 
     def _video_cells(self, n: int, a: Assignment, seen_series: set[str], count: int) -> list[NotebookNode]:
         v = self.catalog.videos[a.id]
@@ -179,10 +94,10 @@ class LessonBuilder:
                           "GitHub, VS Code, offline)"]
         else:
             lines += ["", f"🔎 {link('Find it on YouTube', v.url)} (the source list gives no direct link to this video)"]
-        cells = [_cell("markdown", "video", a.id, "\n".join(lines))]
+        cells = [generated("markdown", "video", a.id, "\n".join(lines))]
         if embed:
             out = new_output("display_data", data=embed.bundle(), metadata={})
-            cells.append(_cell("code", "embed", a.id, f"lesson.show_video({py(a.id)})", outputs=[out], count=count))
+            cells.append(generated("code", EMBED, a.id, f"lesson.show_video({py(a.id)})", outputs=[out], count=count))
         return cells
 
     def _embed(self, a: Assignment) -> Embed | None:
@@ -198,18 +113,18 @@ class LessonBuilder:
             line = f"- {link(a.title or r.title, r.url)} ({md(r.kind)})"
             notes = " ".join(md(x) for x in (r.note, a.note) if x)
             lines.append(f"{line}: {notes}" if notes else line)
-        cells.append(_cell("markdown", "resources", "", "\n".join(lines)))
+        cells.append(generated("markdown", "resources", "", "\n".join(lines)))
         for a in lesson.resources:
             embed = self._embed(a)
             if embed:
                 out = new_output("display_data", data=embed.bundle(), metadata={})
-                cells.append(_cell("code", "embed", a.id, f"lesson.show_resource({py(a.id)})", outputs=[out], count=count))
+                cells.append(generated("code", EMBED, a.id, f"lesson.show_resource({py(a.id)})", outputs=[out], count=count))
                 count += 1
         return cells
 
     def lesson(self, lesson: Lesson) -> NotebookNode:
         cells = [self._header(lesson),
-                 _cell("code", "setup", "", "from companion.kernel import open_lesson\n\n"
+                 generated("code", "setup", "", "from companion.lesson import open_lesson\n\n"
                                             f"lesson = open_lesson({py(self.course.id)}, {py(lesson.id)}"
                                             f"{', privacy_enhanced=True' if self.privacy else ''})", count=1)]
         seen: set[str] = set()
@@ -220,16 +135,16 @@ class LessonBuilder:
         cells += self._resource_cells(lesson, count)
         extra = self.extras.get((self.course.id, lesson.id))
         cells += self._extra_cells(extra)
-        cells.append(_cell("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
+        cells.append(generated("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
                                                       "prompt (double-click to edit). They are yours: rebuilding the "
                                                       "notebooks keeps them."))
-        for p in prompts_for(lesson, self.catalog, md):
-            cells.append(_cell("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
-            cells.append(_cell("markdown", "answer", p.id, "", tags=["answer"]))
-        cells.append(_cell("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
+        for p in prompts_for(lesson, self.catalog):
+            cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
+            cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
+        cells.append(generated("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
                                                               "are done, and the reflections when you have written them."))
-        cells.append(_cell("code", "checklist", "", "lesson.checklist()"))
-        cells.append(_cell("markdown", "footer", "", self._nav(lesson)))
+        cells.append(generated("code", "checklist", "", "lesson.checklist()"))
+        cells.append(generated("markdown", "footer", "", self._nav(lesson)))
         meta = {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id}
         if extra is not None:
             meta["extra"] = str(extra.source)
@@ -239,9 +154,9 @@ class LessonBuilder:
         """The author's extra for this lesson under a heading of its own; code cells saved unrun."""
         if extra is None:
             return []
-        cells = [_cell("markdown", "extras-header", "", EXTRAS_TEXT)]
+        cells = [generated("markdown", "extras-header", "", EXTRAS_TEXT)]
         for c in extra.cells:
-            cells.append(_cell(c.kind, "extra", c.key, c.source, tags=list(c.tags) or None))
+            cells.append(generated(c.kind, "extra", c.key, c.source, tags=list(c.tags) or None))
         return cells
 
     def index(self) -> NotebookNode:
@@ -251,27 +166,20 @@ class LessonBuilder:
             lines += [md_block(c.note, "> "), ""]
         if c.source:
             lines += [f"Made from the list *{md(c.source)}*. [All courses](../index.ipynb)", ""]
-        cells = [_cell("markdown", "course-header", "", "\n".join(lines).rstrip())]
-        cells.append(_cell("code", "progress", "", f"from companion.kernel import open_course\n\n"
+        cells = [generated("markdown", "course-header", "", "\n".join(lines).rstrip())]
+        cells.append(generated("code", "progress", "", f"from companion.lesson import open_course\n\n"
                                                    f"open_course({py(c.id)}).progress()"))
-        groups: list[tuple[str, str, list[Lesson]]] = []
-        for lesson in self.order:
-            phase = c.phase_of(lesson)
-            title = phase.title if phase else ("Lessons" if lesson.number is not None else "Beyond the lessons")
-            note = phase.note if phase else ""
-            if not groups or groups[-1][0] != title:
-                groups.append((title, note, []))
-            groups[-1][2].append(lesson)
         body = ["## Lessons"]
         numbers = [l.number for l in self.order if l.number is not None]
         gaps = sorted(set(range(min(numbers + [1]), max(numbers) + 1)) - set(numbers)) if numbers else []
         if gaps:
             body += ["", f"*The list assigns no videos to lesson{'s' * (len(gaps) > 1)} "
                          f"{', '.join(map(str, gaps))}, so {'they have' if len(gaps) > 1 else 'it has'} no notebook.*"]
-        for title, note, lessons in groups:
-            body += ["", f"### {md(title)}"] + (["", f"*{md(note)}*"] if note else []) + [""]
-            body += [f"- [{md(_label(l))}]({url(self.layout.name(l))}) — {_count(l)}" for l in lessons]
-        cells.append(_cell("markdown", "lessons", "", "\n".join(body)))
+        for group in groups(c):
+            note = group.phase.note if group.phase else ""
+            body += ["", f"### {md(group.title)}"] + (["", f"*{md(note)}*"] if note else []) + [""]
+            body += [f"- [{md(_label(l))}]({url(self.layout.name(l))}) — {_count(l)}" for l in group.lessons]
+        cells.append(generated("markdown", "lessons", "", "\n".join(body)))
         series_ids = list(dict.fromkeys(self.catalog.videos[a.id].series for l in c.lessons for a in l.videos
                                         if self.catalog.videos[a.id].series))
         if series_ids:
@@ -281,7 +189,7 @@ class LessonBuilder:
                 links = [link(self.catalog.resources[r].kind, self.catalog.resources[r].url) for r in s.resources]
                 entry = f"- **{md(s.title)}**" + (f" ({', '.join(links)})" if links else "")
                 lines.append(entry + (f": {md(s.note)}" if s.note else ""))
-            cells.append(_cell("markdown", "series", "", "\n".join(lines)))
+            cells.append(generated("markdown", "series", "", "\n".join(lines)))
         return _notebook(cells, {"course": c.id, "lesson": "index"})
 
 
@@ -301,36 +209,37 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
              "in each course index once you run it.", ""]
     for c in catalog.courses.values():
         lines.append(f"- [{md(c.title)}]({url(c.id)}/index.ipynb) — {len(c.lessons)} lessons")
-    cells = [_cell("markdown", "courses", "", "\n".join(lines)),
-             _cell("code", "overview", "", "from companion.kernel import overview\n\noverview()")]
+    cells = [generated("markdown", "courses", "", "\n".join(lines)),
+             generated("code", "overview", "", "from companion.lesson import overview\n\noverview()")]
     return _notebook(cells, {"course": None, "lesson": "index"})
 
 
 def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
-         extras: dict[tuple[str, str], Extra] | None = None) -> dict[PurePosixPath, NotebookNode]:
+         extras: dict[tuple[str, str], Extra] | None = None, *,
+         folder: Path | None = None) -> dict[PurePosixPath, NotebookNode]:
     """Every notebook the catalog asks for, keyed by its path under the output folder; `extras`
-    (from `extras.load`) adds authors' worked examples to their lessons."""
-    out: dict[PurePosixPath, NotebookNode] = {PurePosixPath("index.ipynb"): catalog_index(catalog)}
+    (from `extras.load`) adds authors' worked examples to their lessons. Given the output
+    `folder`, each notebook records where the catalog is, relative to the notebook
+    (`metadata.companion.catalog`), so a lesson finds it when run wherever it was written."""
+    out: dict[PurePosixPath, NotebookNode] = {PurePosixPath(INDEX): catalog_index(catalog)}
     for course in catalog.courses.values():
-        if course.id == REMOVED_FOLDER or _WINDOWS_RESERVED.match(course.id):
-            why = "the build archives removed notebooks there" if course.id == REMOVED_FOLDER else "Windows reserves the name"
+        why = reserved(course.id)
+        if why:
             raise BuildError(f'courses "{course.id}": "{course.id}" cannot be a course folder ({why}); '
                              "give the course another id")
         builder = LessonBuilder(catalog, course, privacy_enhanced, extras)
-        out[builder.layout.folder / "index.ipynb"] = builder.index()
+        out[builder.layout.index] = builder.index()
         for lesson in course.lessons:
             path = builder.layout.path(lesson)
             if path in out:
                 raise BuildError(f'courses "{course.id}": lesson "{lesson.id}" would be written to {path}, '
                                  "which another notebook already uses; give it another id or title")
-            if _WINDOWS_RESERVED.match(path.name):
+            if reserved(path.name):
                 raise BuildError(f'courses "{course.id}": lesson "{lesson.id}" would be written to {path}, '
                                  "a name Windows reserves; give it another id")
             out[path] = builder.lesson(lesson)
+    if folder is not None and catalog.path is not None:
+        where = {parent: catalog_from(folder / parent, catalog.path) for parent in {p.parent for p in out}}
+        for path, nb in out.items():
+            nb.metadata[META]["catalog"] = where[path.parent]
     return out
-
-
-def dumps(nb: NotebookNode) -> str:
-    """The notebook's file text: exactly `nbformat.writes(nb) + "\\n"`, minus its schema check
-    (every notebook here is nbformat 4, made by `nodes`)."""
-    return writes(nb) + "\n"

@@ -14,17 +14,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import youtube
+from .errors import CatalogError, NotFound
 
 SCHEMA_PATH = Path(__file__).with_name("catalog.schema.json")
 CATALOG_NAME = "catalog.json"
-
-
-class CatalogError(Exception):
-    """A catalog that cannot be used; `problems` holds one line per mistake."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -130,7 +123,7 @@ class Course:
         for lesson in self.lessons:
             if lesson.key == key or lesson.id == key:
                 return lesson
-        raise KeyError(f'course "{self.id}" has no lesson {key!r}')
+        raise NotFound(f'course "{self.id}" has no lesson {key!r}')
 
     def phase_of(self, lesson: Lesson) -> Phase | None:
         return next((p for p in self.phases if p.holds(lesson)), None)
@@ -154,19 +147,34 @@ class Catalog:
         try:
             return self.courses[course_id]
         except KeyError:
-            raise KeyError(f'no course "{course_id}" in the catalog') from None
+            raise NotFound(f'no course "{course_id}" in the catalog') from None
 
 
 def find(start: Path | None = None) -> Path:
-    """The catalog a kernel or command should use: $COMPANION_CATALOG, else the nearest
-    catalog.json in this folder or one above it (notebooks live below the catalog)."""
+    """The catalog a kernel or command should use: $COMPANION_CATALOG, else the one the build
+    recorded in the notebooks of this folder (`recorded`), else the nearest catalog.json in this
+    folder or one above it (notebooks built into the default `notebooks/` live below it)."""
     if os.environ.get("COMPANION_CATALOG"):
         return Path(os.environ["COMPANION_CATALOG"])
     here = (start or Path.cwd()).resolve()
+    found = recorded(here)
+    if found is not None:
+        return found
     for folder in (here, *here.parents):
         if (folder / CATALOG_NAME).is_file():
             return folder / CATALOG_NAME
     raise CatalogError([f"no {CATALOG_NAME} in {here} or any folder above it; set COMPANION_CATALOG to its path"])
+
+
+def recorded(folder: Path) -> Path | None:
+    """The catalog the build recorded in `folder`'s index notebook (every folder it writes has one:
+    `metadata.companion.catalog`, relative to the notebook), when that file is there."""
+    try:
+        meta = json.loads((folder / "index.ipynb").read_text(encoding="utf-8"))["metadata"]["companion"]["catalog"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    path = folder / meta if isinstance(meta, str) else None
+    return path if path is not None and path.is_file() else None
 
 
 def read_json(path: Path) -> Any:

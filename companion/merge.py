@@ -12,33 +12,8 @@ import copy
 from typing import Any
 
 from nbformat import NotebookNode
-from nbformat.v4 import new_markdown_cell
 
-from .builder import cell_id, digest
-
-REMOVED_ROLE = "removed-notes"
-REMOVED_TEXT = ("## Notes from removed content\n\nThe catalog no longer has the video, prompt or lesson these notes "
-                "were written under. They are kept here for you; move or delete them as you like.")
-
-
-def role(cell: dict) -> str | None:
-    meta = cell.get("metadata", {}).get("companion")
-    return meta.get("role") if isinstance(meta, dict) else None
-
-
-def is_generated(cell: dict) -> bool:
-    """A generated cell still has the id its role gives it; a pasted copy gets a new id."""
-    r = role(cell)
-    return r is not None and cell.get("id", "").startswith(cell_id(r))
-
-
-def _edited(cell: dict) -> bool:
-    return cell["metadata"]["companion"].get("digest") != digest(_source(cell))
-
-
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
+from .cells import ANSWER, META, REMOVED, edited as _edited, is_generated, removed_header, role, source as _source
 
 
 def learner_cells(nb: dict) -> list[dict]:
@@ -47,10 +22,10 @@ def learner_cells(nb: dict) -> list[dict]:
     for c in nb.get("cells", []):
         if not is_generated(c):
             out.append(c)
-        elif role(c) == "answer":
+        elif role(c) == ANSWER:
             if _source(c).strip():
                 out.append(c)
-        elif role(c) != REMOVED_ROLE and _edited(c):
+        elif role(c) != REMOVED and _edited(c):
             out.append(c)
     return out
 
@@ -62,7 +37,7 @@ def has_learner_work(nb: dict) -> bool:
 def _as_learner_cell(cell: dict, taken: set[str]) -> dict:
     """A generated cell the learner edited, kept as their own cell next to the regenerated one."""
     mine = copy.deepcopy(cell)
-    mine["metadata"].pop("companion", None)
+    mine["metadata"].pop(META, None)
     base = f"{cell['id'][:50]}-edited"
     mine["id"], n = base, 2
     while mine["id"] in taken:
@@ -84,10 +59,10 @@ def merge(new: NotebookNode, old: dict | None) -> NotebookNode:
     for c in old.get("cells", []):
         if is_generated(c):
             r = role(c)
-            if r == REMOVED_ROLE:
-                anchor = REMOVED_ROLE
+            if r == REMOVED:
+                anchor = REMOVED
                 continue
-            if r == "answer":
+            if r == ANSWER:
                 if c["id"] in new_ids:
                     answers[c["id"]] = c
                 elif _source(c).strip():
@@ -99,7 +74,7 @@ def merge(new: NotebookNode, old: dict | None) -> NotebookNode:
                 mine = _as_learner_cell(c, taken)
                 (after.setdefault(anchor, []) if anchor in new_ids else removed).append(mine)
             continue
-        if anchor == REMOVED_ROLE or (anchor is not None and anchor not in new_ids):
+        if anchor == REMOVED or (anchor is not None and anchor not in new_ids):
             removed.append(c)
         else:
             after.setdefault(anchor, []).append(c)
@@ -119,22 +94,3 @@ def merge(new: NotebookNode, old: dict | None) -> NotebookNode:
     merged = copy.deepcopy(new)
     merged.cells = [NotebookNode(copy.deepcopy(c)) if not isinstance(c, NotebookNode) else c for c in cells]
     return merged
-
-
-def removed_header() -> NotebookNode:
-    return new_markdown_cell(REMOVED_TEXT, id=REMOVED_ROLE,
-                             metadata={"companion": {"role": REMOVED_ROLE, "digest": digest(REMOVED_TEXT)}})
-
-
-def generated_view(nb: dict) -> list:
-    """What --check compares: generated cells as generated (roles, ids, digests, saved players),
-    blind to answers, added cells, outputs of the learner's runs and edits the learner made."""
-    view: list = [nb.get("metadata", {}).get("companion")]
-    for c in nb.get("cells", []):
-        if is_generated(c) and role(c) != REMOVED_ROLE:
-            entry = [c["id"], c["cell_type"], c["metadata"]["companion"].get("role"), c["metadata"]["companion"].get("digest")]
-            if role(c) == "embed":
-                entry.append([{k: "".join(v) if isinstance(v, list) else v for k, v in o.get("data", {}).items()}
-                              for o in c.get("outputs", [])])
-            view.append(entry)
-    return view

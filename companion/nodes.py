@@ -88,3 +88,9 @@ def writes(nb: dict) -> str:
     disk["metadata"] = {k: v for k, v in nb["metadata"].items() if k not in _TRANSIENT_NB}
     disk["cells"] = [_cell_on_disk(c) for c in nb["cells"]]
     return json.dumps(disk, cls=BytesEncoder, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+
+
+def dumps(nb: NotebookNode) -> str:
+    """The notebook's file text: exactly `nbformat.writes(nb) + "\\n"`, minus its schema check
+    (every notebook here is nbformat 4, made by this module)."""
+    return writes(nb) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .catalog import Catalog, Lesson, Prompt
+from .markup import md as markdown
 
 _PER_VIDEO = (
     "Explain the central idea of _{title}_ in three or four sentences, as if to a friend who has not watched it.",
@@ -13,8 +14,8 @@ _PER_VIDEO = (
 MAX_VIDEO_PROMPTS = 4
 
 
-def prompts_for(lesson: Lesson, catalog: Catalog, markdown: "callable[[str], str]") -> list[Prompt]:
-    """Prompts for this lesson; `markdown` escapes the titles they quote."""
+def prompts_for(lesson: Lesson, catalog: Catalog) -> list[Prompt]:
+    """Prompts for this lesson, as escaped markdown (catalog titles they quote are inert)."""
     if lesson.prompts:
         return [Prompt(p.id, markdown(p.text)) for p in lesson.prompts]
     titles = [(a.id, markdown(a.title or catalog.videos[a.id].title)) for a in lesson.videos]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .errors import StoreError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ticks (
     course TEXT NOT NULL,
@@ -30,10 +32,6 @@ ON CONFLICT (course, lesson, item) DO UPDATE SET done = excluded.done, changed_a
 WHERE excluded.changed_at >= ticks.changed_at"""
 MERGE = UPSERT.replace(">=", ">")  # an import only takes what is strictly newer
 EXPORT_FORMAT = "course-companion-progress"
-
-
-class StoreError(Exception):
-    """The store can't be used; the message says why, where, and what was kept."""
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,16 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import PurePosixPath
 
 from nbformat import NotebookNode
 
-SUFFIX = ".md"
+from .cells import META
+
 FORMAT = "md"
 MARKER = "companion_twin"
 NOTE = "written by companion build --text; edits here are overwritten"
-_FILTER = f"kernelspec,companion,{MARKER},-jupytext.text_representation.jupytext_version"
+_FILTER = f"kernelspec,{META},{MARKER},-jupytext.text_representation.jupytext_version"
 _HEADER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
-
-
-def path_of(notebook: PurePosixPath) -> PurePosixPath:
-    """`llms-asap/02-x.ipynb` → `llms-asap/02-x.md`."""
-    return notebook.with_suffix(SUFFIX)
 
 
 def dumps(nb: NotebookNode) -> str:
@@ -38,7 +33,7 @@ def dumps(nb: NotebookNode) -> str:
     import jupytext
 
     twin = copy.deepcopy(nb)
-    twin.metadata = NotebookNode({k: v for k, v in nb.metadata.items() if k in ("kernelspec", "companion")})
+    twin.metadata = NotebookNode({k: v for k, v in nb.metadata.items() if k in ("kernelspec", META)})
     twin.metadata[MARKER] = NOTE
     twin.metadata["jupytext"] = {"notebook_metadata_filter": _FILTER}
     for cell in twin.cells:

@@ -1,8 +1,11 @@
 """Bring the output folder in line with the catalog without losing what a learner wrote.
 
-Every notebook is written atomically and only when its bytes change; a lesson that moved
-(renamed, renumbered) takes the learner's work with it; a lesson that left the catalog is
-deleted only if nobody wrote in it, else archived under `removed/`.
+One matching pass, `reconcile`, compares the planned notebooks (and text twins) with what `scan`
+found and says what to change and why; it writes nothing, so `build`, `--check` and `--dry-run`
+all use it. `apply` then writes the changes: every file atomically and only when its bytes change,
+all writes before any removal. A lesson that moved (renamed, renumbered) takes the learner's work
+with it; a lesson that left the catalog is deleted only if nobody wrote in it, else archived under
+`removed/`.
 """
 
 from __future__ import annotations
@@ -16,26 +19,44 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import atomic, twins
-from .builder import REMOVED_FOLDER, dumps
-from .merge import generated_view, has_learner_work, merge, removed_header
+from .cells import EXTRA_ROLES, META, generated_view, lesson_key, removed_header
+from .layout import TWIN_SUFFIX, archived, is_build_file, twin_path
+from .merge import has_learner_work, merge
+from .nodes import dumps
 
+ACTIONS = ("add", "update", "remove", "archive", "skip", "keep")
 
 
 @dataclass(frozen=True)
 class Change:
-    action: str  # add | update | remove | archive
+    """One file the build would touch (or `keep`), with the reason shown by build and --dry-run."""
+
+    action: str  # one of ACTIONS; `keep` leaves the file as it is
     path: PurePosixPath
     reason: str
+    stale: str | None = None  # the reason --check reports it; None: --check lets it pass
+    write: NotebookNode | str | None = field(default=None, compare=False, repr=False)  # new content
+    sign: NotebookNode | None = field(default=None, compare=False, repr=False)  # to trust once written
 
 
 @dataclass
 class Report:
+    """What a build changed (or, dry or checking, would change)."""
+
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     trusted: int = 0
+    out: Path | None = None  # the output folder
+    notebooks: int = 0  # how many notebooks the catalog makes
+    twins: bool = False  # whether text twins were kept (or checked) too
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def stale(self) -> list[Change]:
+        """The changes `--check` reports: generated content that does not match the catalog."""
+        return [c for c in self.changes if c.stale is not None]
 
 
 @dataclass
@@ -55,15 +76,13 @@ class _Existing:
 
     @property
     def key(self) -> tuple | None:
-        meta = (self.nb or {}).get("metadata", {}).get("companion")
-        if not isinstance(meta, dict):
-            return None
-        return meta.get("course"), meta.get("lesson_id", meta.get("lesson"))
+        return lesson_key(self.nb or {})
 
 
 def _key(nb: NotebookNode) -> tuple:
-    meta = nb.metadata["companion"]
-    return meta["course"], meta.get("lesson_id", meta["lesson"])
+    key = lesson_key(nb)
+    assert key is not None, "a planned notebook always carries its lesson key"
+    return key
 
 
 def _files(out: Path, pattern: str) -> Iterator[tuple[PurePosixPath, str]]:
@@ -73,7 +92,7 @@ def _files(out: Path, pattern: str) -> Iterator[tuple[PurePosixPath, str]]:
         return
     for p in sorted(out.rglob(pattern)):
         rel = PurePosixPath(p.relative_to(out).as_posix())
-        if ".ipynb_checkpoints" in rel.parts or rel.parts[0] == REMOVED_FOLDER or not p.is_file():
+        if not is_build_file(rel) or not p.is_file():
             continue
         try:
             yield rel, p.read_text(encoding="utf-8")
@@ -81,29 +100,48 @@ def _files(out: Path, pattern: str) -> Iterator[tuple[PurePosixPath, str]]:
             continue
 
 
-def _scan(out: Path) -> dict[PurePosixPath, _Existing]:
-    return {rel: _Existing(rel, text) for rel, text in _files(out, "*.ipynb")}
+@dataclass
+class Scanned:
+    """What the output folder holds: the build's notebooks, and (when asked) its text twins and
+    the other Markdown files that stand where a twin would go."""
+
+    notebooks: dict[PurePosixPath, _Existing]
+    twins: dict[PurePosixPath, str] = field(default_factory=dict)
+    blocked: set[PurePosixPath] = field(default_factory=set)
 
 
-def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True,
-         text: bool = False) -> Report:
-    """Write what changed; with `dry_run`, only say what would change; with `text`, keep each
-    notebook's text twin (`twins`) beside it too."""
-    existing = _scan(out)
+def scan(out: Path, *, text: bool = False) -> Scanned:
+    """Read the output folder once; with `text`, its twins too."""
+    notebooks = {rel: _Existing(rel, t) for rel, t in _files(out, "*.ipynb")}
+    if not text:
+        return Scanned(notebooks)
+    found = dict(_files(out, f"*{TWIN_SUFFIX}"))
+    found_twins = {rel: t for rel, t in found.items() if twins.is_twin(t)}
+    blocked = {PurePosixPath(p.relative_to(out).as_posix()) for p in out.rglob(f"*{TWIN_SUFFIX}")} if out.is_dir() else set()
+    return Scanned(notebooks, found_twins, blocked - set(found_twins))
+
+
+def has_twins(out: Path) -> bool:
+    """Whether the output folder already keeps text twins (then builds and checks keep them too)."""
+    return any(twins.is_twin(text) for _, text in _files(out, f"*{TWIN_SUFFIX}"))
+
+
+def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False) -> list[Change]:
+    """Every change that brings `scanned` in line with `planned`, each with its reason; writes nothing.
+    Notebook writes come first, then removals and archives, then the text twins (with `text`)."""
+    existing = scanned.notebooks
     by_key = {e.key: e for e in existing.values() if e.key is not None}
-    planned_keys = {_key(nb) for nb in planned.values()}
-    report = Report()
+    keys = {path: _key(nb) for path, nb in planned.items()}
+    planned_keys = set(keys.values())
     consumed: set[PurePosixPath] = set()
-    to_sign: list[NotebookNode] = []
-    to_write: list[tuple[Path, str]] = []
+    changes: list[Change] = []
     for path, nb in planned.items():
-        expected = dumps(nb)
+        key = keys[path]
         here = existing.get(path)
-        if here is not None and here.text == expected:
-            report.unchanged += 1
-            to_sign.append(nb)
+        if here is not None and here.text == dumps(nb):
+            changes.append(Change("keep", path, "unchanged", sign=nb))
             continue
-        source = here if here is not None and here.key == _key(nb) else by_key.get(_key(nb))
+        source = here if here is not None and here.key == key else by_key.get(key)
         if source is not None and source.path != path and source.path not in planned:
             consumed.add(source.path)
             reason = f"lesson moved from {source.path}"
@@ -113,52 +151,104 @@ def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool
             reason = _why(source.nb, nb)
         old = source.nb if source is not None else None
         if source is not None and source.path == path and old and generated_view(old) == generated_view(nb):
-            report.unchanged += 1  # only the learner's work differs: leave their file alone
+            changes.append(Change("keep", path, "only the learner's work differs"))  # leave their file alone
             continue
+        if here is None:
+            stale = "missing"
+        else:
+            why = _why(here.nb, nb)
+            stale = "does not match the catalog" + ("" if why == "catalog changed" else f": {why}")
         merged = merge(nb, old)
-        if not dry_run:
-            to_write.append((out / path, expected if merged is nb else dumps(merged)))
-            if len(to_write) == 64:  # a few at a time, so a big catalog's texts are not all held at once
-                atomic.write_many(to_write)
-                to_write = []
-        to_sign.append(merged)
-        report.changes.append(Change("add" if here is None else "update", path, reason))
-    atomic.write_many(to_write)  # all written before any file below is removed
+        changes.append(Change("add" if here is None else "update", path, reason, stale, write=merged, sign=merged))
     for path, e in existing.items():
         if path in planned or e.key is None:
             continue
+        work = bool(e.nb and has_learner_work(e.nb))
         if path in consumed:
-            report.changes.append(Change("remove", path, "its lesson and your work in it moved to a new file"))
-            if not dry_run:
-                (out / path).unlink()
+            changes.append(Change("remove", path, "its lesson and your work in it moved to a new file",
+                                  None if work else "lesson moved"))
         elif e.key in planned_keys:
             continue  # another file already took this lesson's work
-        elif e.nb and has_learner_work(e.nb):
-            target = PurePosixPath(REMOVED_FOLDER) / path
-            report.changes.append(Change("archive", path, f"no longer in the catalog; your notes are kept in {target}"))
-            if not dry_run:
-                kept = nbformat.from_dict(e.nb)
-                kept.cells.insert(0, removed_header())
-                atomic.write_text(out / target, dumps(kept))
-                (out / path).unlink()
+        elif work:
+            kept = nbformat.from_dict(e.nb)
+            kept.cells.insert(0, removed_header())
+            changes.append(Change("archive", path, f"no longer in the catalog; your notes are kept in {archived(path)}",
+                                  write=kept))
         else:
-            report.changes.append(Change("remove", path, "no longer in the catalog"))
-            if not dry_run:
-                (out / path).unlink()
+            changes.append(Change("remove", path, "no longer in the catalog", "not in the catalog"))
     if text:
-        report.unchanged += _sync_twins(planned, out, report, dry_run)
-    if trust and not dry_run:
-        report.trusted = _sign(to_sign)
+        changes += _reconcile_twins(planned, scanned, {c.path: c.reason for c in changes if c.action != "keep"})
+    return changes
+
+
+def _reconcile_twins(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned,
+                     why: dict[PurePosixPath, str]) -> list[Change]:
+    """The twins to write or remove so that each planned notebook has its twin and no other is left."""
+    changes = []
+    wanted: set[PurePosixPath] = set()
+    for path, nb in planned.items():
+        twin = twin_path(path)
+        wanted.add(twin)
+        expected = twins.dumps(nb)
+        here = scanned.twins.get(twin)
+        if here == expected:
+            changes.append(Change("keep", twin, "unchanged"))
+        elif here is None and twin in scanned.blocked:
+            changes.append(Change("skip", twin, "a file that is not a text twin is in the way; move it to get the twin",
+                                  f"text twin of {path} missing"))
+        elif here is None:
+            changes.append(Change("add", twin, f"text twin of {path}: {why.get(path) or 'new'}",
+                                  f"text twin of {path} missing", write=expected))
+        else:
+            reason = why.get(path) or "did not match its notebook (edited, or written by another version)"
+            changes.append(Change("update", twin, f"text twin of {path}: {reason}", f"text twin does not match {path}",
+                                  write=expected))
+    changes += [Change("remove", twin, "text twin of a notebook the catalog no longer makes",
+                       "text twin of a notebook not in the catalog") for twin in scanned.twins if twin not in wanted]
+    return changes
+
+
+def apply(changes: list[Change], out: Path, *, trust: bool = True) -> int:
+    """Write, archive and remove what `reconcile` found, all writes before any removal; with `trust`,
+    sign every notebook the output keeps. Returns how many notebooks were trusted."""
+    batch: list[tuple[Path, str]] = []
+    for c in changes:
+        if c.action in ("add", "update"):
+            batch.append((out / c.path, c.write if isinstance(c.write, str) else dumps(c.write)))
+            if len(batch) == 64:  # a few at a time, so a big catalog's texts are not all held at once
+                atomic.write_many(batch)
+                batch = []
+    atomic.write_many(batch)
+    for c in changes:
+        if c.action == "archive":
+            assert isinstance(c.write, NotebookNode)
+            atomic.write_text(out / archived(c.path), dumps(c.write))
+            (out / c.path).unlink()
+        elif c.action == "remove":
+            (out / c.path).unlink()
+    return _sign([c.sign for c in changes if c.sign is not None]) if trust else 0
+
+
+def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True,
+         text: bool = False) -> Report:
+    """Reconcile, then (unless `dry_run`) apply: the report lists what changed or would change."""
+    changes = reconcile(planned, scan(out, text=text), text=text)
+    report = Report([c for c in changes if c.action != "keep"], unchanged=sum(c.action == "keep" for c in changes))
+    if not dry_run:
+        report.trusted = apply(changes, out, trust=trust)
     return report
 
 
-EXTRA_ROLES = ("extra", "extras-header")  # the cells a lesson extra adds
+def stale(planned: dict[PurePosixPath, NotebookNode], out: Path, *, text: bool = False) -> list[Change]:
+    """Notebooks whose generated content does not match the catalog (learner work is ignored);
+    with `text`, also text twins that are missing, differ from their notebook, or outlived it."""
+    return sync(planned, out, dry_run=True, text=text).stale
 
 
 def _why(old: dict | None, nb: NotebookNode) -> str:
     """What changed in a lesson's generated cells, for `--dry-run`: the catalog, its extra, or both."""
-    before = ((old or {}).get("metadata", {}).get("companion") or {}).get("extra")
-    after = nb.metadata["companion"].get("extra")
+    before = ((old or {}).get("metadata", {}).get(META) or {}).get("extra")
+    after = nb.metadata[META].get("extra")
     if after and not before:
         return f"new extra {after}"
     if before and not after:
@@ -175,84 +265,6 @@ def _why(old: dict | None, nb: NotebookNode) -> str:
     if cat_old == cat_new:
         return f"extra {after} changed"
     return "catalog changed" if extra_old == extra_new else f"catalog and extra {after} changed"
-
-
-def _scan_twins(out: Path) -> dict[PurePosixPath, str]:
-    """The text twins in `out` (Markdown files this tool wrote), by path."""
-    return {rel: text for rel, text in _files(out, f"*{twins.SUFFIX}") if twins.is_twin(text)}
-
-
-def has_twins(out: Path) -> bool:
-    """Whether the output folder already keeps text twins (then builds and checks keep them too)."""
-    return any(twins.is_twin(text) for _, text in _files(out, f"*{twins.SUFFIX}"))
-
-
-def _sync_twins(planned: dict[PurePosixPath, NotebookNode], out: Path, report: Report, dry_run: bool) -> int:
-    """Write the twins that differ from their notebooks, remove those of notebooks that left; count the rest."""
-    existing = _scan_twins(out)
-    why = {c.path: c.reason for c in report.changes}
-    unchanged = 0
-    wanted: set[PurePosixPath] = set()
-    for path, nb in planned.items():
-        twin = twins.path_of(path)
-        wanted.add(twin)
-        expected = twins.dumps(nb)
-        here = existing.get(twin)
-        if here == expected:
-            unchanged += 1
-            continue
-        if here is None and (out / twin).exists():
-            report.changes.append(Change("skip", twin, "a file that is not a text twin is in the way; "
-                                                       "move it to get the twin"))
-            continue
-        reason = why.get(path) or ("did not match its notebook (edited, or written by another version)"
-                                   if here is not None else "new")
-        report.changes.append(Change("add" if here is None else "update", twin, f"text twin of {path}: {reason}"))
-        if not dry_run:
-            atomic.write_text(out / twin, expected)
-    for twin in existing:
-        if twin not in wanted:
-            report.changes.append(Change("remove", twin, "text twin of a notebook the catalog no longer makes"))
-            if not dry_run:
-                (out / twin).unlink()
-    return unchanged
-
-
-def stale(planned: dict[PurePosixPath, NotebookNode], out: Path, *, text: bool = False) -> list[Change]:
-    """Notebooks whose generated content does not match the catalog (learner work is ignored);
-    with `text`, also text twins that are missing, differ from their notebook, or outlived it."""
-    existing = _scan(out)
-    problems = []
-    for path, nb in planned.items():
-        here = existing.get(path)
-        if here is None:
-            problems.append(Change("add", path, "missing"))
-        elif here.text != dumps(nb) and (not here.nb or generated_view(here.nb) != generated_view(nb)):
-            why = _why(here.nb, nb)
-            problems.append(Change("update", path, "does not match the catalog" if why == "catalog changed"
-                                   else f"does not match the catalog: {why}"))
-    planned_keys = {_key(nb) for nb in planned.values()}
-    for path, e in existing.items():
-        if path not in planned and e.key is not None and not (e.nb and has_learner_work(e.nb)):
-            problems.append(Change("remove", path, "not in the catalog" if e.key not in planned_keys else "lesson moved"))
-    if text:
-        problems += _stale_twins(planned, out)
-    return problems
-
-
-def _stale_twins(planned: dict[PurePosixPath, NotebookNode], out: Path) -> list[Change]:
-    existing = _scan_twins(out)
-    problems = []
-    for path, nb in planned.items():
-        twin = twins.path_of(path)
-        here = existing.get(twin)
-        if here is None:
-            problems.append(Change("add", twin, f"text twin of {path} missing"))
-        elif here != twins.dumps(nb):
-            problems.append(Change("update", twin, f"text twin does not match {path}"))
-    wanted = {twins.path_of(p) for p in planned}
-    problems += [Change("remove", t, "text twin of a notebook not in the catalog") for t in existing if t not in wanted]
-    return problems
 
 
 def _sign(notebooks: list[NotebookNode]) -> int:

@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from companion.builder import md, plan
+from companion.builder import plan
+from companion.markup import md
 from companion.catalog import from_data
 from companion.cli import main
 from conftest import ROOT, small_catalog, write_catalog
@@ -30,7 +31,7 @@ def test_one_notebook_per_lesson_plus_course_and_catalog_indexes(tmp_path):
 
 def test_lesson_notebook_names_course_lesson_and_the_python3_kernel(tmp_path):
     nb = nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4)
-    assert nb.metadata.companion == {"course": "c1", "lesson": 2, "lesson_id": "l2"}
+    assert nb.metadata.companion == {"course": "c1", "lesson": 2, "lesson_id": "l2", "catalog": "../../catalog.json"}
     assert nb.metadata.kernelspec.name == "python3"
     assert "widgets" not in nb.metadata
 
@@ -106,11 +107,11 @@ def test_a_build_is_deterministic_and_a_rebuild_writes_nothing(tmp_path, capsys)
 
 def test_the_project_notebooks_match_the_catalog_byte_for_byte():
     from companion import extras
-    from companion.builder import dumps
+    from companion.nodes import dumps
     from companion.catalog import load
 
     cat = load(ROOT / "catalog.json")
-    planned = plan(cat, extras=extras.load(cat))  # with the lessons/ extras, as `companion build` does
+    planned = plan(cat, extras=extras.load(cat), folder=ROOT / "notebooks")  # as `companion build` plans them
     for rel, nb in planned.items():
         assert (ROOT / "notebooks" / rel).read_text(encoding="utf-8") == dumps(nb), rel
     on_disk = {p.relative_to(ROOT / "notebooks").as_posix() for p in (ROOT / "notebooks").rglob("*.ipynb")}

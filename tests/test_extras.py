@@ -14,7 +14,8 @@ import pytest
 from nbformat.v4 import new_markdown_cell
 
 from companion import extras, twins
-from companion.builder import digest, plan
+from companion.builder import plan
+from companion.cells import digest
 from companion.catalog import CatalogError, load
 from companion.cli import main
 from conftest import ROOT, small_catalog, write_catalog
@@ -201,14 +202,33 @@ def test_extras_load_reports_every_problem_at_once(tmp_path):
 
 def test_the_repo_extras_run_and_check_something():
     """Every shipped extra loads and its code runs in plain Python (nbval runs it in the notebooks)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures are drawn off-screen here; in a notebook the inline backend shows them
+    import matplotlib.pyplot as plt
+
     found = extras.load(load(ROOT / "catalog.json"))
-    assert len(found) >= 4
+    assert len(found) >= 15
     for extra in found.values():
         code = [c.source for c in extra.cells if c.kind == "code"]
         assert code and any("assert" in c for c in code), extra.source
         namespace: dict = {}
-        for source in code:
-            exec(compile(source, str(extra.source), "exec"), namespace)
+        try:
+            for source in code:
+                exec(compile(source, str(extra.source), "exec"), namespace)
+        finally:
+            plt.close("all")
+
+
+def test_every_course_and_each_of_the_first_five_math_phases_has_a_worked_example():
+    cat = load(ROOT / "catalog.json")
+    found = extras.load(cat)
+    assert {course for course, _ in found} == set(cat.courses)
+    math = cat.courses["math-for-ml"]
+    with_extra = [l for l in math.lessons if ("math-for-ml", l.id) in found]
+    assert len(math.phases) >= 5
+    for phase in math.phases[:5]:
+        assert any(phase.holds(l) for l in with_extra), phase.title
 
 
 # ---- text twins -----------------------------------------------------------------------------------
@@ -251,7 +271,7 @@ def test_twin_cell_ids_survive_the_round_trip(tmp_path):
 
 def test_every_repo_notebook_reads_back_from_its_twin():
     cat = load(ROOT / "catalog.json")
-    for path, nb in plan(cat, extras=extras.load(cat)).items():
+    for path, nb in plan(cat, extras=extras.load(cat), folder=ROOT / "notebooks").items():
         back = twins.reads(twins.dumps(nb))
         assert [(c.id, c.cell_type, c.source, c.metadata) for c in back.cells] == \
             [(c.id, c.cell_type, c.source, c.metadata) for c in nb.cells], path

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from companion.builder import md
+from companion.markup import md
 from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, write_json
 
 CANARY = "companion-canary"  # a file name no test writes; the payloads try to create it
@@ -175,11 +175,11 @@ def assert_inert_html(text: str, where: str) -> None:
 
 
 CODE = [re.compile(p) for p in (
-    r'^from companion\.kernel import open_lesson\n\nlesson = open_lesson\("[A-Za-z0-9_-]+", "[A-Za-z0-9_-]+"(, privacy_enhanced=True)?\)$',
+    r'^from companion\.lesson import open_lesson\n\nlesson = open_lesson\("[A-Za-z0-9_-]+", "[A-Za-z0-9_-]+"(, privacy_enhanced=True)?\)$',
     r'^lesson\.show_(video|resource)\("[A-Za-z0-9_-]+"\)$',
     r"^lesson\.checklist\(\)$",
-    r'^from companion\.kernel import open_course\n\nopen_course\("[A-Za-z0-9_-]+"\)\.progress\(\)$',
-    r"^from companion\.kernel import overview\n\noverview\(\)$",
+    r'^from companion\.lesson import open_course\n\nopen_course\("[A-Za-z0-9_-]+"\)\.progress\(\)$',
+    r"^from companion\.lesson import overview\n\noverview\(\)$",
 )]
 
 

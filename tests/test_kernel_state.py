@@ -76,8 +76,8 @@ def test_a_damaged_store_is_explained_in_the_notebook_and_kept(lesson_path, tmp_
 
 def test_running_a_lesson_imports_neither_the_builder_nor_nbformat(lesson_path):
     out = run(lesson_path, "import sys\nprint(sorted(m for m in sys.modules if m.startswith(('companion', 'nbformat', 'jsonschema'))))")
-    assert out == ["['companion', 'companion.catalog', 'companion.embed', 'companion.kernel', 'companion.store', "
-                   "'companion.youtube']\n"]
+    assert out == ["['companion', 'companion.catalog', 'companion.embed', 'companion.errors', 'companion.lesson', "
+                   "'companion.store', 'companion.tally', 'companion.youtube']\n"]
 
 
 def test_no_network_is_touched_when_a_lesson_runs(lesson_path):
@@ -104,3 +104,18 @@ def test_a_catalog_edited_into_a_wrong_shape_after_the_build_is_explained_not_a_
     checklist = next(c for c in nb.cells if c.id == "checklist")
     assert "run `companion validate`" in str(checklist.outputs)
     assert all(o.get("output_type") != "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_notebooks_built_elsewhere_find_their_catalog_when_run(tmp_path, monkeypatch):
+    """`build --out` outside the catalog's folder: no catalog.json above the notebooks, so the
+    lesson finds it through the path the build recorded in the notebooks' metadata."""
+    (tmp_path / "src").mkdir()
+    catalog = write_catalog(tmp_path / "src", small_catalog())
+    out = tmp_path / "elsewhere" / "notebooks"
+    assert main(["build", "--catalog", str(catalog), "--out", str(out), "--no-trust"]) == 0
+    monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "progress.sqlite"))
+    monkeypatch.delenv("COMPANION_CATALOG", raising=False)
+    lesson = out / "c1" / "01-first.ipynb"
+    assert nbformat.read(lesson, as_version=4).metadata["companion"]["catalog"] == "../../../src/catalog.json"
+    assert nbformat.read(out / "index.ipynb", as_version=4).metadata["companion"]["catalog"] == "../../src/catalog.json"
+    assert run(lesson, STATE, "print(type(lesson).__name__)") == ["[False, False, False, False]\n", "LessonView\n"]

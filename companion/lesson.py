@@ -1,7 +1,11 @@
-"""What a lesson notebook runs: players, the checklist, progress bars.
+"""The API a lesson notebook calls: `open_lesson`, `open_course`, `overview`.
 
-Imported by every lesson, so it stays small: the catalog model (plain JSON, no schema pass),
-the player and the progress store. Nothing here builds notebooks or touches the network.
+The generated code cells are `lesson = open_lesson("<course>", "<lesson>")`, then
+`lesson.show_video("<id>")`, `lesson.show_resource("<id>")` and `lesson.checklist()`; a course
+index runs `open_course("<course>").progress()`, the top index `overview()`. Imported by every
+lesson, so it stays small: the catalog model (plain JSON, no schema pass), the player, the
+progress store and its arithmetic (`tally`). Nothing here builds notebooks or touches the network.
+The catalog is the one `catalog.find` names (the build records it in the notebooks).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from . import catalog as catalog_mod
 from .catalog import Catalog, CatalogError, Course, Lesson
 from .embed import embed_for
 from .store import ProgressStore, StoreError
+from .tally import course_progress, label, lesson_items, of_course
 
-REFLECTIONS = "reflections"  # the checklist item for a lesson's written answers
+__all__ = ["open_lesson", "open_course", "overview", "LessonView", "CourseView", "load_catalog"]
 _cache: dict[Path, tuple[float, Catalog]] = {}
 
 
@@ -69,27 +74,6 @@ def _explained(method: Callable) -> Callable:
     return wrapper
 
 
-def lesson_items(catalog: Catalog, lesson: Lesson) -> list[tuple[str, str]]:
-    """(item id, label) of everything a learner ticks in a lesson."""
-    items = []
-    for a in lesson.videos:
-        items.append((a.id, "▶ " + (a.title or catalog.videos[a.id].title)))
-    for a in lesson.resources:
-        items.append((a.id, "📄 " + (a.title or catalog.resources[a.id].title)))
-    items.append((REFLECTIONS, "✎ Reflections written"))
-    return items
-
-
-def course_progress(catalog: Catalog, course: Course, ticks: dict) -> list[tuple[Lesson, int, int]]:
-    """(lesson, done, total) for each lesson, in course order."""
-    out = []
-    for lesson in course.ordered():
-        items = lesson_items(catalog, lesson)
-        done = sum(1 for item, _ in items if ticks.get((course.id, lesson.id, item)))
-        out.append((lesson, done, len(items)))
-    return out
-
-
 class _Unavailable:
     """Stands in for a lesson or course that can't be opened: every call shows why, once per cell."""
 
@@ -103,6 +87,8 @@ class _Unavailable:
 
 @dataclass
 class LessonView:
+    """One lesson of the catalog, as its notebook's code cells use it."""
+
     catalog: Catalog
     course: Course
     lesson: Lesson
@@ -114,10 +100,12 @@ class LessonView:
 
     @_explained
     def show_video(self, item: str) -> None:
+        """Show the player of one of this lesson's videos (the cell's saved output is the same)."""
         self._show(item)
 
     @_explained
     def show_resource(self, item: str) -> None:
+        """Show the player of one of this lesson's embeddable resources (a playlist)."""
         self._show(item)
 
     def _show(self, item: str) -> None:
@@ -130,6 +118,7 @@ class LessonView:
 
     @_explained
     def checklist(self) -> Any:
+        """A box per video, resource and the reflections; each tick is saved as it is clicked."""
         import ipywidgets as w
 
         items = lesson_items(self.catalog, self.lesson)
@@ -191,6 +180,8 @@ def open_lesson(course_id: str, lesson_id: str, store: ProgressStore | None = No
 
 @dataclass
 class CourseView:
+    """One course of the catalog, as its index notebook uses it."""
+
     catalog: Catalog
     course: Course
     store: ProgressStore
@@ -205,21 +196,13 @@ class CourseView:
         except StoreError as e:
             display(_problem(str(e)))
             return None
-        rows = course_progress(self.catalog, self.course, ticks)
-        groups: dict[str, list] = {}
-        for lesson, done, total in rows:
-            phase = self.course.phase_of(lesson)
-            groups.setdefault(phase.title if phase else "", []).append((lesson, done, total))
-        children = [_bar(w, "Whole course", sum(r[1] for r in rows), sum(r[2] for r in rows), bold=True)]
-        for title, lessons in groups.items():
-            if title:
-                children.append(_bar(w, title, sum(r[1] for r in lessons), sum(r[2] for r in lessons), bold=True))
-            children += [_bar(w, _label(lesson), done, total) for lesson, done, total in lessons]
+        course = of_course(self.catalog, self.course, ticks)
+        children = [_bar(w, "Whole course", course.total.done, course.total.total, bold=True)]
+        for phase in course.phases:
+            if phase.group.phase:
+                children.append(_bar(w, phase.group.title, phase.total.done, phase.total.total, bold=True))
+            children += [_bar(w, label(lesson), d.done, d.total) for lesson, d in phase.lessons]
         return w.VBox(children)
-
-
-def _label(lesson: Lesson) -> str:
-    return f"{lesson.number}. {lesson.title}" if lesson.number is not None else lesson.title
 
 
 def _bar(w: Any, label: str, done: int, total: int, bold: bool = False) -> Any:
@@ -230,6 +213,7 @@ def _bar(w: Any, label: str, done: int, total: int, bold: bool = False) -> Any:
 
 
 def open_course(course_id: str, store: ProgressStore | None = None) -> CourseView | _Unavailable:
+    """The course a course index's code cell talks to; a clear message instead of a traceback."""
     try:
         cat, course = _open(course_id)
     except (CatalogError, KeyError, OSError) as e:
@@ -239,7 +223,7 @@ def open_course(course_id: str, store: ProgressStore | None = None) -> CourseVie
 
 @_explained
 def overview(store: ProgressStore | None = None) -> Any:
-    """One bar per course."""
+    """One progress bar per course, for the catalog's top index."""
     import ipywidgets as w
 
     try:

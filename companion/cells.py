@@ -1,0 +1,104 @@
+"""The contract stored in learners' files: how a generated cell is marked, named and compared.
+
+The builder writes it, the merge, the writer and the text twins read it back; owning it here
+means renaming a role or a metadata key changes every side at once. A generated cell carries
+`metadata.companion = {"role": ..., "digest": ...}` and the id its role gives it; a notebook
+carries `metadata.companion = {"course", "lesson", "lesson_id", "catalog", "extra"}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from nbformat import NotebookNode
+
+from .nodes import new_code_cell, new_markdown_cell
+
+META = "companion"  # the key under `metadata` of a notebook and of its generated cells
+ANSWER = "answer"  # the empty cell under a prompt that is the learner's
+EMBED = "embed"  # a code cell whose saved output is a player
+REMOVED = "removed-notes"  # the header of the "notes from removed content" section
+EXTRA_ROLES = ("extra", "extras-header")  # the cells a lesson extra adds
+REMOVED_TEXT = ("## Notes from removed content\n\nThe catalog no longer has the video, prompt or lesson these notes "
+                "were written under. They are kept here for you; move or delete them as you like.")
+
+
+def digest(text: str) -> str:
+    """A short hash of a generated cell's source, to tell an edited cell from an untouched one."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def cell_id(role: str, key: str = "") -> str:
+    """The stable id of a generated cell: its role and the catalog id it shows, fit for nbformat."""
+    raw = f"{role}-{key}" if key else role
+    safe = re.sub(r"[^A-Za-z0-9_-]", "-", raw)
+    return safe if len(safe) <= 64 else f"{safe[:47]}-{digest(raw)}"
+
+
+def generated(kind: str, role: str, key: str, source: str, *, outputs: list | None = None,
+              count: int | None = None, tags: list[str] | None = None) -> NotebookNode:
+    """A generated cell, marked with its role and the digest of its source."""
+    meta: dict[str, Any] = {META: {"role": role, "digest": digest(source)}}
+    if tags:
+        meta["tags"] = tags
+    if kind == "markdown":
+        return new_markdown_cell(source, id=cell_id(role, key), metadata=meta)
+    return new_code_cell(source, id=cell_id(role, key), metadata=meta, outputs=outputs or [], execution_count=count)
+
+
+def role(cell: dict) -> str | None:
+    """The role a generated cell was made for, or None for a cell without one."""
+    meta = cell.get("metadata", {}).get(META)
+    return meta.get("role") if isinstance(meta, dict) else None
+
+
+def is_generated(cell: dict) -> bool:
+    """A generated cell still has the id its role gives it; a pasted copy gets a new id."""
+    r = role(cell)
+    return r is not None and cell.get("id", "").startswith(cell_id(r))
+
+
+def source(cell: dict) -> str:
+    """A cell's source as one string (nbformat allows a list of lines on disk)."""
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def edited(cell: dict) -> bool:
+    """Whether the learner changed a generated cell since it was generated."""
+    return cell["metadata"][META].get("digest") != digest(source(cell))
+
+
+def removed_header() -> NotebookNode:
+    """The heading above notes whose video, prompt or lesson left the catalog."""
+    return generated("markdown", REMOVED, "", REMOVED_TEXT)
+
+
+def notebook_meta(nb: dict) -> dict | None:
+    """A notebook's `metadata.companion`, or None when the notebook was not made by a build."""
+    meta = nb.get("metadata", {}).get(META)
+    return meta if isinstance(meta, dict) else None
+
+
+def lesson_key(nb: dict) -> tuple | None:
+    """(course, lesson id) a built notebook is for, the same across renames and renumbering."""
+    meta = notebook_meta(nb)
+    if meta is None:
+        return None
+    return meta.get("course"), meta.get("lesson_id", meta.get("lesson"))
+
+
+def generated_view(nb: dict) -> list:
+    """What --check compares: generated cells as generated (roles, ids, digests, saved players),
+    blind to answers, added cells, outputs of the learner's runs and edits the learner made."""
+    view: list = [nb.get("metadata", {}).get(META)]
+    for c in nb.get("cells", []):
+        if is_generated(c) and role(c) != REMOVED:
+            entry = [c["id"], c["cell_type"], c["metadata"][META].get("role"), c["metadata"][META].get("digest")]
+            if role(c) == EMBED:
+                entry.append([{k: "".join(v) if isinstance(v, list) else v for k, v in o.get("data", {}).items()}
+                              for o in c.get("outputs", [])])
+            view.append(entry)
+    return view

@@ -1,0 +1,82 @@
+"""Where the build puts things under the output folder: course folders, notebook file names,
+the names it can't use, the archive of removed lessons and the text twins' paths."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+
+from .catalog import Course, Lesson
+from .names import slug
+
+INDEX = "index.ipynb"  # the catalog's index at the top, each course's index in its folder
+REMOVED_FOLDER = "removed"  # where the writer archives notebooks of lessons that left the catalog
+CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's copies, never the build's
+TWIN_SUFFIX = ".md"
+# Names Windows refuses for a file or folder, whatever the extension (CON, CON.ipynb, ...).
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)", re.IGNORECASE)
+
+
+def reserved(name: str) -> str | None:
+    """Why `name` can't be a course folder or a notebook file, or None when it can."""
+    if name == REMOVED_FOLDER:
+        return "the build archives removed notebooks there"
+    if _WINDOWS_RESERVED.match(name):
+        return "Windows reserves the name"
+    return None
+
+
+def is_build_file(rel: PurePosixPath) -> bool:
+    """Whether a path under the output folder is one the build may own (not a checkpoint, not archived)."""
+    return CHECKPOINTS not in rel.parts and rel.parts[0] != REMOVED_FOLDER
+
+
+def archived(path: PurePosixPath) -> PurePosixPath:
+    """Where the notebook of a lesson that left the catalog is kept when the learner wrote in it."""
+    return PurePosixPath(REMOVED_FOLDER) / path
+
+
+def twin_path(notebook: PurePosixPath) -> PurePosixPath:
+    """`llms-asap/02-x.ipynb` → `llms-asap/02-x.md`."""
+    return notebook.with_suffix(TWIN_SUFFIX)
+
+
+def catalog_from(notebook_folder: Path, catalog: Path) -> str:
+    """The catalog's path as a notebook in `notebook_folder` records it: relative (POSIX), so the
+    output folder can move with its catalog; absolute when no relative path exists (another drive)."""
+    target = catalog.resolve()
+    try:
+        return Path(os.path.relpath(target, notebook_folder.resolve())).as_posix()
+    except ValueError:
+        return target.as_posix()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each notebook of a course goes, relative to the output folder."""
+
+    course: Course
+
+    @property
+    def folder(self) -> PurePosixPath:
+        return PurePosixPath(self.course.id)
+
+    @cached_property
+    def _width(self) -> int:  # once per course, not once per name: a build names each lesson ~4 times
+        return max(2, len(str(max(l.number for l in self.course.lessons if l.number is not None))))
+
+    def name(self, lesson: Lesson) -> str:
+        """The lesson's file name: `<NN>-<slug of title>.ipynb`, or `<id>.ipynb` for an unnumbered one."""
+        if lesson.number is None:
+            return f"{lesson.id}.ipynb"
+        return f"{lesson.number:0{self._width}d}-{slug(lesson.title, 40)}.ipynb"
+
+    def path(self, lesson: Lesson) -> PurePosixPath:
+        return self.folder / self.name(lesson)
+
+    @property
+    def index(self) -> PurePosixPath:
+        return self.folder / INDEX

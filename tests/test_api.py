@@ -1,0 +1,72 @@
+"""The library API (`companion.build`, `import_index`, `progress`) and its one error family."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import small_catalog, write_catalog
+
+import companion
+from companion import builder
+from companion.cli import main
+
+
+def test_build_returns_a_report_and_check_reports_stale_without_writing(tmp_path):
+    cat = write_catalog(tmp_path, small_catalog())
+    report = companion.build(cat, trust=False)
+    assert report.out == tmp_path / "notebooks" and report.count("add") == report.notebooks == 5
+    nb = tmp_path / "notebooks" / "c1" / "01-first.ipynb"
+    nb.unlink()
+    check = companion.build(cat, check=True)
+    assert [(c.path.as_posix(), c.stale) for c in check.stale] == [("c1/01-first.ipynb", "missing")]
+    assert not nb.exists()
+    assert companion.build(cat, dry_run=True, trust=False).count("add") == 1 and not nb.exists()
+
+
+def test_import_index_and_progress_through_the_api(tmp_path):
+    cat = write_catalog(tmp_path, small_catalog())
+    index = tmp_path / "index.md"
+    index.write_text("# Imported\n\n## A series\n\n| # | Title | Lesson | Link |\n|---|---|---|---|\n"
+                     "| 1 | A talk | 1 | https://www.youtube.com/watch?v=aircAruvnKk |\n", encoding="utf-8")
+    done = companion.import_index(index, "imported", catalog=cat)
+    assert (done.course, done.lessons, done.changed) == ("imported", 1, True)
+    assert not companion.import_index(index, "imported", catalog=cat).changed
+    (course,) = companion.progress(cat, course="c1")
+    assert course.total.done == 0 and course.total.total == sum(p.total.total for p in course.phases) > 0
+
+
+def test_an_unknown_course_is_a_user_mistake_with_exit_2(tmp_path, capsys):
+    cat = write_catalog(tmp_path, small_catalog())
+    with pytest.raises(companion.NotFound):
+        companion.progress(cat, course="nope")
+    assert main(["progress", "--catalog", str(cat), "--course", "nope"]) == 2
+    assert 'no course "nope"' in capsys.readouterr().err
+
+
+def test_a_bug_is_not_reported_as_a_user_mistake(tmp_path, monkeypatch):
+    """A stray KeyError inside the build propagates (a traceback, exit 1), never 'exit 2 with a message'."""
+    cat = write_catalog(tmp_path, small_catalog())
+
+    def broken(*args, **kwargs):
+        return {}["missing"]
+
+    monkeypatch.setattr(builder, "plan", broken)
+    with pytest.raises(KeyError):
+        main(["build", "--catalog", str(cat)])
+
+
+def test_importing_companion_loads_neither_nbformat_nor_the_builder():
+    out = subprocess.run([sys.executable, "-c", "import sys, companion; assert callable(companion.build); "
+                          "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('companion', 'nbformat')))))"
+                          .replace("import sys,", "import json, sys,")],
+                         capture_output=True, text=True, check=True)
+    loaded = json.loads(out.stdout)
+    assert "nbformat" not in loaded and "companion.builder" not in loaded, loaded
+
+
+def test_every_name_in_all_resolves_and_is_documented():
+    for name in companion.__all__:
+        assert getattr(companion, name).__doc__, name
