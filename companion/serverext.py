@@ -1,11 +1,13 @@
 """The Jupyter server side of the companion: what JupyterLab reads and saves of a course notebook.
 
 Enabled for every JupyterLab started from this environment (`companion lab`, `bash scripts/lab`,
-plain `jupyter lab`) by `<prefix>/etc/jupyter/jupyter_server_config.d/companion.json`, a copy of
-`jupyter_server_config.json` (which also shuts idle kernels down) that `install_config` writes:
-`scripts/setup` and `companion lab` call it. (setuptools `data_files` would not do: editable
-installs, `pip install -e` and conda's `- -e .`, leave them out.) It only touches notebooks the
-build wrote (`metadata.companion`); a learner's other notebooks are saved and opened as they are.
+plain `jupyter lab`) by the settings in `companion/jupyter_server_config.json` (which also shut
+idle kernels down), merged by `install_config` into the environment's
+`<prefix>/etc/jupyter/jupyter_server_config.json`; `scripts/setup` and `companion lab` call it.
+Not a `jupyter_server_config.d/` file: Jupyter reads only extension switches from those. Not
+setuptools `data_files`: editable installs (`pip install -e`, conda's `- -e .`) leave them out.
+It only touches notebooks the build wrote (`metadata.companion`); a learner's other notebooks
+are opened and saved as they are.
 
 - Open: the build writes `language_info` without the Python version (so builds are the same on
   every machine), and JupyterLab replaces `language_info` with the kernel's as soon as the kernel
@@ -21,6 +23,7 @@ build wrote (`metadata.companion`); a learner's other notebooks are saved and op
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import sys
@@ -43,17 +46,23 @@ log = logging.getLogger(__name__)
 
 
 def config_path(prefix: str = sys.prefix) -> Path:
-    """Where Jupyter of the environment at `prefix` reads the companion's server config."""
-    return Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "companion.json"
+    """The environment's own Jupyter server config file (read by `jupyter server` and `jupyter lab`)."""
+    return Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.json"
 
 
 def install_config(prefix: str = sys.prefix) -> Path:
-    """Put the server config where this environment's Jupyter reads it (written only if it differs)."""
+    """Merge the companion's settings into the environment's server config (written only if that changes it)."""
     from . import atomic
 
-    target, text = config_path(prefix), CONFIG.read_text(encoding="utf-8")
-    if not target.exists() or target.read_text(encoding="utf-8") != text:
-        atomic.write_text(target, text)
+    target = config_path(prefix)
+    ours = json.loads(CONFIG.read_text(encoding="utf-8"))
+    try:
+        before = json.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        before = {}
+    after = {**before, **{section: {**before.get(section, {}), **values} for section, values in ours.items()}}
+    if after != before or not target.exists():
+        atomic.write_text(target, json.dumps(after, indent=2) + "\n")
     return target
 
 
