@@ -8,6 +8,7 @@ The command line parses, calls the library API (`companion.build`, ...) and prin
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -122,17 +123,34 @@ def _bar(done: int, total: int, width: int = 20) -> str:
     return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
+def lab_command(out: Path, lab_args: list[str]) -> list[str]:
+    """`jupyter lab` rooted at the notebooks (not the repository), its printed URL opening the top
+    index, with the companion's server settings (`serverext`); the learner's options come last, so win."""
+    from . import serverext
+    from .layout import INDEX
+
+    settings = json.loads(serverext.CONFIG.read_text(encoding="utf-8"))
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={out.resolve()}",
+           f"--LabApp.default_url=/lab/tree/{INDEX}"]
+    cmd += [f"--{section}.{key}={value}" for section, values in settings.items() for key, value in values.items()]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in lab_args:
+        cmd.append("--allow-root")  # as root JupyterLab exits at once without it
+    return cmd + lab_args
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     """Build, then hand the terminal to JupyterLab on the course index."""
+    from . import serverext
     from .api import build
 
     report = build(_catalog_path(args.catalog), args.out)
-    out = report.out
-    assert out is not None
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={out.parent.resolve()}",
-           f"{out.name}/index.ipynb", *args.lab_args]
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args.lab_args:
-        cmd.append("--allow-root")
+    assert report.out is not None
+    try:  # so a plain `jupyter lab` in this environment behaves the same later
+        serverext.install_config()
+    except OSError as e:
+        print(f"companion: could not record the JupyterLab settings in this environment ({e}); "
+              "they apply to this session only", file=sys.stderr)
+    cmd = lab_command(report.out, args.lab_args)
     os.execv(sys.executable, cmd)
     return 0  # not reached
 
@@ -169,7 +187,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--export", metavar="FILE", help="write all progress to a JSON file")
     g.add_argument("--import", dest="import_", metavar="FILE", help="merge a JSON export (newer ticks win)")
     g.set_defaults(func=cmd_progress)
-    lab = with_catalog(sub.add_parser("lab", help="build, then open JupyterLab on the courses (other options go to jupyter lab)"))
+    lab = with_catalog(sub.add_parser(
+        "lab", help="build, then open JupyterLab on the courses (other options go to jupyter lab)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Build the notebooks, then start JupyterLab on them, opening the top index.",
+        epilog="Any other option goes to jupyter lab, e.g.:\n"
+               "  --port 8890                 serve on another port\n"
+               "  --no-browser                print the URL (it opens the top index) instead of opening a browser\n"
+               "  --ip 0.0.0.0                listen beyond this computer\n"
+               "  --MappingKernelManager.cull_idle_timeout=3600\n"
+               "                              stop a lesson's Python after an hour idle (default 900 s = 15 min;\n"
+               "                              0 = never); run the lesson again to tick after that\n"
+               "See `jupyter lab --help-all` for all of them."))
     lab.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     lab.set_defaults(func=cmd_lab)
     return p
