@@ -19,6 +19,13 @@ are opened and saved as they are.
   shows the static form instead of "Error displaying widget: model not found"; the saved widget
   state (`metadata.widgets`) and the Python version are dropped, so a save leaves the generated
   content as the build wrote it. A hook never makes a save fail: on any error it logs and saves as is.
+- Rebuild while open: `companion build` rewrites an open notebook on disk (keeping the learner's
+  saved work, as always). JupyterLab checks a file's hash before saving and asks "File Changed:
+  Overwrite or Revert?" when it moved; for course notebooks the server's hash covers only the
+  learner's work, so a rebuild does not move it and the tab saves without a question. The save
+  then takes the tab's work into the regenerated content on disk (`take_in_rebuild`): both end
+  up in the file, and a later build finds it up to date. The tab shows the new content when the
+  learner reopens it (or File ▸ Reload Notebook from Disk).
 """
 
 from __future__ import annotations
@@ -98,11 +105,63 @@ def static_outputs(nb: dict) -> int:
     return changed
 
 
+def learner_hash(nb: dict) -> str:
+    """A hash of what the learner wrote in a notebook (answers, added and edited cells), blind to
+    generated content: JupyterLab asks "File Changed: Overwrite or Revert?" when a file's hash
+    moved since it was opened, and a rebuild moves only generated content, which the save takes in."""
+    import hashlib
+
+    from .cells import source
+    from .merge import learner_cells
+
+    work = [[c.get("id"), c.get("cell_type"), source(c)] for c in learner_cells(nb)]
+    return hashlib.sha256(json.dumps(work, ensure_ascii=False).encode()).hexdigest()
+
+
+def take_in_rebuild(incoming: dict, on_disk: dict) -> dict:
+    """What to save when a build rewrote the notebook while it was open: the learner's work from
+    the tab (`incoming`) in the generated content on disk; `incoming` itself when nothing was rebuilt."""
+    import copy
+
+    import nbformat
+
+    from .cells import ANSWER, REMOVED, edited, generated_view, is_generated, notebook_meta, role, source
+    from .merge import merge
+
+    if notebook_meta(on_disk) is None or generated_view(on_disk) == generated_view(incoming):
+        return incoming
+    if any(is_generated(c) and role(c) not in (REMOVED, ANSWER) and edited(c) for c in on_disk["cells"]):
+        return incoming  # the disk holds an edit of a generated cell saved since the build: the next build sorts it
+    built = copy.deepcopy(on_disk)
+    built["cells"] = [{**c, "source": ""} if role(c) == ANSWER else c for c in built["cells"]
+                      if is_generated(c) and role(c) != REMOVED]
+    merged = merge(nbformat.from_dict(built), incoming)
+    ran = {c["id"]: c for c in incoming["cells"] if c.get("cell_type") == "code" and "id" in c}
+    for c in merged.cells:  # outputs of the learner's last run, where the code is the same
+        mine = ran.get(c.get("id"))
+        if mine is not None and c.cell_type == "code" and source(mine) == source(c):
+            c.outputs, c.execution_count = copy.deepcopy(mine.get("outputs", [])), mine.get("execution_count")
+    merged.metadata = {**incoming.get("metadata", {}), **{k: v for k, v in on_disk["metadata"].items()
+                                                          if k in ("companion", "kernelspec")}}
+    return merged
+
+
+def _on_disk(contents_manager: Any, path: str) -> dict | None:
+    try:
+        return json.loads(Path(contents_manager._get_os_path(path)).read_text(encoding="utf-8"))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def pre_save(model: dict, path: str, contents_manager: Any = None, **kwargs: Any) -> None:
-    """`FileContentsManager.pre_save_hook`: save a course notebook with static outputs, as built."""
+    """`FileContentsManager.pre_save_hook`: save a course notebook with static outputs, as built,
+    taking in what a build changed on disk since the tab opened it."""
     try:
         if not _is_course_notebook(model):
             return
+        on_disk = _on_disk(contents_manager, path) if contents_manager is not None else None
+        if on_disk is not None:
+            model["content"] = take_in_rebuild(model["content"], on_disk)
         nb = model["content"]
         static_outputs(nb)
         meta = nb["metadata"]
@@ -126,8 +185,15 @@ def contents_manager_class() -> type:
 
         async def get(self, path: str, content: bool = True, type: str | None = None, format: str | None = None,
                       require_hash: bool = False) -> dict:
-            return on_open(await super().get(path, content=content, type=type, format=format,
-                                             require_hash=require_hash))
+            model = await super().get(path, content=content, type=type, format=format, require_hash=require_hash)
+            if require_hash and model.get("type") == "notebook":
+                try:
+                    nb = model["content"] if content else _on_disk(self, path)
+                    if isinstance(nb, dict) and isinstance(nb.get("metadata", {}).get("companion"), dict):
+                        model["hash"], model["hash_algorithm"] = learner_hash(nb), "companion-learner-sha256"
+                except Exception:  # the byte hash stands: at worst JupyterLab asks about a rebuild
+                    log.exception("companion: could not hash %s", path)
+            return on_open(model)
 
     return CourseContentsManager
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -25,15 +26,15 @@ WIDGET = {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path, dict]]:
     tmp = tmp_path_factory.mktemp("serverext")
     notebooks, token = tmp / "notebooks", os.urandom(16).hex()
+    shutil.copy(REPO / "catalog.json", tmp / "catalog.json")
+    shutil.copytree(REPO / "lessons", tmp / "lessons")
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp / "cfg"), "JUPYTER_DATA_DIR": str(tmp / "data"),
            "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "IPYTHONDIR": str(tmp / "ipython"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    build = subprocess.run([sys.executable, "-m", "companion", "build", "--catalog", str(REPO / "catalog.json"),
-                            "--out", str(notebooks), "--no-text"], env=env, capture_output=True, text=True, timeout=180)
-    assert build.returncode == 0, build.stderr
+    assert companion(env, "build", "--catalog", str(tmp / "catalog.json"), "--out", str(notebooks)).returncode == 0
     log = tmp / "server.log"
     cmd = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={_free_port()}",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}"]
@@ -43,14 +44,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     try:
-        yield _wait_for_server(proc, tmp / "runtime", token, log), token, notebooks
+        yield _wait_for_server(proc, tmp / "runtime", token, log), token, notebooks, env
     finally:
         _stop(proc)
 
 
-def api(server: tuple[str, str, Path], method: str, path: str, body: Any = None) -> Any:
-    url, token, _ = server
-    req = urllib.request.Request(f"{url}/api/contents/{path}", method=method,
+def companion(env: dict, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "companion", *args], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    return done
+
+
+def api(server: tuple, method: str, path: str, body: Any = None, query: str = "") -> Any:
+    url, token = server[:2]
+    req = urllib.request.Request(f"{url}/api/contents/{path}{query}", method=method,
                                  data=None if body is None else json.dumps(body).encode(),
                                  headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as r:
@@ -149,3 +157,35 @@ def test_save_hook_never_raises_on_a_notebook_it_does_not_understand(content):
     model = {"type": "notebook", "content": content}
     serverext.pre_save(model=model, path="x.ipynb", contents_manager=None)
     assert serverext.on_open(model) is model
+
+
+def test_a_rebuild_while_open_keeps_the_hash_and_the_next_save_holds_both_answer_and_catalog_change(server):
+    notebooks, env = server[2], server[3]
+    catalog_path = notebooks.parent / "catalog.json"
+    path = sorted(p for p in (notebooks / "intuition-3blue1brown").glob("*.ipynb") if p.name[0].isdigit())[1]
+    rel = path.relative_to(notebooks).as_posix()
+    opened = api(server, "GET", rel, query="?hash=1")
+    tab = opened["content"]
+    answer = next(c for c in tab["cells"] if c["metadata"].get("tags") == ["answer"])
+    answer["source"] = "typed in the tab, not saved yet"
+
+    catalog = json.loads(catalog_path.read_text(encoding="utf-8"))
+    lesson_id = json.loads(path.read_text(encoding="utf-8"))["metadata"]["companion"]["lesson_id"]
+    course = next(c for c in catalog["courses"] if c["id"] == "intuition-3blue1brown")
+    lesson = next(l for l in course["lessons"] if l["id"] == lesson_id)
+    lesson["prompts"] = [*lesson.get("prompts", []), {"id": "added-while-open", "text": "A prompt added while open"}]
+    catalog_path.write_text(json.dumps(catalog, indent=2, ensure_ascii=False), encoding="utf-8")
+    companion(env, "build", "--catalog", str(catalog_path), "--out", str(notebooks))
+    assert "A prompt added while open" in path.read_text(encoding="utf-8")
+
+    # What JupyterLab asks before saving: the hash has not moved, so it saves without a dialog.
+    assert api(server, "GET", rel, query="?content=0&hash=1")["hash"] == opened["hash"]
+    api(server, "PUT", rel, {"type": "notebook", "format": "json", "content": tab})
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    sources = ["".join(c["source"]) for c in saved["cells"]]
+    assert "typed in the tab, not saved yet" in sources and "A prompt added while open" in sources
+    check = companion(env, "build", "--check", "--catalog", str(catalog_path), "--out", str(notebooks))
+    assert check.returncode == 0, check.stdout
+    # The hash follows the learner's work (JupyterLab reads it again after its own save); work saved
+    # elsewhere (another tab, a copy) moves it too, and then JupyterLab asks, as it should.
+    assert api(server, "GET", rel, query="?content=0&hash=1")["hash"] != opened["hash"]
