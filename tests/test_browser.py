@@ -66,6 +66,7 @@ class Lab:
     notebooks: Path  # the server's root: what `companion build` wrote
     catalog: Catalog  # the copy the build and the kernels read
     progress: Path  # the SQLite store the kernels write
+    env: dict[str, str] = field(default_factory=dict)  # what the build and the server ran with (a rebuild uses it too)
     page: Any = None  # one JupyterLab page for the module: loading JupyterLab costs ~7 s, opening a notebook ~2 s
     players: list[tuple[str, str]] = field(default_factory=list)  # (URL, Referer) of each player the page loaded
 
@@ -202,7 +203,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                                 start_new_session=True)
     try:
         lab = Lab(_wait_for_server(proc, Path(env["JUPYTER_RUNTIME_DIR"]), token, log), token, notebooks,
-                  load(catalog_path), progress)
+                  load(catalog_path), progress, env=env)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
             try:
