@@ -56,6 +56,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(out: Path, rel: object) -> str:
+    """A file the build touches, as a plain path (twins are `../text/...` from the output folder)."""
+    return os.path.normpath(out / str(rel))
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .api import build
 
@@ -65,7 +70,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     out = report.out
     if args.check:
         for c in report.stale:
-            print(f"stale: {out / c.path}: {c.stale}")
+            print(f"stale: {_shown(out, c.path)}: {c.stale}")
         if report.stale:
             print(f"{len(report.stale)} file(s) out of date; run `companion build{' --text' if report.twins else ''}`",
                   file=sys.stderr)
@@ -74,7 +79,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 0
     verb = "would " if args.dry_run else ""
     for c in report.changes:
-        print(f"{verb}{c.action} {out / c.path}: {c.reason}")
+        print(f"{verb}{c.action} {_shown(out, c.path)}: {c.reason}")
     summary = (f"{out}: {report.count('add')} added, {report.count('update')} updated, "
                f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged")
     print(("dry run, nothing written — " if args.dry_run else "") + summary
@@ -178,7 +183,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--nocookie", action="store_true", help="embed from youtube-nocookie.com (privacy-enhanced)")
     b.add_argument("--no-trust", action="store_true", help="do not mark the written notebooks trusted")
     b.add_argument("--text", action="store_true", default=None,
-                   help="also keep a Markdown text twin of each notebook beside it, for review "
+                   help="also keep a Markdown text twin of each notebook in text/ beside the output folder, for review "
                         "(the default once the output folder has twins); with --check, check them too")
     b.add_argument("--no-text", dest="text", action="store_false", help="leave text twins alone")
     b.set_defaults(func=cmd_build)

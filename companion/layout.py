@@ -1,5 +1,6 @@
 """Where the build puts things under the output folder: course folders, notebook file names,
-the names it can't use, the archive of removed lessons and the text twins' paths."""
+the names it can't use, the archive of removed lessons and the text twins' paths (in `text/`
+beside the output folder)."""
 
 from __future__ import annotations
 
@@ -39,9 +40,18 @@ def archived(path: PurePosixPath) -> PurePosixPath:
     return PurePosixPath(REMOVED_FOLDER) / path
 
 
+TEXT_FOLDER = "text"  # the text twins' folder, beside the output folder: out of the learner's file browser
+
+
 def twin_path(notebook: PurePosixPath) -> PurePosixPath:
-    """`llms-asap/02-x.ipynb` → `llms-asap/02-x.md`."""
-    return notebook.with_suffix(TWIN_SUFFIX)
+    """`llms-asap/02-x.ipynb` → `../text/llms-asap/02-x.md`: relative to the output folder, in
+    `text/` beside it, so JupyterLab (rooted at the notebooks) never lists a twin."""
+    return PurePosixPath("..", TEXT_FOLDER, *notebook.with_suffix(TWIN_SUFFIX).parts)
+
+
+def twin_root(out: Path) -> Path:
+    """The folder `twin_path` points into, for the output folder `out`."""
+    return Path(os.path.normpath(out / ".." / TEXT_FOLDER))
 
 
 def catalog_from(notebook_folder: Path, catalog: Path) -> str:

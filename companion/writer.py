@@ -11,6 +11,7 @@ with it; a lesson that left the catalog is deleted only if nobody wrote in it, e
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterator
@@ -20,7 +21,7 @@ from nbformat import NotebookNode
 
 from . import atomic, twins
 from .cells import EXTRA_ROLES, META, generated_view, lesson_key, removed_header
-from .layout import TWIN_SUFFIX, archived, is_build_file, twin_path
+from .layout import TWIN_SUFFIX, archived, is_build_file, twin_path, twin_root
 from .merge import has_learner_work, merge
 from .nodes import dumps
 
@@ -115,15 +116,31 @@ def scan(out: Path, *, text: bool = False) -> Scanned:
     notebooks = {rel: _Existing(rel, t) for rel, t in _files(out, "*.ipynb")}
     if not text:
         return Scanned(notebooks)
-    found = dict(_files(out, f"*{TWIN_SUFFIX}"))
-    found_twins = {rel: t for rel, t in found.items() if twins.is_twin(t)}
-    blocked = {PurePosixPath(p.relative_to(out).as_posix()) for p in out.rglob(f"*{TWIN_SUFFIX}")} if out.is_dir() else set()
+    found_twins = dict(_twins(out))
+    root = twin_root(out)
+    blocked = {_from_out(p.relative_to(root)) for p in root.rglob(f"*{TWIN_SUFFIX}")} if root.is_dir() else set()
     return Scanned(notebooks, found_twins, blocked - set(found_twins))
+
+
+def _from_out(rel_to_root: Path | PurePosixPath) -> PurePosixPath:
+    """A file under the twins' folder, as a path relative to the output folder."""
+    return twin_path(PurePosixPath(*Path(rel_to_root).parts).with_suffix(".ipynb"))
+
+
+def _twins(out: Path) -> Iterator[tuple[PurePosixPath, str]]:
+    """(path relative to `out`, text) of the twins the build wrote: in `text/` beside `out`, and
+    those earlier builds left inside `out` itself (a rebuild removes them there)."""
+    for rel, text in _files(twin_root(out), f"*{TWIN_SUFFIX}"):
+        if twins.is_twin(text):
+            yield _from_out(rel), text
+    for rel, text in _files(out, f"*{TWIN_SUFFIX}"):
+        if twins.is_twin(text):
+            yield rel, text
 
 
 def has_twins(out: Path) -> bool:
     """Whether the output folder already keeps text twins (then builds and checks keep them too)."""
-    return any(twins.is_twin(text) for _, text in _files(out, f"*{TWIN_SUFFIX}"))
+    return any(True for _ in _twins(out))
 
 
 def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False) -> list[Change]:
@@ -208,13 +225,18 @@ def _reconcile_twins(planned: dict[PurePosixPath, NotebookNode], scanned: Scanne
     return changes
 
 
+def _at(out: Path, rel: PurePosixPath) -> Path:
+    """Where a change's file is: under `out`, or for a twin (`../text/...`) beside it, spelled plainly."""
+    return Path(os.path.normpath(out / rel))
+
+
 def apply(changes: list[Change], out: Path, *, trust: bool = True) -> int:
     """Write, archive and remove what `reconcile` found, all writes before any removal; with `trust`,
     sign every notebook the output keeps. Returns how many notebooks were trusted."""
     batch: list[tuple[Path, str]] = []
     for c in changes:
         if c.action in ("add", "update"):
-            batch.append((out / c.path, c.write if isinstance(c.write, str) else dumps(c.write)))
+            batch.append((_at(out, c.path), c.write if isinstance(c.write, str) else dumps(c.write)))
             if len(batch) == 64:  # a few at a time, so a big catalog's texts are not all held at once
                 atomic.write_many(batch)
                 batch = []
@@ -225,7 +247,7 @@ def apply(changes: list[Change], out: Path, *, trust: bool = True) -> int:
             atomic.write_text(out / archived(c.path), dumps(c.write))
             (out / c.path).unlink()
         elif c.action == "remove":
-            (out / c.path).unlink()
+            _at(out, c.path).unlink()
     return _sign([c.sign for c in changes if c.sign is not None]) if trust else 0
 
 

@@ -283,7 +283,7 @@ def test_catalog_text_reaches_the_notebook_as_text(hostile_build):
 
 def test_text_twins_carry_no_live_markup(hostile_build):
     folder, _ = hostile_build
-    twins = sorted((folder / "notebooks").rglob("*.md"))
+    twins = sorted((folder / "text").rglob("*.md"))
     assert twins
     for twin in twins:
         text = twin.read_text(encoding="utf-8")
