@@ -67,7 +67,7 @@ class LessonBuilder:
         if i > 0:
             prev = self.order[i - 1]
             parts.append(f"[← {md(_label(prev))}]({url(self.layout.name(prev))})")
-        parts.append("[Course index](index.ipynb)")
+        parts.append(f"[Course index]({url(self.layout.index.name)})")
         if i + 1 < len(self.order):
             nxt = self.order[i + 1]
             parts.append(f"[{md(_label(nxt))} →]({url(self.layout.name(nxt))})")
@@ -180,7 +180,7 @@ class LessonBuilder:
         if c.note:
             lines += [md_block(c.note, "> "), ""]
         if c.source:
-            lines += [f"Made from the list *{md(c.source)}*. [All courses](../index.ipynb)", ""]
+            lines += [f"Made from the list *{md(c.source)}*. [All courses](../{INDEX})", ""]
         cells = [generated("markdown", "course-header", "", "\n".join(lines).rstrip())]
         cells.append(_code("progress", "", f"from companion.lesson import open_course\n\n"
                                                    f"open_course({py(c.id)}).progress()"))
@@ -223,7 +223,7 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
     lines = ["# Course companion", "", "Open a course, then a lesson. Progress is kept on this machine and shown "
              "in each course index once you run it.", ""]
     for c in catalog.courses.values():
-        lines.append(f"- [{md(c.title)}]({url(c.id)}/index.ipynb) — {len(c.lessons)} lessons")
+        lines.append(f"- [{md(c.title)}]({url(str(Layout(c).index))}) — {len(c.lessons)} lessons")
     cells = [generated("markdown", "courses", "", "\n".join(lines)),
              _code("overview", "", "from companion.lesson import overview\n\noverview()")]
     return _notebook(cells, {"course": None, "lesson": "index"})

@@ -11,9 +11,9 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from .catalog import Course, Lesson
-from .names import slug
+from .names import TOP_INDEX, course_index, slug
 
-INDEX = "index.ipynb"  # the catalog's index at the top, each course's index in its folder
+INDEX = TOP_INDEX  # the catalog's index at the top; each course's is `course_index(course id)` in its folder
 REMOVED_FOLDER = "removed"  # where the writer archives notebooks of lessons that left the catalog
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's copies, never the build's
 TWIN_SUFFIX = ".md"
@@ -89,4 +89,4 @@ class Layout:
 
     @property
     def index(self) -> PurePosixPath:
-        return self.folder / INDEX
+        return self.folder / course_index(self.course.id)
