@@ -188,7 +188,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
 
     build = subprocess.run([sys.executable, "-m", "companion", "build", "--catalog", str(catalog_path),
-                            "--out", str(notebooks)], env=env, capture_output=True, text=True, timeout=180)
+                            "--out", str(notebooks), "--text"], env=env, capture_output=True, text=True, timeout=180)
     assert build.returncode == 0, f"companion build failed:\n{build.stdout}\n{build.stderr}"
     assert (Path(env["JUPYTER_DATA_DIR"]) / "nbsignatures.db").is_file(), "the build trusted nothing"
 

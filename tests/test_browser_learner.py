@@ -179,5 +179,6 @@ def test_the_file_browser_shows_the_courses_not_the_repository(lab: Lab):
     expect(names.first).to_be_visible()
     shown = set(names.all_inner_texts())
     assert shown == {"00-start-here.ipynb", *lab.catalog.courses}, shown
+    assert list((lab.notebooks.parent / "text").rglob("*.md")), "the build kept text twins: in text/, not here"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "file-browser.png"))  # with the file browser open

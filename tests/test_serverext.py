@@ -70,9 +70,13 @@ def joined(data: dict) -> dict:
     return {k: "".join(v) if isinstance(v, list) else v for k, v in data.items()}
 
 
+def lessons(folder: Path) -> list[Path]:
+    """A course folder's numbered lessons, in order (not its `00-index-…` notebook)."""
+    return sorted(p for p in folder.glob("[0-9]*.ipynb") if not p.name.startswith("00-"))
+
+
 def a_lesson(notebooks: Path) -> str:
-    return sorted(p for p in (notebooks / "deep-learning-3blue1brown").glob("*.ipynb") if p.name[0].isdigit())[0] \
-        .relative_to(notebooks).as_posix()
+    return lessons(notebooks / "deep-learning-3blue1brown")[0].relative_to(notebooks).as_posix()
 
 
 def test_environment_config_names_the_companion_for_any_jupyter_started_here():
@@ -162,7 +166,7 @@ def test_save_hook_never_raises_on_a_notebook_it_does_not_understand(content):
 def test_a_rebuild_while_open_keeps_the_hash_and_the_next_save_holds_both_answer_and_catalog_change(server):
     notebooks, env = server[2], server[3]
     catalog_path = notebooks.parent / "catalog.json"
-    path = sorted(p for p in (notebooks / "intuition-3blue1brown").glob("*.ipynb") if p.name[0].isdigit())[1]
+    path = lessons(notebooks / "intuition-3blue1brown")[1]
     rel = path.relative_to(notebooks).as_posix()
     opened = api(server, "GET", rel, query="?hash=1")
     tab = opened["content"]
