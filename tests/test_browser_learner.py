@@ -82,7 +82,7 @@ def test_an_untouched_notebook_stays_clean_once_its_kernel_connects_and_closes_w
     page = lab.page
     course, key = LESSON
     rel = {"lesson": lab.notebook(course, key).relative_to(lab.notebooks).as_posix(),
-           "course index": f"{course}/00-index-{course}.ipynb", "top index": "00-start-here.ipynb"}[kind]
+           "course index": f"{course}/index-{course}.ipynb", "top index": "start-here.ipynb"}[kind]
     open_path(lab, rel)
     state = page.evaluate(SETTLED)
     assert state["language"].get("version"), "the kernel did not report its language_info yet"
@@ -101,7 +101,7 @@ def test_an_untouched_notebook_stays_clean_once_its_kernel_connects_and_closes_w
 def test_run_save_and_reopen_shows_the_saved_static_form_never_a_widget_error(lab: Lab, kind):
     page = lab.page
     course, key = LESSON
-    path = lab.notebook(course, key) if kind == "lesson" else lab.notebooks / course / f"00-index-{course}.ipynb"
+    path = lab.notebook(course, key) if kind == "lesson" else lab.notebooks / course / f"index-{course}.ipynb"
     rel = path.relative_to(lab.notebooks).as_posix()
     open_path(lab, rel)
     run_all(page)
@@ -178,7 +178,7 @@ def test_the_file_browser_shows_the_courses_not_the_repository(lab: Lab):
     names = page.locator(".jp-DirListing-content .jp-DirListing-itemName")
     expect(names.first).to_be_visible()
     shown = set(names.all_inner_texts())
-    assert shown == {"00-start-here.ipynb", *lab.catalog.courses}, shown
+    assert shown == {"start-here.ipynb", *lab.catalog.courses}, shown
     assert list((lab.notebooks.parent / "text").rglob("*.md")), "the build kept text twins: in text/, not here"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "file-browser.png"))  # with the file browser open

@@ -130,7 +130,7 @@ def assert_inert_markdown(source: str, where: str) -> None:
         assert not any(k.startswith("on") for k in attrs), f"{where}: event handler in {tag} {attrs}"
         if tag == "a":
             href = attrs.get("href", "")
-            assert re.match(r"^(https?://|(\.\./)?[a-z0-9-]+(/00-index-[a-z0-9-]+)?\.ipynb$)", href), \
+            assert re.match(r"^(https?://|(\.\./)?[a-z0-9-]+(/index-[a-z0-9-]+)?\.ipynb$)", href), \
                 f"{where}: link to {href!r}"
     assert_no_math(source, where)
 
@@ -315,7 +315,7 @@ def test_running_hostile_notebooks_runs_nothing_injected(hostile_build, monkeypa
     folder, canary = hostile_build
     monkeypatch.setenv("COMPANION_CATALOG", str(folder / "catalog.json"))
     course = folder / "notebooks" / "course-a"
-    chosen = [folder / "notebooks" / "00-start-here.ipynb", course / "00-index-course-a.ipynb",
+    chosen = [folder / "notebooks" / "start-here.ipynb", course / "index-course-a.ipynb",
               next(course.glob("01-*.ipynb")), next(course.glob("10-*.ipynb")), next(course.glob("30-*.ipynb"))]
     for path in chosen:
         nb = nbformat.read(path, as_version=4)

@@ -117,7 +117,7 @@ def test_notebooks_built_elsewhere_find_their_catalog_when_run(tmp_path, monkeyp
     monkeypatch.delenv("COMPANION_CATALOG", raising=False)
     lesson = out / "c1" / "01-first.ipynb"
     assert nbformat.read(lesson, as_version=4).metadata["companion"]["catalog"] == "../../../src/catalog.json"
-    assert nbformat.read(out / "00-start-here.ipynb", as_version=4).metadata["companion"]["catalog"] == "../../src/catalog.json"
+    assert nbformat.read(out / "start-here.ipynb", as_version=4).metadata["companion"]["catalog"] == "../../src/catalog.json"
     assert run(lesson, STATE, "print(type(lesson).__name__)") == ["[False, False, False, False]\n", "LessonView\n"]
 
 
@@ -135,7 +135,7 @@ def test_checklist_and_progress_outputs_carry_a_static_form_that_follows_the_tic
     [ticked] = nb.cells[-1].outputs
     assert ticked.data["text/plain"].startswith("Checklist: 1 of 4 done\n☐ ▶ ")
     assert ticked.data["text/plain"].split("\n")[2].startswith("☑ ▶ ")
-    index = nbformat.read(lesson_path.parent / "00-index-c1.ipynb", as_version=4)
+    index = nbformat.read(lesson_path.parent / "index-c1.ipynb", as_version=4)
     NotebookClient(index, kernel_name="python3", timeout=60,
                    resources={"metadata": {"path": str(lesson_path.parent)}}).execute()
     [bars] = next(c for c in index.cells if c.id == "progress").outputs

@@ -53,13 +53,13 @@ def test_no_browser_prints_a_url_that_opens_the_top_index_of_a_server_rooted_at_
             url = found and found.group(1)
             time.sleep(0.3)  # another process's output: nothing to wait on but the file
         assert url, f"no URL printed:\n{log.read_text(errors='replace')[-3000:]}"
-        assert re.match(r"http://127\.0\.0\.1:\d+/lab/tree/00-start-here\.ipynb\?token=", url), url
+        assert re.match(r"http://127\.0\.0\.1:\d+/lab/tree/start-here\.ipynb\?token=", url), url
         with urllib.request.urlopen(url, timeout=30) as r:
             assert r.status == 200 and b"JupyterLab" in r.read()
         base, token = url.split("/lab/")[0], url.rsplit("token=", 1)[1]
         with urllib.request.urlopen(f"{base}/api/contents/?token={token}", timeout=30) as r:
             names = {c["name"] for c in json.load(r)["content"]}
         courses = {c["id"] for c in json.loads((tmp_path / "catalog.json").read_text())["courses"]}
-        assert names == {"00-start-here.ipynb", *courses}, "the file browser shows the courses, not the repository"
+        assert names == {"start-here.ipynb", *courses}, "the file browser shows the courses, not the repository"
     finally:
         _stop(proc)

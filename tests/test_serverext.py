@@ -71,8 +71,8 @@ def joined(data: dict) -> dict:
 
 
 def lessons(folder: Path) -> list[Path]:
-    """A course folder's numbered lessons, in order (not its `00-index-…` notebook)."""
-    return sorted(p for p in folder.glob("[0-9]*.ipynb") if not p.name.startswith("00-"))
+    """A course folder's numbered lessons, in order."""
+    return sorted(folder.glob("[0-9]*.ipynb"))
 
 
 def a_lesson(notebooks: Path) -> str:
