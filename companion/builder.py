@@ -155,9 +155,8 @@ class LessonBuilder:
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
         cells.append(generated("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
                                                               "are done, and the reflections when you have written them. "
-                                                              "Boxes that don't respond? The lesson's Python stops after "
-                                                              "15 idle minutes: run the lesson again "
-                                                              "(**Run ▸ Run All Cells**), your ticks are still there."))
+                                                              "Boxes that don't respond, or none here? Run the lesson "
+                                                              "(**Run ▸ Run All Cells**): your ticks are still there."))
         cells.append(_code("checklist", "", "lesson.checklist()"))
         cells.append(generated("markdown", "footer", "", self._nav(lesson)))
         meta = {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id}

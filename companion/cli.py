@@ -201,8 +201,11 @@ def parser() -> argparse.ArgumentParser:
                "  --no-browser                print the URL (it opens the top index) instead of opening a browser\n"
                "  --ip 0.0.0.0                listen beyond this computer\n"
                "  --MappingKernelManager.cull_idle_timeout=3600\n"
-               "                              stop a lesson's Python after an hour idle (default 900 s = 15 min;\n"
-               "                              0 = never); run the lesson again to tick after that\n"
+               "                              stop the Python of a closed lesson after an hour idle\n"
+               "                              (default 900 s = 15 min; 0 = never)\n"
+               "  --MappingKernelManager.cull_connected=True\n"
+               "                              also of lessons still open in a tab (then run the lesson\n"
+               "                              again, twice if the first run only restarts Python)\n"
                "See `jupyter lab --help-all` for all of them."))
     lab.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     lab.set_defaults(func=cmd_lab)

@@ -87,6 +87,7 @@ def test_environment_config_names_the_companion_for_any_jupyter_started_here():
     assert all(env[section][k] == v for section, values in config.items() for k, v in values.items())
     assert config["ServerApp"]["contents_manager_class"] == "companion.serverext.CourseContentsManager"
     assert config["MappingKernelManager"]["cull_idle_timeout"] == 15 * 60
+    assert config["MappingKernelManager"]["cull_connected"] is False, "an open tab keeps a working checklist"
 
 
 def test_install_config_merges_into_an_existing_server_config_and_keeps_its_settings(tmp_path):
