@@ -150,3 +150,17 @@ def test_two_lessons_that_would_share_a_file_are_refused(tmp_path, capsys):
     assert main(["build", "--catalog", str(path), "--no-trust"]) == 2
     assert "c1/index-c1.ipynb" in capsys.readouterr().err
     assert not (tmp_path / "notebooks").exists()
+
+
+def test_symbols_shown_to_a_learner_need_no_emoji_font():
+    """Debian's chromium has no emoji font: 📄 and 🔎 rendered as empty boxes. Emoji live outside the
+    Basic Multilingual Plane; the symbols used instead (▶ ☰ ✎ ☑ ☐ ↗) are in DejaVu Sans."""
+    from companion.catalog import load
+    from companion.tally import lesson_items
+
+    catalog = load(ROOT / "catalog.json")
+    labels = [label for course in catalog.courses.values() for lesson in course.lessons
+              for _, label in lesson_items(catalog, lesson)]
+    texts = labels + [p.read_text(encoding="utf-8") for p in (ROOT / "notebooks").rglob("*.ipynb")]
+    astral = {ch for text in texts for ch in text if ord(ch) > 0xFFFF}
+    assert not astral, f"characters that need an emoji font: {sorted(astral)}"
