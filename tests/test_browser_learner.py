@@ -66,13 +66,16 @@ def save(lab: Lab) -> None:
     lab.page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
 
 
-def wait_for_file(path: Path, *needles: str) -> str:
+def wait_for_file(path: Path, *needles: str, page: Any = None) -> str:
+    """The file's text once it holds every needle; fails at once if `page` shows a dialog meanwhile."""
     deadline = time.monotonic() + TIMEOUT_MS / 1000
     text = ""
     while time.monotonic() < deadline:
         text = path.read_text(encoding="utf-8")
         if all(n in text for n in needles):
             return text
+        if page is not None and page.locator(".jp-Dialog").count():
+            pytest.fail(f"JupyterLab asked instead of saving: {page.locator('.jp-Dialog').inner_text()!r}")
         time.sleep(0.3)  # the server writes the file: nothing in the page to wait on
     pytest.fail(f"{path} never held {needles}")
 
@@ -156,7 +159,7 @@ def test_rebuild_while_open_keeps_the_typed_answer_takes_the_catalog_change_and_
     screenshot(page, "rebuild-while-open-1-typed-then-rebuilt.png")
 
     save(lab)
-    wait_for_file(path, typed, prompt)
+    wait_for_file(path, typed, prompt, page=page)
     assert page.locator(".jp-Dialog").count() == 0, "the save asked a question (File Changed?)"
     expect(page.locator(TAB)).not_to_have_class(re.compile(r"jp-mod-dirty"))
     assert companion(lab, "build", "--check").returncode == 0, "the saved notebook is not up to date"
