@@ -194,3 +194,23 @@ def test_a_rebuild_while_open_keeps_the_hash_and_the_next_save_holds_both_answer
     # The hash follows the learner's work (JupyterLab reads it again after its own save); work saved
     # elsewhere (another tab, a copy) moves it too, and then JupyterLab asks, as it should.
     assert api(server, "GET", rel, query="?content=0&hash=1")["hash"] != opened["hash"]
+
+
+def test_a_save_without_a_rebuild_or_over_an_edited_generated_cell_is_saved_as_sent():
+    """The merge runs only when a build changed generated content, and never guesses over an edit
+    of a generated cell saved since the build (the next build keeps that edit as the learner's)."""
+    nb = json.loads(next((REPO / "notebooks" / "deep-learning-3blue1brown").glob("01-*.ipynb")).read_text())
+    tab = copy.deepcopy(nb)
+    next(c for c in tab["cells"] if c["metadata"].get("tags") == ["answer"])["source"] = "mine"
+    assert serverext.take_in_rebuild(tab, nb) is tab
+    from companion.cells import digest
+
+    rebuilt = copy.deepcopy(nb)  # as if a build changed the header
+    header = rebuilt["cells"][0]
+    header["source"] = "".join(header["source"]) + "\n\nRebuilt."
+    header["metadata"]["companion"]["digest"] = digest(header["source"])
+    merged = serverext.take_in_rebuild(tab, rebuilt)
+    assert merged is not tab and merged["cells"][0]["source"].endswith("Rebuilt.")
+    assert "mine" in [c["source"] for c in merged["cells"]]
+    rebuilt["cells"][1]["source"] = "edited by hand"  # a generated cell whose source no longer fits its digest
+    assert serverext.take_in_rebuild(tab, rebuilt) is tab
