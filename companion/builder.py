@@ -8,24 +8,27 @@ indexes' tables (saved here as built, redrawn by the kernel) are `board`'s.
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from nbformat import NotebookNode
 
-from .cells import ANSWER, EMBED, META, generated
+from .board import course_table, heading, overview
 from .catalog import Assignment, Catalog, Course, Lesson, Series
-from .errors import BuildError
+from .cells import ANSWER, EMBED, META, generated
 from .embed import Embed, embed_for
+from .errors import BuildError
 from .extras import Extra
 from .layout import INDEX, Layout, catalog_from, reserved
 from .markup import link, md, md_block, py, url
 from .nodes import new_notebook, new_output
 from .prompts import prompts_for
-from .board import course_table, heading, overview
+from .serverext import LANGUAGE_INFO
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-RUN_HINT = ("Videos play inline once the notebook is trusted (`companion build` trusts the notebooks it writes). "
-            "The checklist needs the kernel: run all cells (**Run ▸ Run All Cells**) and tick what you have done; "
-            "ticks are saved as you click.")
+RUN_HINT = ("Watch the videos here, write your answers under the prompts, then tick what you have done in the "
+            "checklist at the end. To tick, run the lesson first: **Run ▸ Run All Cells**. "
+            "Your answers are saved with the notebook, your ticks on this computer.")
+NO_PLAYER = "No player? Run `companion build` once on this computer, then reopen the lesson."
 OWNED = {"playlist", "channel"}  # resource kinds a channel makes itself (a podcast it is only listed with)
 NBVAL_IGNORE = "nbval-ignore-output"  # an index's live progress is the learner's, not the saved one
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
@@ -33,8 +36,18 @@ EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete
 
 
 def _notebook(cells: list[NotebookNode], companion: dict) -> NotebookNode:
-    return new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"},
+    """language_info is what ipykernel reports less the Python version (the same on every machine);
+    the server adds the version on open (`serverext`), so JupyterLab finds nothing to change."""
+    return new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": dict(LANGUAGE_INFO),
                                                META: companion})
+
+
+def _code(role: str, key: str, source: str, **kwargs: Any) -> NotebookNode:
+    """A generated code cell with its source collapsed: a lesson reads as videos, prompts and a
+    checklist; the learner can still expand it (the `jupyter.source_hidden` JupyterLab honours)."""
+    cell = generated("code", role, key, source, **kwargs)
+    cell.metadata["jupyter"] = {"source_hidden": True}
+    return cell
 
 
 class LessonBuilder:
@@ -55,7 +68,7 @@ class LessonBuilder:
         if i > 0:
             prev = self.order[i - 1]
             parts.append(f"[← {md(_label(prev))}]({url(self.layout.name(prev))})")
-        parts.append("[Course index](index.ipynb)")
+        parts.append(f"[Course index]({url(self.layout.index.name)})")
         if i + 1 < len(self.order):
             nxt = self.order[i + 1]
             parts.append(f"[{md(_label(nxt))} →]({url(self.layout.name(nxt))})")
@@ -92,14 +105,13 @@ class LessonBuilder:
             lines += ["", f"*About {md(series.title)}:* {md(note)}"]
         embed = self._embed(a)
         if embed:
-            lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)} (if the player below does not show: "
-                          "GitHub, VS Code, offline)"]
+            lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)}" + (f" · *{NO_PLAYER}*" if n == 1 else "")]
         else:
-            lines += ["", f"🔎 {link('Find it on YouTube', v.url)} (the source list gives no direct link to this video)"]
+            lines += ["", f"↗ {link('Find it on YouTube', v.url)} (the source list gives no direct link to this video)"]
         cells = [generated("markdown", "video", a.id, "\n".join(lines))]
         if embed:
             out = new_output("display_data", data=embed.bundle(), metadata={})
-            cells.append(generated("code", EMBED, a.id, f"lesson.show_video({py(a.id)})", outputs=[out], count=count))
+            cells.append(_code(EMBED, a.id, f"lesson.show_video({py(a.id)})", outputs=[out], count=count))
         return cells
 
     def _series_note(self, series_id: str) -> str:
@@ -128,13 +140,13 @@ class LessonBuilder:
             embed = self._embed(a)
             if embed:
                 out = new_output("display_data", data=embed.bundle(), metadata={})
-                cells.append(generated("code", EMBED, a.id, f"lesson.show_resource({py(a.id)})", outputs=[out], count=count))
+                cells.append(_code(EMBED, a.id, f"lesson.show_resource({py(a.id)})", outputs=[out], count=count))
                 count += 1
         return cells
 
     def lesson(self, lesson: Lesson) -> NotebookNode:
         cells = [self._header(lesson),
-                 generated("code", "setup", "", "from companion.lesson import open_lesson\n\n"
+                 _code("setup", "", "from companion.lesson import open_lesson\n\n"
                                             f"lesson = open_lesson({py(self.course.id)}, {py(lesson.id)}"
                                             f"{', privacy_enhanced=True' if self.privacy else ''})", count=1)]
         seen: set[str] = set()
@@ -152,8 +164,10 @@ class LessonBuilder:
             cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
         cells.append(generated("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
-                                                              "are done, and the reflections when you have written them."))
-        cells.append(generated("code", "checklist", "", "lesson.checklist()"))
+                                                              "are done, and the reflections when you have written them. "
+                                                              "Boxes that don't respond, or none here? Run the lesson "
+                                                              "(**Run ▸ Run All Cells**): your ticks are still there."))
+        cells.append(_code("checklist", "", "lesson.checklist()"))
         cells.append(generated("markdown", "footer", "", self._nav(lesson)))
         meta = {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id}
         if extra is not None:
@@ -177,7 +191,7 @@ class LessonBuilder:
         if c.note:
             lines += [md_block(c.note, "> "), ""]
         if c.source:
-            lines += [f"Made from the curator's list *{md(c.source_title or c.title)}*. [All courses](../index.ipynb)", ""]
+            lines += [f"Made from the curator's list *{md(c.source_title or c.title)}*. [All courses](../{INDEX})", ""]
         numbers = [l.number for l in self.order if l.number is not None]
         gaps = sorted(set(range(min(numbers + [1]), max(numbers) + 1)) - set(numbers)) if numbers else []
         if gaps:
@@ -187,7 +201,7 @@ class LessonBuilder:
                   "progress; until then it reads as on the day the notebooks were built."]
         cells = [generated("markdown", "course-header", "", "\n".join(lines))]
         table = new_output("display_data", data=course_table(self.catalog, c).bundle(), metadata={})
-        cells.append(generated("code", "progress", "", f"from companion.lesson import open_course\n\n"
+        cells.append(_code("progress", "", f"from companion.lesson import open_course\n\n"
                                                    f"open_course({py(c.id)}).progress()",
                                outputs=[table], count=1, tags=[NBVAL_IGNORE], owned_output=True))
         series = self._series_used()
@@ -217,7 +231,7 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
              "bring it up to date; progress is kept on this machine."]
     board = new_output("display_data", data=overview(catalog).bundle(), metadata={})
     cells = [generated("markdown", "courses", "", "\n".join(lines)),
-             generated("code", "overview", "", "from companion.lesson import overview\n\noverview()",
+             _code("overview", "", "from companion.lesson import overview\n\noverview()",
                        outputs=[board], count=1, tags=[NBVAL_IGNORE], owned_output=True)]
     return _notebook(cells, {"course": None, "lesson": "index"})
 

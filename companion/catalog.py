@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from . import youtube
 from .errors import CatalogError, NotFound
+from .names import LEGACY_INDEX, TOP_INDEX, course_index
 
 SCHEMA_PATH = Path(__file__).with_name("catalog.schema.json")
 CATALOG_NAME = "catalog.json"
@@ -178,10 +179,13 @@ def find(start: Path | None = None) -> Path:
 
 def recorded(folder: Path) -> Path | None:
     """The catalog the build recorded in `folder`'s index notebook (every folder it writes has one:
-    `metadata.companion.catalog`, relative to the notebook), when that file is there."""
+    `metadata.companion.catalog`, relative to the notebook; `index.ipynb` in older builds), when
+    that file is there."""
     try:
-        meta = json.loads((folder / "index.ipynb").read_text(encoding="utf-8"))["metadata"]["companion"]["catalog"]
-    except (OSError, ValueError, TypeError, KeyError):
+        index = next(p for p in (folder / name for name in (TOP_INDEX, course_index(folder.name), LEGACY_INDEX))
+                     if p.is_file())
+        meta = json.loads(index.read_text(encoding="utf-8"))["metadata"]["companion"]["catalog"]
+    except (StopIteration, OSError, ValueError, TypeError, KeyError):
         return None
     path = folder / meta if isinstance(meta, str) else None
     return path if path is not None and path.is_file() else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import re
 import sys
@@ -83,6 +84,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(out: Path, rel: object) -> str:
+    """A file the build touches, as a plain path (twins are `../text/...` from the output folder)."""
+    return os.path.normpath(out / str(rel))
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .api import build
 
@@ -92,7 +98,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     out = report.out
     if args.check:
         for c in report.stale:
-            print(f"stale: {out / c.path}: {c.stale}")
+            print(f"stale: {_shown(out, c.path)}: {c.stale}")
         if report.stale:
             print(f"{len(report.stale)} file(s) out of date; run `companion build{' --text' if report.twins else ''}`",
                   file=sys.stderr)
@@ -107,7 +113,7 @@ def _print_changes(report: Report, *, dry_run: bool = False) -> None:
     """Each change with its reason, then the counts."""
     verb = "would " if dry_run else ""
     for c in report.changes:
-        print(f"{verb}{c.action} {report.out / c.path if report.out else c.path}: {c.reason}")
+        print(f"{verb}{c.action} {_shown(report.out, c.path) if report.out else c.path}: {c.reason}")
     summary = (f"{report.out}: {report.count('add')} added, {report.count('update')} updated, "
                f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged"
                + (f", {report.count('aside')} kept aside" if report.count("aside") else ""))
@@ -188,18 +194,35 @@ def _bar(done: int, total: int, width: int = 20) -> str:
     return "[" + "#" * filled + "." * (width - filled) + "]"
 
 
+def lab_command(out: Path, lab_args: list[str]) -> list[str]:
+    """`jupyter lab` rooted at the notebooks (not the repository), its printed URL opening the top
+    index, with the companion's server settings (`serverext`); the learner's options come last, so win."""
+    from . import serverext
+    from .layout import INDEX
+
+    settings = json.loads(serverext.CONFIG.read_text(encoding="utf-8"))
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={out.resolve()}",
+           f"--LabApp.default_url=/lab/tree/{INDEX}"]
+    cmd += [f"--{section}.{key}={value}" for section, values in settings.items() for key, value in values.items()]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in lab_args:
+        cmd.append("--allow-root")  # as root JupyterLab exits at once without it
+    return cmd + lab_args
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     """Build, then hand the terminal to JupyterLab on the course index."""
+    from . import serverext
     from .api import build
 
     report = build(_catalog_path(args.catalog), args.out)
     _print_changes(report)
-    out = report.out
-    assert out is not None
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={out.parent.resolve()}",
-           f"{out.name}/index.ipynb", *args.lab_args]
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args.lab_args:
-        cmd.append("--allow-root")
+    assert report.out is not None
+    try:  # so a plain `jupyter lab` in this environment behaves the same later
+        serverext.install_config()
+    except OSError as e:
+        print(f"companion: could not record the JupyterLab settings in this environment ({e}); "
+              "they apply to this session only", file=sys.stderr)
+    cmd = lab_command(report.out, args.lab_args)
     os.execv(sys.executable, cmd)
     return 0  # not reached
 
@@ -241,7 +264,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--nocookie", action="store_true", help="embed from youtube-nocookie.com (privacy-enhanced)")
     b.add_argument("--no-trust", action="store_true", help="do not mark the written notebooks trusted")
     b.add_argument("--text", action="store_true", default=None,
-                   help="also keep a Markdown text twin of each notebook beside it, for review "
+                   help="also keep a Markdown text twin of each notebook in text/ beside the output folder, for review "
                         "(the default once the output folder has twins); with --check, check them too")
     b.add_argument("--no-text", dest="text", action="store_false", help="leave text twins alone")
     b.set_defaults(func=cmd_build)
@@ -253,7 +276,21 @@ def parser() -> argparse.ArgumentParser:
     n = with_catalog(sub.add_parser("notes", help="print the notes taken at moments of videos, as Markdown"))
     n.add_argument("--course", help="only this course")
     n.set_defaults(func=cmd_notes)
-    lab = with_catalog(sub.add_parser("lab", help="build, then open JupyterLab on the courses (other options go to jupyter lab)"))
+    lab = with_catalog(sub.add_parser(
+        "lab", help="build, then open JupyterLab on the courses (other options go to jupyter lab)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Build the notebooks, then start JupyterLab on them, opening the top index.",
+        epilog="Any other option goes to jupyter lab, e.g.:\n"
+               "  --port 8890                 serve on another port\n"
+               "  --no-browser                print the URL (it opens the top index) instead of opening a browser\n"
+               "  --ip 0.0.0.0                listen beyond this computer\n"
+               "  --MappingKernelManager.cull_idle_timeout=3600\n"
+               "                              stop the Python of a closed lesson after an hour idle\n"
+               "                              (default 900 s = 15 min; 0 = never)\n"
+               "  --MappingKernelManager.cull_connected=True\n"
+               "                              also of lessons still open in a tab (then run the lesson\n"
+               "                              again, twice if the first run only restarts Python)\n"
+               "See `jupyter lab --help-all` for all of them."))
     lab.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     lab.set_defaults(func=cmd_lab)
     hs = with_catalog(sub.add_parser("hub-service", help="the JupyterHub service collecting a class's progress"))

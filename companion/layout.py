@@ -1,5 +1,6 @@
 """Where the build puts things under the output folder: course folders, notebook file names,
-the names it can't use, the archive of removed lessons and the text twins' paths."""
+the names it can't use, the archive of removed lessons and the text twins' paths (in `text/`
+beside the output folder)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from .catalog import Course, Lesson
-from .names import slug
+from .names import TOP_INDEX, course_index, slug
 
-INDEX = "index.ipynb"  # the catalog's index at the top, each course's index in its folder
+INDEX = TOP_INDEX  # the catalog's index at the top; each course's is `course_index(course id)` in its folder
 REMOVED_FOLDER = "removed"  # where the writer archives notebooks of lessons that left the catalog
 KEPT_FOLDER = "kept-aside"  # where it keeps the bytes of notebooks it could not read or match
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's copies, never the build's
@@ -42,9 +43,18 @@ def archived(path: PurePosixPath) -> PurePosixPath:
     return PurePosixPath(REMOVED_FOLDER) / path
 
 
+TEXT_FOLDER = "text"  # the text twins' folder, beside the output folder: out of the learner's file browser
+
+
 def twin_path(notebook: PurePosixPath) -> PurePosixPath:
-    """`llms-asap/02-x.ipynb` → `llms-asap/02-x.md`."""
-    return notebook.with_suffix(TWIN_SUFFIX)
+    """`llms-asap/02-x.ipynb` → `../text/llms-asap/02-x.md`: relative to the output folder, in
+    `text/` beside it, so JupyterLab (rooted at the notebooks) never lists a twin."""
+    return PurePosixPath("..", TEXT_FOLDER, *notebook.with_suffix(TWIN_SUFFIX).parts)
+
+
+def twin_root(out: Path) -> Path:
+    """The folder `twin_path` points into, for the output folder `out`."""
+    return Path(os.path.normpath(out / ".." / TEXT_FOLDER))
 
 
 def catalog_from(notebook_folder: Path, catalog: Path) -> str:
@@ -82,4 +92,4 @@ class Layout:
 
     @property
     def index(self) -> PurePosixPath:
-        return self.folder / INDEX
+        return self.folder / course_index(self.course.id)

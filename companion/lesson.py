@@ -61,6 +61,41 @@ def _problem(text: str) -> _Problem:
     return _Problem(text)
 
 
+RERUN = "Run the notebook (Run ▸ Run All Cells) to tick again"
+
+
+class Static:
+    """A widget shown with a static form beside it: `text/html` and `text/plain` that JupyterLab
+    shows where the widget can't be (the notebook reopened without its kernel, GitHub, VS Code).
+    JupyterLab saves a live widget as a reference to a kernel object; the server's save hook
+    (`serverext`) keeps only the static form of an output that has one. The form is redrawn when
+    the widget changes (`refresh`), so what is saved is what the learner last saw."""
+
+    def __init__(self, widget: Any, form: Callable[[], tuple[str, str]]):
+        self.widget, self.form, self._handle = widget, form, None
+
+    def bundle(self) -> dict:
+        page, text = self.form()
+        return {**self.widget._repr_mimebundle_(), "text/html": page, "text/plain": text}
+
+    def _ipython_display_(self) -> None:
+        self._handle = display(self.bundle(), raw=True, display_id=True)
+
+    def refresh(self) -> None:
+        if self._handle is not None:
+            self._handle.update(self.bundle(), raw=True)
+
+    def __getattr__(self, name: str) -> Any:  # `lesson.checklist().children`, as with the bare widget
+        return getattr(self.widget, name)
+
+
+def _static_list(title: str, rows: list[str], note: str) -> tuple[str, str]:
+    """A titled list as HTML (escaped) and as plain text."""
+    page = (f'<div class="companion-static"><b>{html.escape(title)}</b><ul style="list-style:none;padding-left:0">'
+            + "".join(f"<li>{html.escape(r)}</li>" for r in rows) + f"</ul><i>{html.escape(note)}</i></div>")
+    return page, "\n".join([title, *rows, note])
+
+
 def _explained(method: Callable) -> Callable:
     """The kernel reads catalog.json without the schema pass (that is the build's job), so a
     catalog hand-edited into a wrong shape after the build shows up here: say so, not a traceback."""
@@ -167,6 +202,11 @@ class LessonView:
                 status.value += _problem(self.store.reopened).data
                 self.store.reopened = ""
 
+        def form() -> tuple[str, str]:
+            rows = [("☑ " if b.value else "☐ ") + b.description for b in boxes]
+            return _static_list(f"Checklist: {sum(b.value for b in boxes)} of {len(boxes)} done", rows,
+                                f"Ticks are kept on this machine. {RERUN}.")
+
         boxes = []
         for item, label in items:
             box = w.Checkbox(value=bool(ticks.get((self.course.id, self.lesson.id, item))), description=label,
@@ -183,7 +223,10 @@ class LessonView:
 
         on_watched(self.course.id, self.lesson.id, watched)
         refresh()
-        return w.VBox([*boxes, bar, status])
+        shown = Static(w.VBox([*boxes, bar, status]), form)
+        for box in boxes:
+            box.observe(lambda change: shown.refresh(), names="value")
+        return shown
 
 
 def _open(course_id: str) -> tuple[Catalog, Course]:

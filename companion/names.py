@@ -8,6 +8,15 @@ import unicodedata
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 _BRACKETED = re.compile(r"\s*[\[(][^\])]*[\])]\s*")
 MAX_SLUG = 48
+# Index notebooks, named so a learner tells them apart in tabs and the file browser: the top
+# index, and each course's index in its folder. Not starting with a digit: those are lessons.
+TOP_INDEX = "start-here.ipynb"
+LEGACY_INDEX = "index.ipynb"  # what builds before these names wrote; a rebuild moves them
+
+
+def course_index(course_id: str) -> str:
+    """The file name of a course's index notebook: `index-<course id>.ipynb`."""
+    return f"index-{course_id}.ipynb"
 
 
 def slug(text: str, limit: int = MAX_SLUG) -> str:

@@ -226,19 +226,23 @@ def _stats(paths: list[Path]) -> list[list[int] | None]:
 
 
 def _outputs(out: Path) -> dict[str, list[int]]:
-    """Size, mtime_ns, ctime_ns and inode of every notebook and Markdown file under `out` (not in hidden folders:
-    JupyterLab's checkpoints; a learner's save changes the notebook itself)."""
+    """Size, mtime_ns, ctime_ns and inode of every notebook and Markdown file under `out` and in
+    the text twins' folder beside it (not in hidden folders: JupyterLab's checkpoints; a learner's
+    save changes the notebook itself)."""
+    from .layout import twin_root
+
     found: dict[str, list[int]] = {}
-    for root, dirs, names in os.walk(out):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in names:
-            if name.endswith(_OUTPUT_SUFFIXES) and not name.startswith("."):
-                p = os.path.join(root, name)
-                try:
-                    s = os.stat(p)
-                except OSError:
-                    continue
-                found[os.path.relpath(p, out)] = [s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino]
+    for base in (out, twin_root(out)):
+        for root, dirs, names in os.walk(base):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in names:
+                if name.endswith(_OUTPUT_SUFFIXES) and not name.startswith("."):
+                    p = os.path.join(root, name)
+                    try:
+                        s = os.stat(p)
+                    except OSError:
+                        continue
+                    found[os.path.relpath(p, out)] = [s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino]
     return found
 
 

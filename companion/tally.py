@@ -49,7 +49,7 @@ def lesson_items(catalog: Catalog, lesson: Lesson) -> list[tuple[str, str]]:
     for a in lesson.videos:
         items.append((a.id, "▶ " + (a.title or catalog.videos[a.id].title)))
     for a in lesson.resources:
-        items.append((a.id, "📄 " + (a.title or catalog.resources[a.id].title)))
+        items.append((a.id, "☰ " + (a.title or catalog.resources[a.id].title)))
     items.append((REFLECTIONS, "✎ Reflections written"))
     return items
 

@@ -21,7 +21,7 @@ from nbformat import NotebookNode
 from . import atomic, salvage, twins
 from .cells import EXTRA_ROLES, META, generated_view, lesson_key, notebook_meta, removed_header
 from .errors import BuildError
-from .layout import INDEX, KEPT_FOLDER, TWIN_SUFFIX, archived, is_build_file, twin_path
+from .layout import KEPT_FOLDER, TWIN_SUFFIX, archived, is_build_file, twin_path, twin_root
 from .merge import has_learner_work, merge
 from .nodes import dumps
 from .report import Change, Report
@@ -151,13 +151,9 @@ def scan(out: Path, *, text: bool = False, expected: Iterable[PurePosixPath] = (
                 notebooks[rel] = e
     if not text:
         return Scanned(out, notebooks)
-    found, blocked = {}, set()
-    for rel in walk(out, TWIN_SUFFIX):
-        t = _twin_text(out / rel)
-        if twins.is_twin(t):
-            found[rel] = t
-        else:
-            blocked.add(rel)
+    found = dict(_twins(out))
+    root = twin_root(out)
+    blocked = {_from_out(rel) for rel in walk(root, TWIN_SUFFIX)} - set(found) if root.is_dir() else set()
     return Scanned(out, notebooks, found, blocked)
 
 
@@ -168,16 +164,31 @@ def _twin_text(path: Path) -> str:
         return ""
 
 
+def _from_out(rel_to_root: Path | PurePosixPath) -> PurePosixPath:
+    """A file under the twins' folder, as a path relative to the output folder."""
+    return twin_path(PurePosixPath(*Path(rel_to_root).parts).with_suffix(".ipynb"))
+
+
+def _twins(out: Path) -> Iterator[tuple[PurePosixPath, str]]:
+    """(path relative to `out`, text) of the twins the build wrote: in `text/` beside `out`, and
+    those earlier builds left inside `out` itself (a rebuild removes them there)."""
+    root = twin_root(out)
+    for base, relative in ((root, _from_out), (out, PurePosixPath)):
+        for rel in walk(base, TWIN_SUFFIX) if base.is_dir() else ():
+            text = _twin_text(base / rel)
+            if twins.is_twin(text):
+                yield relative(rel), text
+
 def has_twins(out: Path) -> bool:
     """Whether the output folder already keeps text twins (then builds and checks keep them too)."""
-    return any(twins.is_twin(_twin_text(out / rel)) for rel in walk(out, TWIN_SUFFIX))
+    return any(True for _ in _twins(out))
 
 
 def refuse_nested(scanned: Scanned) -> None:
-    """An output folder that holds another build's output (its `index.ipynb` deeper down) would
-    swallow it: its lessons moved up and its files removed. Refuse that."""
+    """An output folder that holds another build's output (its top index deeper down, under any
+    name a build gave it) would swallow it: its lessons moved up and its files removed. Refuse that."""
     for e in scanned.notebooks.values():
-        if e.path != PurePosixPath(INDEX) and e.path.name == INDEX and e.key == (None, "index"):
+        if e.key == (None, "index") and e.path.parent != PurePosixPath("."):
             raise BuildError(f"{e.path} is the index of another output folder inside this one; "
                              f"build into {e.path.parent} (or elsewhere), not around it")
 

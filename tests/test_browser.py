@@ -125,6 +125,7 @@ class Lab:
     notebooks: Path  # the server's root: what `companion build` wrote
     catalog: Catalog  # the copy the build and the kernels read
     progress: Path  # the SQLite store the kernels write
+    env: dict[str, str] = field(default_factory=dict)  # what the build and the server ran with (a rebuild uses it too)
     page: Any = None  # one JupyterLab page for the module: loading JupyterLab costs ~7 s, opening a notebook ~2 s
     players: list[tuple[str, str]] = field(default_factory=list)  # (URL, Referer) of each player the page loaded
     env: dict[str, str] = field(default_factory=dict)  # what the build, the server and its kernels run with
@@ -137,7 +138,7 @@ class Lab:
         return done.stdout
 
     def build(self) -> None:
-        self.companion("build", "--catalog", self.env["COMPANION_CATALOG"], "--out", str(self.notebooks))
+        self.companion("build", "--catalog", self.env["COMPANION_CATALOG"], "--out", str(self.notebooks), "--text")
 
     def api(self, method: str, path: str) -> Any:
         req = urllib.request.Request(f"{self.url}{path}", method=method,

@@ -26,7 +26,7 @@ def cells(nb) -> dict[str, nbformat.NotebookNode]:
 def test_one_notebook_per_lesson_plus_course_and_catalog_indexes(tmp_path):
     out = built(tmp_path)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.ipynb")) == [
-        "c1/01-first.ipynb", "c1/02-second.ipynb", "c1/03-third.ipynb", "c1/index.ipynb", "index.ipynb"]
+        "c1/01-first.ipynb", "c1/02-second.ipynb", "c1/03-third.ipynb", "c1/index-c1.ipynb", "start-here.ipynb"]
 
 
 def test_lesson_notebook_names_course_lesson_and_the_python3_kernel(tmp_path):
@@ -40,7 +40,7 @@ def test_header_links_previous_next_and_index(tmp_path):
     header = cells(nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4))["header"].source
     assert "[← Lesson 1 — First](01-first.ipynb)" in header
     assert "[Lesson 3 — Third →](03-third.ipynb)" in header
-    assert "[Course index](index.ipynb)" in header
+    assert "[Course index](index-c1.ipynb)" in header
 
 
 def test_each_video_has_text_a_player_cell_by_id_and_a_plain_link(tmp_path):
@@ -145,8 +145,22 @@ def test_a_build_trusts_what_it_wrote_on_this_machine(tmp_path, monkeypatch):
 
 def test_two_lessons_that_would_share_a_file_are_refused(tmp_path, capsys):
     data = small_catalog()
-    data["courses"][0]["lessons"].append({"id": "index", "title": "Index"})
+    data["courses"][0]["lessons"].append({"id": "index-c1", "title": "Index"})
     path = write_catalog(tmp_path, data)
     assert main(["build", "--catalog", str(path), "--no-trust"]) == 2
-    assert "c1/index.ipynb" in capsys.readouterr().err
+    assert "c1/index-c1.ipynb" in capsys.readouterr().err
     assert not (tmp_path / "notebooks").exists()
+
+
+def test_symbols_shown_to_a_learner_need_no_emoji_font():
+    """Debian's chromium has no emoji font: 📄 and 🔎 rendered as empty boxes. Emoji live outside the
+    Basic Multilingual Plane; the symbols used instead (▶ ☰ ✎ ☑ ☐ ↗) are in DejaVu Sans."""
+    from companion.catalog import load
+    from companion.tally import lesson_items
+
+    catalog = load(ROOT / "catalog.json")
+    labels = [label for course in catalog.courses.values() for lesson in course.lessons
+              for _, label in lesson_items(catalog, lesson)]
+    texts = labels + [p.read_text(encoding="utf-8") for p in (ROOT / "notebooks").rglob("*.ipynb")]
+    astral = {ch for text in texts for ch in text if ord(ch) > 0xFFFF}
+    assert not astral, f"characters that need an emoji font: {sorted(astral)}"

@@ -113,7 +113,7 @@ def md_words(note: str) -> str:
 
 def test_each_course_shows_every_note_its_source_wrote_about_a_series():
     for course in CATALOG.courses.values():
-        index = text_of(notebook(NOTEBOOKS / course.id / "index.ipynb"))
+        index = text_of(notebook(NOTEBOOKS / course.id / f"index-{course.id}.ipynb"))
         for sid, note in course.series:
             assert md(CATALOG.series[sid].title) in index, (course.id, sid)
             if note:
@@ -124,14 +124,14 @@ def test_each_course_shows_every_note_its_source_wrote_about_a_series():
 
 def test_series_in_this_course_lists_every_series_the_course_uses():
     for course in CATALOG.courses.values():
-        index = notebook(NOTEBOOKS / course.id / "index.ipynb")
+        index = notebook(NOTEBOOKS / course.id / f"index-{course.id}.ipynb")
         listed = next(c.source for c in index.cells if c.id == "series")
         for lesson in course.lessons:
             for a in lesson.items:
                 series = CATALOG.series_of(a)
                 if series:
                     assert md(series.title) in listed, (course.id, series.id)
-    listed = next(c.source for c in notebook(NOTEBOOKS / "math-for-ml" / "index.ipynb").cells if c.id == "series")
+    listed = next(c.source for c in notebook(NOTEBOOKS / "math-for-ml" / "index-math-for-ml.ipynb").cells if c.id == "series")
     assert all(name in listed for name in ("Trefor Bazett", "Socratica", "Eigenchris"))
 
 
@@ -205,7 +205,7 @@ def test_an_answer_under_a_generated_prompt_stays_in_its_lesson_when_the_author_
 
 def test_the_course_index_is_one_table_of_linked_lessons_readable_before_it_runs():
     course = CATALOG.courses["math-for-ml"]
-    index = notebook(NOTEBOOKS / "math-for-ml" / "index.ipynb")
+    index = notebook(NOTEBOOKS / "math-for-ml" / "index-math-for-ml.ipynb")
     assert [c.id for c in index.cells] == ["course-header", "progress", "series"]
     header = index.cells[0].source
     assert "Video Series Index" in header and course.source not in header  # the source by its title
@@ -240,7 +240,7 @@ def test_the_top_index_opens_with_where_to_continue_in_each_course_started():
     assert board.html.startswith("<ul><li><b>Continue:</b>")
     assert len(re.findall(r"Continue:", board.text)) == 1  # only the course started
     assert board.html.count("<tr>") == len(CATALOG.courses) + 1  # a bar per course, under a header row
-    saved = notebook(NOTEBOOKS / "index.ipynb").cells[1].outputs[0].data["text/plain"]
+    saved = notebook(NOTEBOOKS / "start-here.ipynb").cells[1].outputs[0].data["text/plain"]
     assert "Nothing ticked yet" in saved and "items" not in saved.split("\n")[0]
 
 
@@ -248,7 +248,7 @@ def test_a_catalog_change_redraws_the_saved_table_and_a_learners_run_of_the_inde
     data = small_catalog()
     path = write_catalog(tmp_path, data)
     assert main(["build", "--catalog", str(path), "--no-trust"]) == 0
-    index = tmp_path / "notebooks" / "c1" / "index.ipynb"
+    index = tmp_path / "notebooks" / "c1" / "index-c1.ipynb"
     nb = notebook(index)
     nb.cells[1].outputs[0].data = {"text/plain": "the learner's progress, as their run drew it"}
     nbformat.write(nb, index)

@@ -233,23 +233,31 @@ def test_every_course_and_each_of_the_first_five_math_phases_has_a_worked_exampl
 
 # ---- text twins -----------------------------------------------------------------------------------
 
-def test_text_twins_are_written_beside_each_notebook_and_deterministically(tmp_path, capsys):
+def twin_of(notebook: Path) -> Path:
+    """Where the build keeps a notebook's twin: `text/` beside `notebooks/`, the same path below it."""
+    out = next(p for p in notebook.parents if p.name == "notebooks")
+    return out.parent / "text" / notebook.relative_to(out).with_suffix(".md")
+
+
+def test_text_twins_are_written_in_a_text_folder_beside_the_notebooks_and_deterministically(tmp_path, capsys):
     catalog = setup_course(tmp_path)
     assert build(catalog, "--text") == 0
     out = tmp_path / "notebooks"
     notebooks = sorted(out.rglob("*.ipynb"))
-    assert sorted(out.rglob("*.md")) == sorted(p.with_suffix(".md") for p in notebooks)
-    first = snapshot(out)
+    assert sorted((tmp_path / "text").rglob("*.md")) == sorted(twin_of(p) for p in notebooks)
+    assert not list(out.rglob("*.md")), "no twin among the notebooks a learner browses"
+    first = {**snapshot(out), **snapshot(tmp_path / "text")}
     capsys.readouterr()
     assert build(catalog, "--text") == 0
     assert ", 0 added, 0 updated" in capsys.readouterr().out.replace("notebooks:", ",")
-    assert snapshot(out) == first  # not even rewritten
+    assert {**snapshot(out), **snapshot(tmp_path / "text")} == first  # not even rewritten
     other = tmp_path / "again"
     shutil.copytree(tmp_path / "lessons", other / "lessons")
     again = setup_course(other, {})
     assert build(again, "--text") == 0
-    assert {p: b for p, (b, _) in snapshot(other / "notebooks").items()} == {p: b for p, (b, _) in first.items()}
-    text = (out / "c1" / "01-first.md").read_text()
+    again_files = {**snapshot(other / "notebooks"), **snapshot(other / "text")}
+    assert {p: b for p, (b, _) in again_files.items()} == {p: b for p, (b, _) in first.items()}
+    text = twin_of(out / "c1" / "01-first.ipynb").read_text()
     assert "jupytext_version:" not in text  # a jupytext upgrade alone does not change twins
     assert "print(counts)" in text and "## Worked example" in text
 
@@ -259,7 +267,7 @@ def test_twin_cell_ids_survive_the_round_trip(tmp_path):
     assert build(catalog, "--text") == 0
     for nb_path in sorted((tmp_path / "notebooks").rglob("*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
-        text = nb_path.with_suffix(".md").read_text(encoding="utf-8")
+        text = twin_of(nb_path).read_text(encoding="utf-8")
         plain = jupytext.reads(text, fmt="md")  # plain jupytext: ids ride in the cell metadata
         assert [c.metadata["id"] for c in plain.cells] == [c.id for c in nb.cells]
         back = twins.reads(text)
@@ -282,8 +290,8 @@ def test_check_covers_twins(tmp_path, capsys):
     catalog = setup_course(tmp_path)
     assert build(catalog, "--text") == 0
     out = tmp_path / "notebooks"
-    twin = out / "c1" / "01-first.md"
-    readme = out / "README.md"
+    twin = twin_of(out / "c1" / "01-first.ipynb")
+    readme = twin.parent.parent / "README.md"
     readme.write_text("# Not a twin\n")  # Markdown of one's own is neither checked nor removed
     assert build(catalog, "--check") == 0
     good = twin.read_text()
@@ -297,11 +305,12 @@ def test_check_covers_twins(tmp_path, capsys):
     capsys.readouterr()
     assert build(catalog, "--check", "--text") == 1
     assert f"stale: {twin}: text twin of c1/01-first.ipynb missing" in capsys.readouterr().out
-    (out / "c1" / "09-gone.md").write_text(good)
+    gone = twin.parent / "09-gone.md"
+    gone.write_text(good)
     assert build(catalog, "--check", "--text") == 1
-    assert f"stale: {out / 'c1' / '09-gone.md'}: text twin of a notebook not in the catalog" in capsys.readouterr().out
+    assert f"stale: {gone}: text twin of a notebook not in the catalog" in capsys.readouterr().out
     assert build(catalog) == 0  # twins exist: a plain build keeps them
-    assert twin.read_text() == good and not (out / "c1" / "09-gone.md").exists()
+    assert twin.read_text() == good and not gone.exists()
     assert readme.read_text() == "# Not a twin\n"
     assert build(catalog, "--check", "--text") == 0
 
@@ -313,8 +322,22 @@ def test_a_plain_build_keeps_existing_twins_in_step_with_the_catalog(tmp_path):
     data["courses"][0]["lessons"][2]["title"] = "Third, renamed"
     write_catalog(tmp_path, data)
     assert build(catalog) == 0
-    out = tmp_path / "notebooks" / "c1"
+    out = tmp_path / "text" / "c1"
     assert not (out / "03-third.md").exists() and "Third, renamed" in (out / "03-third-renamed.md").read_text()
+    assert build(catalog, "--check", "--text") == 0
+
+
+def test_twins_an_earlier_build_left_among_the_notebooks_move_to_the_text_folder(tmp_path, capsys):
+    catalog = setup_course(tmp_path)
+    assert build(catalog, "--text") == 0
+    out, text = tmp_path / "notebooks", tmp_path / "text"
+    for twin in text.rglob("*.md"):  # where builds before this one kept them
+        twin.rename(out / twin.relative_to(text))
+    shutil.rmtree(text)
+    assert build(catalog, "--check") == 1  # the twins are found, and are out of place
+    assert build(catalog) == 0
+    assert not list(out.rglob("*.md"))
+    assert sorted(text.rglob("*.md")) == sorted(twin_of(p) for p in out.rglob("*.ipynb"))
     assert build(catalog, "--check", "--text") == 0
 
 
@@ -341,8 +364,8 @@ def test_dry_run_lists_extra_and_twin_changes_and_writes_nothing(tmp_path, capsy
     out = capsys.readouterr().out
     nb = tmp_path / "notebooks" / "c1" / "01-first.ipynb"
     assert f"would update {nb}: new extra lessons/c1/l1.md" in out
-    assert f"would add {nb.with_suffix('.md')}: text twin of c1/01-first.ipynb: new extra lessons/c1/l1.md" in out
-    assert f"would add {tmp_path / 'notebooks' / 'c1' / '02-second.md'}: text twin of c1/02-second.ipynb: new" in out
+    assert f"would add {twin_of(nb)}: text twin of c1/01-first.ipynb: new extra lessons/c1/l1.md" in out
+    assert f"would add {tmp_path / 'text' / 'c1' / '02-second.md'}: text twin of c1/02-second.ipynb: new" in out
     assert "dry run, nothing written" in out
     assert snapshot(tmp_path) == before
     assert build(catalog, "--text") == 0
@@ -352,5 +375,5 @@ def test_dry_run_lists_extra_and_twin_changes_and_writes_nothing(tmp_path, capsy
     assert build(catalog, "--dry-run") == 0
     out = capsys.readouterr().out
     assert f"would update {nb}: extra lessons/c1/l1.md removed" in out
-    assert f"would update {nb.with_suffix('.md')}: text twin of c1/01-first.ipynb: extra lessons/c1/l1.md removed" in out
+    assert f"would update {twin_of(nb)}: text twin of c1/01-first.ipynb: extra lessons/c1/l1.md removed" in out
     assert snapshot(tmp_path) == before

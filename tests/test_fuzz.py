@@ -162,7 +162,7 @@ def assert_places(err: str, file: Path, *, allow_build_error: bool = False) -> N
 
 
 LINK_TARGET = re.compile(r"(?<!\\)\]\(([^)]*)\)")
-SAFE_TARGET = re.compile(r"^(https?://[^\s]+|([a-z0-9-]+/)?[a-z0-9-]+\.ipynb|\.\./index\.ipynb)$")
+SAFE_TARGET = re.compile(r"^(https?://[^\s]+|([a-z0-9-]+/)?[a-z0-9-]+\.ipynb|\.\./start-here\.ipynb)$")
 
 
 def assert_inert(nb: dict, where: str) -> None:

@@ -36,7 +36,7 @@ def _open(lab: Lab, rel: str) -> None:
 def test_the_course_table_reads_before_running_and_its_links_open_lessons(lab: Lab):
     course = lab.catalog.course(COURSE)
     second = course.ordered()[1]
-    _open(lab, f"{COURSE}/index.ipynb")
+    _open(lab, f"{COURSE}/index-{COURSE}.ipynb")
     table = lab.page.locator(".jp-OutputArea-output table").first
     expect(table).to_contain_text("Phase 1 — Linear algebra")
     expect(table).to_contain_text("not started")
@@ -59,13 +59,13 @@ def test_run_indexes_show_progress_and_where_to_continue(lab: Lab):
             store.set(COURSE, first.id, item, True)
     finally:
         store.close()
-    _open(lab, f"{COURSE}/index.ipynb")
+    _open(lab, f"{COURSE}/index-{COURSE}.ipynb")
     run_all(lab.page)
     table = lab.page.locator(".jp-OutputArea-output table").first
     expect(table).to_contain_text(re.compile(rf"done \({len(first.items) + 1} items\)"))
     screenshot(lab.page, "course-index-run.png", SHOTS)
     lab.close_all()
-    _open(lab, "index.ipynb")
+    _open(lab, "start-here.ipynb")
     run_all(lab.page)
     expect(lab.page.locator(".jp-OutputArea-output").first).to_contain_text(
         f"Continue: Lesson {second.number} — {second.title}")
@@ -77,7 +77,7 @@ def test_an_untrusted_copy_of_an_index_still_shows_its_table_and_links(lab: Lab)
     """A clone's notebooks are not trusted until built on the machine: JupyterLab sanitizes the
     saved HTML table but keeps it, links and all (what a widget or an iframe would not survive)."""
     course = lab.catalog.course("ml-foundations")
-    nb = json.loads((lab.notebooks / course.id / "index.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads((lab.notebooks / course.id / f"index-{course.id}.ipynb").read_text(encoding="utf-8"))
     nb["metadata"]["edited_elsewhere"] = True  # the content changes, so the build's signature no longer matches
     copy = lab.notebooks / course.id / "untrusted-index.ipynb"
     copy.write_text(json.dumps(nb), encoding="utf-8")

@@ -130,7 +130,7 @@ def assert_inert_markdown(source: str, where: str) -> None:
         assert not any(k.startswith("on") for k in attrs), f"{where}: event handler in {tag} {attrs}"
         if tag == "a":
             href = attrs.get("href", "")
-            assert re.match(r"^(https?://|[a-z0-9-]+(/index)?\.ipynb$|\.\./index\.ipynb$|index\.ipynb$)", href), \
+            assert re.match(r"^(https?://|(\.\./)?[a-z0-9-]+(/index-[a-z0-9-]+)?\.ipynb$)", href), \
                 f"{where}: link to {href!r}"
     assert_no_math(source, where)
 
@@ -176,13 +176,14 @@ def assert_inert_html(text: str, where: str) -> None:
             if "href" in attrs:  # a lesson or course notebook beside the index, never a script or another site
                 assert re.match(r"^[a-z0-9/_-]+\.ipynb$", attrs["href"]), f"{where}: {attrs}"
         return
-    assert names in (["iframe"], ["div", "b"]), f"{where}: unexpected HTML {tags}"
+    static_form = names[:3] == ["div", "b", "ul"] and names[-1] == "i" and set(names[3:-1]) <= {"li"}  # lesson.Static
+    assert names in (["iframe"], ["div", "b"]) or static_form, f"{where}: unexpected HTML {tags}"
     for tag, attrs in tags:
         if tag == "iframe":
             assert set(attrs) <= EMBED_ATTRS, f"{where}: {attrs}"
             assert re.match(r"^https://www\.youtube(-nocookie)?\.com/embed/[A-Za-z0-9_-]+(\?[A-Za-z0-9_=&-]*)?$", attrs["src"])
         else:
-            assert set(attrs) <= {"style"}, f"{where}: {attrs}"
+            assert set(attrs) <= {"style"} or attrs == {"class": "companion-static"}, f"{where}: {attrs}"
 
 
 CODE = [re.compile(p) for p in (
@@ -292,7 +293,7 @@ def test_catalog_text_reaches_the_notebook_as_text(hostile_build):
 
 def test_text_twins_carry_no_live_markup(hostile_build):
     folder, _ = hostile_build
-    twins = sorted((folder / "notebooks").rglob("*.md"))
+    twins = sorted((folder / "text").rglob("*.md"))
     assert twins
     for twin in twins:
         text = twin.read_text(encoding="utf-8")
@@ -324,7 +325,7 @@ def test_running_hostile_notebooks_runs_nothing_injected(hostile_build, monkeypa
     folder, canary = hostile_build
     monkeypatch.setenv("COMPANION_CATALOG", str(folder / "catalog.json"))
     course = folder / "notebooks" / "course-a"
-    chosen = [folder / "notebooks" / "index.ipynb", course / "index.ipynb",
+    chosen = [folder / "notebooks" / "start-here.ipynb", course / "index-course-a.ipynb",
               next(course.glob("01-*.ipynb")), next(course.glob("10-*.ipynb")), next(course.glob("30-*.ipynb"))]
     for path in chosen:
         nb = nbformat.read(path, as_version=4)
@@ -334,7 +335,7 @@ def test_running_hostile_notebooks_runs_nothing_injected(hostile_build, monkeypa
         check_notebook(nb, f"executed {path.name}")
         outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
         assert not [o for o in outputs if "Course companion:" in json.dumps(o)], "the kernel could not open it"
-        shown = "text/html" if path.name == "index.ipynb" else "application/vnd.jupyter.widget-view+json"
+        shown = "text/html" if path.name == "start-here.ipynb" or path.name.startswith("index-") else "application/vnd.jupyter.widget-view+json"
         assert any(shown in o.get("data", {}) for o in outputs), path.name  # indexes are plain HTML tables
         for model in nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {}).values():
             state = model.get("state", {})

@@ -85,7 +85,7 @@ def test_a_damaged_store_is_explained_in_the_notebook_and_kept(lesson_path, tmp_
 def test_running_a_lesson_imports_neither_the_builder_nor_nbformat(lesson_path):
     out = run(lesson_path, "import sys\nprint(sorted(m for m in sys.modules if m.startswith(('companion', 'nbformat', 'jsonschema'))))")
     assert out == ["['companion', 'companion.catalog', 'companion.embed', 'companion.errors', 'companion.lesson', "
-                   "'companion.player', 'companion.store', 'companion.tally', 'companion.youtube']\n"]
+                   "'companion.names', 'companion.player', 'companion.store', 'companion.tally', 'companion.youtube']\n"]
 
 
 def test_no_network_is_touched_when_a_lesson_runs(lesson_path):
@@ -125,5 +125,27 @@ def test_notebooks_built_elsewhere_find_their_catalog_when_run(tmp_path, monkeyp
     monkeypatch.delenv("COMPANION_CATALOG", raising=False)
     lesson = out / "c1" / "01-first.ipynb"
     assert nbformat.read(lesson, as_version=4).metadata["companion"]["catalog"] == "../../../src/catalog.json"
-    assert nbformat.read(out / "index.ipynb", as_version=4).metadata["companion"]["catalog"] == "../../src/catalog.json"
+    assert nbformat.read(out / "start-here.ipynb", as_version=4).metadata["companion"]["catalog"] == "../../src/catalog.json"
     assert run(lesson, STATE, "print(type(lesson).__name__)") == ["[False, False, False, False]\n", "LessonView\n"]
+
+
+def test_checklist_and_progress_outputs_carry_a_static_form_that_follows_the_ticks(lesson_path):
+    """What the save hook keeps when a learner saves: the checklist as readable ticks, not a widget id."""
+    nb = nbformat.read(lesson_path, as_version=4)
+    nb.cells.append(new_code_cell("shown = lesson.checklist()\ndisplay(shown)\nshown.children[1].value = True"))
+    NotebookClient(nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(lesson_path.parent)}},
+                   store_widget_state=False).execute()
+    [shown] = next(c for c in nb.cells if c.id == "checklist").outputs
+    assert "application/vnd.jupyter.widget-view+json" in shown.data
+    assert shown.data["text/html"].count("☐") == 4 and "Run All Cells" in shown.data["text/html"]
+    assert shown.data["text/plain"].startswith("Checklist: 0 of 4 done\n☐ ▶ ")
+    # A tick redraws the static form of the checklist it was made in.
+    [ticked] = nb.cells[-1].outputs
+    assert ticked.data["text/plain"].startswith("Checklist: 1 of 4 done\n☐ ▶ ")
+    assert ticked.data["text/plain"].split("\n")[2].startswith("☑ ▶ ")
+    index = nbformat.read(lesson_path.parent / "index-c1.ipynb", as_version=4)
+    NotebookClient(index, kernel_name="python3", timeout=60,
+                   resources={"metadata": {"path": str(lesson_path.parent)}}).execute()
+    [bars] = next(c for c in index.cells if c.id == "progress").outputs
+    # the index's progress is plain HTML (companion.board): nothing a reopened notebook can't show
+    assert "Whole course: 1 of" in bars.data["text/plain"] and not any("widget" in m for m in bars.data)

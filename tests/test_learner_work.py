@@ -83,7 +83,7 @@ def test_answers_and_added_cells_stay_in_place_when_a_lesson_is_renamed(tmp_path
     build(tmp_path, data)
     out = tmp_path / "notebooks"
     learner_session(out)
-    untouched_index = (out / "c1" / "index.ipynb").read_bytes()
+    untouched_index = (out / "c1" / "index-c1.ipynb").read_bytes()
     data["courses"][0]["lessons"][0]["title"] = "First, renamed"
     build(tmp_path, data)
     assert not (out / "c1" / "01-first.ipynb").exists()
@@ -92,7 +92,7 @@ def test_answers_and_added_cells_stay_in_place_when_a_lesson_is_renamed(tmp_path
     assert cells[-1] == WORDS["n2"]
     assert WORDS["a1"] in cells and WORDS["a2"] in cells
     assert texts_in_order(out / "c1" / "02-second.ipynb")[0] == WORDS["n3"]
-    assert (out / "c1" / "index.ipynb").read_bytes() != untouched_index  # the index lists the new title
+    assert (out / "c1" / "index-c1.ipynb").read_bytes() != untouched_index  # the index lists the new title
     assert_nothing_lost(out)
 
 

@@ -143,7 +143,7 @@ def test_a_symlinked_course_folder_is_read_and_written_through_the_link(tmp_path
     write_catalog(tmp_path, data)
     assert build(capsys, tmp_path)[0] == 0
     assert ANSWER in (elsewhere / "01-first.ipynb").read_text() and "Course One, again" in (elsewhere / "01-first.ipynb").read_text()
-    assert sorted(p.name for p in elsewhere.iterdir()) == ["01-first.ipynb", "02-second.ipynb", "03-third.ipynb", "index.ipynb"]
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["01-first.ipynb", "02-second.ipynb", "03-third.ipynb", "index-c1.ipynb"]
 
 
 def test_a_symlink_loop_in_the_output_folder_is_walked_once(tmp_path, capsys):
@@ -168,7 +168,7 @@ def test_an_output_folder_around_another_output_folder_is_refused(tmp_path, caps
     (tmp_path / "other").mkdir()
     other = (tmp_path / "course" / "catalog.json").rename(tmp_path / "other" / "catalog.json")
     code, _, err = run_cli(capsys, "build", "--catalog", other, "--out", tmp_path / "course", "--no-trust")
-    assert code == 2 and "notebooks/index.ipynb is the index of another output folder" in err
+    assert code == 2 and "notebooks/start-here.ipynb is the index of another output folder" in err
 
 
 # --- 3. archives ---

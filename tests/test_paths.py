@@ -171,7 +171,7 @@ def test_hostile_titles_become_portable_file_names(tmp_path, capsys, title):
     assert_portable(written)
     for p in out.rglob("*"):
         assert p.resolve().is_relative_to(out.resolve())
-    assert {p.parts[0] for p in written} == {"index.ipynb", "course-a"}
+    assert {p.parts[0] for p in written} == {"start-here.ipynb", "course-a"}
 
 
 def test_numbers_pad_to_the_widest_and_stay_short(tmp_path):
@@ -186,8 +186,8 @@ def test_numbers_pad_to_the_widest_and_stay_short(tmp_path):
 @pytest.mark.parametrize("change, clash", [
     # an unnumbered lesson whose id is a numbered lesson's file name
     (lambda l: l[2].update(id="01-getting-started"), "01-getting-started.ipynb"),
-    # an unnumbered lesson called "index" would overwrite the course index
-    (lambda l: l[2].update(id="index"), "index.ipynb"),
+    # an unnumbered lesson whose id is the course index's name would overwrite it
+    (lambda l: l[2].update(id="index-course-a"), "index-course-a.ipynb"),
 ])
 def test_two_lessons_never_share_a_file(tmp_path, capsys, change, clash):
     data = small_catalog()
