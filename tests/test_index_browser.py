@@ -16,6 +16,8 @@ from companion.store import ProgressStore
 from test_browser import NOTEBOOK_READY, REPO, Lab, expect, run_all, screenshot
 from test_browser import server  # noqa: F401 - the module's JupyterLab (a fixture)
 
+pytestmark = pytest.mark.browser
+
 SHOTS = REPO / "test-output" / "indexes"
 COURSE = "math-for-ml"
 
