@@ -130,7 +130,7 @@ def test_a_video_resumes_where_it_was_left_after_a_kernel_restart_and_a_page_rel
 
 
 def _open_index(lab: Lab, course: str) -> None:
-    rel = f"{course}/index.ipynb"
+    rel = f"{course}/index-{course}.ipynb"
     lab.page.evaluate("async path => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }", rel)
     lab.page.wait_for_function("""name => { const w = window.jupyterapp.shell.currentWidget;
         return !!(w && w.context && w.context.path === name && w.context.isReady); }""", arg=rel)
@@ -237,7 +237,7 @@ def test_a_note_at_a_moment_is_kept_through_a_catalog_edit_and_a_rebuild(lab: La
 
     printed = lab.companion("notes", "--course", course, "--catalog", str(catalog_path))
     assert f"- [1:40](https://www.youtube.com/watch?v={video}&t=100s) {text}" in printed
-    assert "## Lesson 3: Backpropagation, renamed by the author" in printed
+    assert "## Lesson 3 — Backpropagation, renamed by the author" in printed
 
 
 def test_when_youtube_cannot_load_the_player_says_so_in_one_line_and_links_to_the_video(lab: Lab):
