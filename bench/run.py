@@ -13,6 +13,7 @@ Every timing is the median of --repeat runs (min–max shown): figures on a shar
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -79,7 +80,8 @@ def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> Run
         _spawner.stdin.write(json.dumps(job) + "\n")
         _spawner.stdin.flush()
         result = json.loads(_spawner.stdout.readline())
-        return Run(result["wall"], result["maxrss"], result["code"], Path(out).read_text(errors="replace"), result["cpu"])
+        return Run(result["wall"], result["maxrss"], result["code"], Path(out).read_text(errors="replace"),
+                   result["cpu"])
     finally:
         os.unlink(out)
 
@@ -248,7 +250,8 @@ class Bench:
     def correctness(self) -> None:
         """The build skips nbformat's schema checks (companion/nodes.py): its output must not change,
         and the copies of nbformat's work it keeps must pay."""
-        log("\n[0] the build's notebooks are nbformat's, byte for byte (tests/test_nodes_identity.py); what the copies save")
+        log("\n[0] the build's notebooks are nbformat's, byte for byte (tests/test_nodes_identity.py); "
+            "what the copies save")
         r = run([self.py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "tests/test_nodes_identity.py"],
                 cwd=ROOT)
         summary = (r.out.strip().splitlines() or ["no output"])[-1]
@@ -418,7 +421,7 @@ class Bench:
                             f"{results[size][1] / 1024:.0f} MB ({(results[size][1] - self.nbf_rss) / 1024:.0f} MB "
                             "above `import nbformat`)")
         self.r["scaling"] = {s: {"wall": st.values, "maxrss_kb": m} for s, (st, m) in results.items()}
-        for a, b in zip(sizes, sizes[1:]):
+        for a, b in itertools.pairwise(sizes):
             (ta, ma), (tb, mb) = results[a], results[b]
             grow = b / a
             self.report.add("4 scaling", f"time {b:,} ÷ {a:,} lessons", ratio(tb.median, ta.median),
@@ -466,7 +469,7 @@ class Bench:
         alone = []
         for _ in range(self.n):
             out = run([self.py, "-c", code], env)
-            for c, v in zip(cols, map(float, out.out.split())):
+            for c, v in zip(cols, map(float, out.out.split()), strict=True):
                 c.append(v)
             out = run([self.py, "-c", "import time; t0 = time.perf_counter(); import companion.lesson; "
                                       "print(time.perf_counter() - t0)"], env)
@@ -636,7 +639,8 @@ def machine() -> dict:
         except Exception:
             versions[pkg] = "—"
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "companion"], cwd=ROOT, capture_output=True,
                                text=True).stdout.strip()
     except OSError:
@@ -685,7 +689,8 @@ def main() -> int:
               + ", ".join(f"{k} {v}" for k, v in env["packages"].items())
               + f"; load average {env['load_start'][0]:.2f} at start, {env['load_end'][0]:.2f} at end"
               + (f"; git {env['git']}" if env["git"] else "") + (f"; companion from {env['src']}" if args.src else ""))
-        print(f"Each timing: median of {args.repeat} runs (min–max); other work on the machine makes single runs noisy.\n")
+        print(f"Each timing: median of {args.repeat} runs (min–max); "
+              "other work on the machine makes single runs noisy.\n")
         print(b.report.table())
         if args.json:
             Path(args.json).write_text(json.dumps(b.report.raw, indent=1, default=str) + "\n", encoding="utf-8")

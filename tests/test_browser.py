@@ -26,9 +26,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -106,7 +107,7 @@ STUB_API = """(() => {
   window.YT = {Player, PlayerState: {ENDED: 0, PLAYING: 1, PAUSED: 2, BUFFERING: 3, CUED: 5}};
   if (typeof window.onYouTubeIframeAPIReady === "function") window.onYouTubeIframeAPIReady();
 })();
-""" % {"duration": STUB_DURATION}
+""" % {"duration": STUB_DURATION}  # noqa: UP031 - braces in the JavaScript make %-formatting the readable one
 
 
 # One lesson per test.

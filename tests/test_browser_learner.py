@@ -19,8 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from test_browser import CHECKBOX, SCREENSHOTS, TIMEOUT_MS, Lab, expect, lab, run_all, screenshot, scroll_to_cell, server  # noqa: F401
+from test_browser import (  # noqa: F401
+    CHECKBOX,
+    SCREENSHOTS,
+    TIMEOUT_MS,
+    Lab,
+    expect,
+    lab,
+    run_all,
+    screenshot,
+    scroll_to_cell,
+    server,
+)
 
 pytestmark = pytest.mark.browser
 

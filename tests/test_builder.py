@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from companion.builder import plan
-from companion.markup import md
 from companion.catalog import from_data
 from companion.cli import main
+from companion.markup import md
 from conftest import ROOT, small_catalog, write_catalog
 
 
@@ -107,8 +105,8 @@ def test_a_build_is_deterministic_and_a_rebuild_writes_nothing(tmp_path, capsys)
 
 def test_the_project_notebooks_match_the_catalog_byte_for_byte():
     from companion import extras
-    from companion.nodes import dumps
     from companion.catalog import load
+    from companion.nodes import dumps
 
     cat = load(ROOT / "catalog.json")
     planned = plan(cat, extras=extras.load(cat), folder=ROOT / "notebooks")  # as `companion build` plans them

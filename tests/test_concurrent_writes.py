@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import nbformat
-
 from helpers import PYTHON, subprocess_env, write_json
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import PYTHON, snapshot, subprocess_env, synthetic_catalog, write_json
 
 SEED = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))

@@ -15,8 +15,8 @@ from nbformat.v4 import new_markdown_cell
 
 from companion import extras, stamp, twins
 from companion.builder import plan
-from companion.cells import digest
 from companion.catalog import CatalogError, load
+from companion.cells import digest
 from companion.cli import main
 from conftest import ROOT, small_catalog, write_catalog
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, snapshot, yt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from companion import cli
 from companion.api import problems_of as _problems_of
-from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, snapshot, yt
 
 FUZZ = settings(max_examples=1000, deadline=None, database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from hubkit import CATALOG_PATH, SERVER_TOKEN_SCOPES, SERVICE_PREFIX, Hub, Postgres, wait_for
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
-
-from hubkit import CATALOG_PATH, SERVICE_PREFIX, SERVER_TOKEN_SCOPES, Hub, Postgres, wait_for
 
 from companion.catalog import load
 from companion.tally import lesson_items
@@ -302,8 +301,9 @@ def test_the_migrations_build_exactly_the_models_schema(tmp_path):
 
 
 def test_hub_service_explains_what_is_missing_with_exit_2(monkeypatch, capsys, tmp_path):
-    from companion.cli import main
     from hubkit import free_port
+
+    from companion.cli import main
 
     monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
     assert main(["hub-service", "--catalog", str(CATALOG)]) == 2

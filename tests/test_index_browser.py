@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from test_browser import (
+    NOTEBOOK_READY,
+    REPO,
+    Lab,
+    expect,
+    run_all,
+    screenshot,
+    server,  # noqa: F401 - the module's JupyterLab (a fixture)
+)
 
 from companion.store import ProgressStore
-from test_browser import NOTEBOOK_READY, REPO, Lab, expect, run_all, screenshot
-from test_browser import server  # noqa: F401 - the module's JupyterLab (a fixture)
 
 pytestmark = pytest.mark.browser
 

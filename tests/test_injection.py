@@ -11,9 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, write_json
 
 from companion.markup import md
-from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, write_json
 
 CANARY = "companion-canary"  # a file name no test writes; the payloads try to create it
 
@@ -171,7 +171,7 @@ def assert_inert_html(text: str, where: str) -> None:
     names = [t for t, _ in tags]
     if names and names[0] in ("table", "p", "ul"):  # an index's table (companion.board): markup of its own only
         assert set(names) <= BOARD_TAGS, f"{where}: unexpected HTML {tags}"
-        for tag, attrs in tags:
+        for _tag, attrs in tags:
             assert set(attrs) <= {"style", "title", "colspan", "href"}, f"{where}: {attrs}"
             if "href" in attrs:  # a lesson or course notebook beside the index, never a script or another site
                 assert re.match(r"^[a-z0-9/_-]+\.ipynb$", attrs["href"]), f"{where}: {attrs}"

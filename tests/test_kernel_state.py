@@ -61,7 +61,7 @@ def test_the_video_cells_show_the_live_player_carrying_exactly_the_saved_players
     nb = nbformat.read(lesson_path, as_version=4)
     NotebookClient(nb, kernel_name="python3", timeout=60,
                    resources={"metadata": {"path": str(lesson_path.parent)}}).execute()
-    embeds = [(before, after) for before, after in zip(saved.cells, nb.cells) if before.id.startswith("embed-")]
+    embeds = [(before, after) for before, after in zip(saved.cells, nb.cells, strict=True) if before.id.startswith("embed-")]
     assert embeds
     for before, after in embeds:
         assert all(WIDGET_VIEW in o.data for o in after.outputs), f"{after.id} shows no live player"

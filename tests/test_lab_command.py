@@ -10,12 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+from test_browser import REPO, _free_port, _stop
 
 from companion.cli import lab_command, main
-from test_browser import REPO, _free_port, _stop
 
 TIMEOUT_S = 60
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import run_cli
 
 from conftest import small_catalog, write_catalog
-from helpers import run_cli
 
 ANSWER = "MY ANSWER: the chain rule, applied backwards"
 FIRST = Path("c1") / "01-first.ipynb"
@@ -119,7 +119,7 @@ def test_check_names_an_unreadable_notebook_without_a_traceback(tmp_path, capsys
 
 
 def test_a_notebook_of_another_lesson_with_work_is_kept_aside_not_overwritten(tmp_path, capsys):
-    path = answered(tmp_path, capsys)
+    answered(tmp_path, capsys)
     data = small_catalog()
     data["courses"][0]["lessons"][0]["id"] = "l1-new"  # same file name, another lesson: l1 left the catalog
     write_catalog(tmp_path, data)
@@ -176,7 +176,7 @@ def test_an_output_folder_around_another_output_folder_is_refused(tmp_path, caps
 def test_an_archive_never_overwrites_an_earlier_archive(tmp_path, capsys):
     data = small_catalog()
     third = data["courses"][0]["lessons"].pop()
-    for n, answer in enumerate(("ANSWER A", "ANSWER B")):
+    for answer in ("ANSWER A", "ANSWER B"):
         data["courses"][0]["lessons"].append(third)
         write_catalog(tmp_path, data)
         assert build(capsys, tmp_path)[0] == 0

@@ -10,13 +10,13 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 
 import pytest
+from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, snapshot, write_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from companion import cli
 from companion.builder import BuildError, plan
 from companion.catalog import CatalogError, from_data, schema_problems
-from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, snapshot, write_json
 
 # Portable: ASCII lower-case letters, digits, "-" and one ".ipynb"; no name Windows reserves
 # (CON, NUL, COM1... with any extension); short enough for any file system and for Windows'
@@ -209,7 +209,7 @@ def test_two_lessons_never_share_a_file(tmp_path, capsys, change, clash):
 def test_titles_that_slug_alike_still_get_their_own_files():
     """Numbers keep numbered lessons apart even when their titles make the same slug."""
     data = small_catalog()
-    for lesson, title in zip(data["courses"][0]["lessons"][:2], ["Intro!", "INTRO?"]):
+    for lesson, title in zip(data["courses"][0]["lessons"][:2], ["Intro!", "INTRO?"], strict=True):
         lesson["title"] = title
     paths = plan(from_data(data))
     assert PurePosixPath("course-a/01-intro.ipynb") in paths and PurePosixPath("course-a/02-intro.ipynb") in paths

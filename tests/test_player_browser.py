@@ -13,14 +13,23 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from test_browser import (
+    REPO,
+    TIMEOUT_MS,
+    Lab,
+    expect,
+    run_all,
+    screenshot,
+    server,  # noqa: F401 - the module's JupyterLab (a fixture)
+)
+from test_browser import STUB_DURATION as DURATION
 
 from companion.store import ProgressStore
-from test_browser import REPO, STUB_DURATION as DURATION, TIMEOUT_MS, Lab, expect, run_all, screenshot
-from test_browser import server  # noqa: F401 - the module's JupyterLab (a fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,6 @@ import json
 import subprocess
 
 import pytest
-
 from helpers import PYTHON, subprocess_env, synthetic_catalog, write_json
 
 # Peak RSS: VmHWM, the high-water mark of this process's own memory (getrusage's ru_maxrss

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -112,7 +111,7 @@ def test_the_seven_chapter_recommendation_resolves_every_title_to_a_linked_video
     lessons = sorted((NOTEBOOKS / "deep-learning-3blue1brown").glob("[0-9][0-9]-*.ipynb"))
     assert len(lessons) == 7 == len(dates)
     expected = ["aircAruvnKk", "IHZwWFHWa-w", "Ilg3gGewQ5U", "tIeHLnjs5U8", "wjZofJX0v4M", "eMlx5fFNoYc", "9-Jl0dxWQs8"]
-    for path, vid, date in zip(lessons, expected, dates):
+    for path, vid, date in zip(lessons, expected, dates, strict=True):
         nb = nbformat.read(path, as_version=4)
         assert embedded_ids(nb) == {vid}
         assert date in "".join(c["source"] for c in nb["cells"])

@@ -14,13 +14,14 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from test_browser import REPO, _free_port, _stop, _wait_for_server
 
 from companion import serverext
-from test_browser import REPO, _free_port, _stop, _wait_for_server
 
 WIDGET = {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}
 

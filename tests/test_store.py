@@ -4,7 +4,6 @@ import json
 import multiprocessing
 import os
 import sqlite3
-from pathlib import Path
 
 import pytest
 

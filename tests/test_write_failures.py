@@ -10,14 +10,14 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from helpers import run_cli, snapshot
 
 from conftest import small_catalog, write_catalog
-from helpers import run_cli, snapshot
 
 
 def _mount(*argv: str) -> None:
