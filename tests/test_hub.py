@@ -278,15 +278,40 @@ def test_the_outbox_queues_earlier_and_later_ticks_but_not_a_refused_older_chang
     assert queued == [("c", "l", "before", 1, 10.0), ("c", "l", "after", 1, 20.0)]
 
 
+def test_the_outbox_queues_positions_as_seconds_played_and_never_a_note(tmp_path):
+    from companion.hub.client import install_outbox
+    from companion.store import Note, ProgressStore
+
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    store.save_position("c", "l", "old", 30.0, 100.0, [(0.0, 30.0)], at=10.0)
+    with sqlite3.connect(store.path, isolation_level=None) as db:
+        install_outbox(db)
+    store.save_position("c", "l", "v", 42.5, 600.0, [(0.0, 20.0), (10.0, 40.0), (100.0, 102.5)], at=20.0)
+    store.add_note(Note("n1", "c", "l", "v", 12.0, "MY PRIVATE NOTE", 21.0))
+    with sqlite3.connect(store.path) as db:
+        queued = db.execute("SELECT course, lesson, item, position, duration, played, changed_at "
+                            "FROM hub_outbox_positions ORDER BY id").fetchall()
+        everything = [row for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                    "AND name LIKE 'hub_%'")
+                      for row in db.execute(f"SELECT * FROM {name}")]
+    assert queued == [("c", "l", "old", 30.0, 100.0, 30.0, 10.0), ("c", "l", "v", 42.5, 600.0, 42.5, 20.0)]
+    assert everything and not any("MY PRIVATE NOTE" in str(row) for row in everything)
+
+
 def test_the_service_takes_only_tick_fields(tmp_path):
     from companion.hub.service import parse_ticks
 
     tick = {"course": "c", "lesson": "l", "item": "i", "done": True, "changed_at": 1.0}
-    assert parse_ticks(json.dumps({"ticks": [tick]}).encode()) == [("c", "l", "i", True, 1.0)]
+    assert parse_ticks(json.dumps({"ticks": [tick]}).encode()) == ([("c", "l", "i", True, 1.0)], [])
     for bad, reason in [({**tick, "answer": "my reflection"}, "needs exactly"), ({**tick, "done": 1}, "true or false"),
                         ({**tick, "item": ""}, "1 to 200"), ({**tick, "changed_at": "now"}, "seconds since 1970")]:
         with pytest.raises(ValueError, match=reason):
             parse_ticks(json.dumps({"ticks": [bad]}).encode())
+    video = {"course": "c", "lesson": "l", "item": "v", "position": 4.0, "duration": 9.0, "played": 3.0, "changed_at": 2.0}
+    assert parse_ticks(json.dumps({"ticks": [], "positions": [video]}).encode()) == ([], [("c", "l", "v", 4.0, 9.0, 3.0, 2.0)])
+    for bad, reason in [({**video, "text": "a note"}, "needs exactly"), ({**video, "position": -1}, "0 or more")]:
+        with pytest.raises(ValueError, match=reason):
+            parse_ticks(json.dumps({"ticks": [], "positions": [bad]}).encode())
 
 
 def test_the_migrations_build_exactly_the_models_schema(tmp_path):
@@ -299,6 +324,25 @@ def test_the_migrations_build_exactly_the_models_schema(tmp_path):
     db.migrate(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
+
+
+def test_migration_0002_keeps_a_0001_databases_rows_and_takes_positions(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    from companion.hub import db
+
+    engine = db.engine_for(f"sqlite:///{tmp_path}/companion.sqlite")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0001")
+    db.upsert(engine, [(A, "c", "l", "i", True, 1.0)], now=2.0)
+    db.migrate(engine)
+    assert db.rows(engine) == [db.Row(A, "c", "l", "i", True, 1.0, 2.0)]
+    db.upsert_positions(engine, [(A, "c", "l", "v", 5.0, 9.0, 4.0, 3.0), (A, "c", "l", "v", 1.0, 9.0, 1.0, 2.0)], now=4.0)
+    assert db.positions(engine) == [(A, "c", "l", "v", 5.0, 9.0, 4.0, 3.0)]
 
 
 def test_hub_service_explains_what_is_missing_with_exit_2(monkeypatch, capsys, tmp_path):
