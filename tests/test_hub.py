@@ -66,6 +66,14 @@ class Learner:
         reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
         assert reply["content"]["status"] == "ok", reply["content"]
 
+    def watch(self, course: str, lesson: str, item: str, position: float, duration: float) -> None:
+        """What the player reports when a learner pauses a video (companion/player.py's Tracker)."""
+        code = (f"from companion.player import Tracker\nfrom companion.store import ProgressStore\nimport os\n"
+                f"Tracker(ProgressStore(os.environ['COMPANION_PROGRESS']), {course!r}, {lesson!r}, {item!r}, 0, 0, 0.9)"
+                f".report('pause', {position}, {duration}, [(0, {position})])\n")
+        reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
     def stop_kernel(self) -> None:
         if self.kernel is not None:
             self.client.stop_channels()
@@ -140,6 +148,20 @@ def test_admin_page_shows_each_learners_progress_by_lesson(classroom):
             if r["course"] == classroom.course}
     first, second = classroom.lessons
     assert (rows[(A, first)], rows[(A, second)], rows[(B, first)], rows[(B, second)]) == (2, 1, 1, 0)
+
+
+def test_where_a_learner_stopped_in_a_video_reaches_the_admin_page_and_only_their_own(classroom):
+    a, b = classroom.learners[A], classroom.learners[B]
+    video = classroom.items[0][0]
+    a.watch(classroom.course, classroom.lessons[0], video, 42.5, 600.0)
+    wait_for(lambda: a.get("api/ticks").json()["positions"], 30, f"{A}'s position at the service", log=classroom.hub.log)
+    assert [(p["item"], p["position"], p["duration"], p["played"]) for p in a.get("api/ticks").json()["positions"]] == [
+        (video, 42.5, 600.0, 42.5)]
+    page = classroom.sessions[TEACHER].get(classroom.hub.url + SERVICE_PREFIX + "instructor", timeout=10).text
+    assert "stopped at" in page and "0:42 of 10:00" in page
+    assert "0:42 of 10:00" in classroom.sessions[A].get(classroom.hub.url + SERVICE_PREFIX, timeout=10).text
+    assert b.get("api/ticks").json()["positions"] == [] and b.get(f"api/learners/{A}/ticks").status_code == 403
+    assert "0:42" not in classroom.sessions[B].get(classroom.hub.url + SERVICE_PREFIX, timeout=10).text
 
 
 def test_a_member_of_the_instructors_group_sees_the_class(classroom):

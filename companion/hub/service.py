@@ -192,6 +192,13 @@ def parse_ticks(body: bytes) -> tuple[list[tuple[str, str, str, bool, float]],
 
 
 class TicksHandler(ApiHandler):
+    async def own(self, name: str) -> dict:
+        """A learner's rows and video positions as JSON."""
+        data = report.rows_json(await self.in_db(db.rows, None, name))
+        keys = ("course", "lesson", "item", "position", "duration", "played", "changed_at")
+        data["positions"] = [dict(zip(keys, p[1:])) for p in await self.in_db(db.positions, None, name)]
+        return data
+
     async def post(self) -> None:
         """Store the caller's own ticks."""
         try:
@@ -209,15 +216,15 @@ class TicksHandler(ApiHandler):
 
     async def get(self) -> None:
         """The caller's own rows."""
-        self.send(report.rows_json(await self.in_db(db.rows, None, self.learner)))
+        self.send(await self.own(self.learner))
 
 
-class LearnerTicksHandler(ApiHandler):
+class LearnerTicksHandler(TicksHandler):
     async def get(self, name: str) -> None:
         """A learner's rows: only to that learner or an instructor."""
         if name != self.learner and not self.is_instructor():
             return self.fail(403, f"hub user {self.learner!r} may read only their own progress, not {name!r}")
-        self.send(report.rows_json(await self.in_db(db.rows, None, name)))
+        self.send(await self.own(name))
 
 
 class HealthHandler(web.RequestHandler):
@@ -254,8 +261,9 @@ class LearnerPage(PageHandler):
         if self.refuse():
             return
         rows = await self.in_db(db.rows, None, self.learner)
+        positions = await self.in_db(db.positions, None, self.learner)
         self.finish(report.learner_page(self.catalog(), self.learner, rows,
-                                        self.is_instructor(), self.cfg.prefix))
+                                        self.is_instructor(), self.cfg.prefix, positions))
 
 
 class InstructorPage(PageHandler):
@@ -276,7 +284,7 @@ class InstructorPage(PageHandler):
             self.set_header("Content-Type", "text/csv; charset=utf-8")
             self.set_header("Content-Disposition", 'attachment; filename="companion-progress.csv"')
             return self.finish(report.csv_text(cat, rows))
-        self.finish(report.instructor_page(cat, rows, self.cfg.prefix))
+        self.finish(report.instructor_page(cat, rows, self.cfg.prefix, await self.in_db(db.positions, course, None)))
 
 
 def make_app(settings: Settings) -> web.Application:
