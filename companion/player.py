@@ -22,7 +22,7 @@ import traitlets as t
 
 from .catalog import Catalog, Course
 from .embed import Embed
-from .store import Interval, Note, Position, ProgressStore, StoreError, union
+from .store import Interval, Note, Position, ProgressStore, StoreError, clock, union
 
 SAVE_EVERY = 4.0  # least seconds between two position writes of one video while it plays (the page
 # reports every 5 s; a little under that, so a report arriving early is not held back another 5 s)
@@ -31,13 +31,6 @@ RESUME_AFTER = 10.0  # a video left before this point starts over without asking
 
 Listener = Callable[[str], None]
 _listeners: dict[tuple[str, str], Listener] = {}
-
-
-def clock(seconds: float) -> str:
-    """2232 → "37:12", 4000 → "1:06:40"."""
-    s = max(0, int(seconds))
-    h, m, sec = s // 3600, s % 3600 // 60, s % 60
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def moment_url(video: str, seconds: float) -> str:

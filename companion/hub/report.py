@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..catalog import Catalog, Course, Lesson, load
+from ..store import clock
 from ..tally import course_progress, label as _label
 from .db import Row
 
@@ -144,11 +145,6 @@ def page(title: str, body: str) -> str:
             f"</head><body><h1>{esc(title)}</h1>{body}</body></html>")
 
 
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
-
-
 def videos_table(cat: Catalog, course: Course, positions: list[tuple], who: bool) -> str:
     """Where each learner stopped in each video of the course: position of duration, seconds played."""
     lessons = {l.id: l for l in course.ordered()}
@@ -160,7 +156,7 @@ def videos_table(cat: Catalog, course: Course, positions: list[tuple], who: bool
         where = _label(l) if l is not None else lesson
         lines.append("<tr>" + (f"<td class=l>{esc(learner)}</td>" if who else "")
                      + f"<td class=l>{esc(where)}</td><td class=l>{esc(item)}</td>"
-                     + f"<td>{_clock(pos)} of {_clock(dur)}</td><td>{_clock(played)}</td><td>{esc(when(at))}</td></tr>")
+                     + f"<td>{clock(pos)} of {clock(dur)}</td><td>{clock(played)}</td><td>{esc(when(at))}</td></tr>")
     if not lines:
         return ""
     head = ("<tr>" + ("<th class=l>learner</th>" if who else "")
