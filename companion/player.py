@@ -11,6 +11,7 @@ widget views, sees the output the build saved).
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +22,7 @@ import traitlets as t
 
 from .catalog import Catalog, Course
 from .embed import Embed
-from .store import Interval, Note, Position, ProgressStore, StoreError, union
+from .store import Interval, Note, Position, ProgressStore, StoreError, clock, union
 
 SAVE_EVERY = 4.0  # least seconds between two position writes of one video while it plays (the page
 # reports every 5 s; a little under that, so a report arriving early is not held back another 5 s)
@@ -30,13 +31,6 @@ RESUME_AFTER = 10.0  # a video left before this point starts over without asking
 
 Listener = Callable[[str], None]
 _listeners: dict[tuple[str, str], Listener] = {}
-
-
-def clock(seconds: float) -> str:
-    """2232 → "37:12", 4000 → "1:06:40"."""
-    s = max(0, int(seconds))
-    h, m, sec = s // 3600, s % 3600 // 60, s % 60
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def moment_url(video: str, seconds: float) -> str:
@@ -85,6 +79,12 @@ class Tracker:
         if self._pending:
             self.store.save_position(*self.key, self.position, self.duration, self.played)
             self._written, self._pending = self.now(), False
+            if os.environ.get("JUPYTERHUB_API_TOKEN"):  # on a hub, the position goes to the service now
+                from .hub.client import sender_for
+
+                hub = sender_for(self.store.path)
+                if hub:
+                    hub.wake()
 
     def watched(self) -> bool:
         end = min(self.end or self.duration, self.duration or self.end)

@@ -132,6 +132,13 @@ class Export:
     notes: list[Note]
 
 
+def clock(seconds: float) -> str:
+    """2232 → "37:12", 4000 → "1:06:40"."""
+    s = max(0, int(seconds))
+    h, m, sec = s // 3600, s % 3600 // 60, s % 60
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
 def union(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     """Overlapping or touching stretches merged, in order: played twice counts once."""
     out: list[list[float]] = []

@@ -65,6 +65,14 @@ class Learner:
         reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
         assert reply["content"]["status"] == "ok", reply["content"]
 
+    def watch(self, course: str, lesson: str, item: str, position: float, duration: float) -> None:
+        """What the player reports when a learner pauses a video (companion/player.py's Tracker)."""
+        code = (f"from companion.player import Tracker\nfrom companion.store import ProgressStore\nimport os\n"
+                f"Tracker(ProgressStore(os.environ['COMPANION_PROGRESS']), {course!r}, {lesson!r}, {item!r}, 0, 0, 0.9)"
+                f".report('pause', {position}, {duration}, [(0, {position})])\n")
+        reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+
     def stop_kernel(self) -> None:
         if self.kernel is not None:
             self.client.stop_channels()
@@ -139,6 +147,20 @@ def test_admin_page_shows_each_learners_progress_by_lesson(classroom):
             if r["course"] == classroom.course}
     first, second = classroom.lessons
     assert (rows[(A, first)], rows[(A, second)], rows[(B, first)], rows[(B, second)]) == (2, 1, 1, 0)
+
+
+def test_where_a_learner_stopped_in_a_video_reaches_the_admin_page_and_only_their_own(classroom):
+    a, b = classroom.learners[A], classroom.learners[B]
+    video = classroom.items[0][0]
+    a.watch(classroom.course, classroom.lessons[0], video, 42.5, 600.0)
+    wait_for(lambda: a.get("api/ticks").json()["positions"], 30, f"{A}'s position at the service", log=classroom.hub.log)
+    assert [(p["item"], p["position"], p["duration"], p["played"]) for p in a.get("api/ticks").json()["positions"]] == [
+        (video, 42.5, 600.0, 42.5)]
+    page = classroom.sessions[TEACHER].get(classroom.hub.url + SERVICE_PREFIX + "instructor", timeout=10).text
+    assert "stopped at" in page and "0:42 of 10:00" in page
+    assert "0:42 of 10:00" in classroom.sessions[A].get(classroom.hub.url + SERVICE_PREFIX, timeout=10).text
+    assert b.get("api/ticks").json()["positions"] == [] and b.get(f"api/learners/{A}/ticks").status_code == 403
+    assert "0:42" not in classroom.sessions[B].get(classroom.hub.url + SERVICE_PREFIX, timeout=10).text
 
 
 def test_a_member_of_the_instructors_group_sees_the_class(classroom):
@@ -277,15 +299,40 @@ def test_the_outbox_queues_earlier_and_later_ticks_but_not_a_refused_older_chang
     assert queued == [("c", "l", "before", 1, 10.0), ("c", "l", "after", 1, 20.0)]
 
 
+def test_the_outbox_queues_positions_as_seconds_played_and_never_a_note(tmp_path):
+    from companion.hub.client import install_outbox
+    from companion.store import Note, ProgressStore
+
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    store.save_position("c", "l", "old", 30.0, 100.0, [(0.0, 30.0)], at=10.0)
+    with sqlite3.connect(store.path, isolation_level=None) as db:
+        install_outbox(db)
+    store.save_position("c", "l", "v", 42.5, 600.0, [(0.0, 20.0), (10.0, 40.0), (100.0, 102.5)], at=20.0)
+    store.add_note(Note("n1", "c", "l", "v", 12.0, "MY PRIVATE NOTE", 21.0))
+    with sqlite3.connect(store.path) as db:
+        queued = db.execute("SELECT course, lesson, item, position, duration, played, changed_at "
+                            "FROM hub_outbox_positions ORDER BY id").fetchall()
+        everything = [row for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                    "AND name LIKE 'hub_%'")
+                      for row in db.execute(f"SELECT * FROM {name}")]
+    assert queued == [("c", "l", "old", 30.0, 100.0, 30.0, 10.0), ("c", "l", "v", 42.5, 600.0, 42.5, 20.0)]
+    assert everything and not any("MY PRIVATE NOTE" in str(row) for row in everything)
+
+
 def test_the_service_takes_only_tick_fields(tmp_path):
     from companion.hub.service import parse_ticks
 
     tick = {"course": "c", "lesson": "l", "item": "i", "done": True, "changed_at": 1.0}
-    assert parse_ticks(json.dumps({"ticks": [tick]}).encode()) == [("c", "l", "i", True, 1.0)]
+    assert parse_ticks(json.dumps({"ticks": [tick]}).encode()) == ([("c", "l", "i", True, 1.0)], [])
     for bad, reason in [({**tick, "answer": "my reflection"}, "needs exactly"), ({**tick, "done": 1}, "true or false"),
                         ({**tick, "item": ""}, "1 to 200"), ({**tick, "changed_at": "now"}, "seconds since 1970")]:
         with pytest.raises(ValueError, match=reason):
             parse_ticks(json.dumps({"ticks": [bad]}).encode())
+    video = {"course": "c", "lesson": "l", "item": "v", "position": 4.0, "duration": 9.0, "played": 3.0, "changed_at": 2.0}
+    assert parse_ticks(json.dumps({"ticks": [], "positions": [video]}).encode()) == ([], [("c", "l", "v", 4.0, 9.0, 3.0, 2.0)])
+    for bad, reason in [({**video, "text": "a note"}, "needs exactly"), ({**video, "position": -1}, "0 or more")]:
+        with pytest.raises(ValueError, match=reason):
+            parse_ticks(json.dumps({"ticks": [], "positions": [bad]}).encode())
 
 
 def test_the_migrations_build_exactly_the_models_schema(tmp_path):
@@ -298,6 +345,25 @@ def test_the_migrations_build_exactly_the_models_schema(tmp_path):
     db.migrate(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
+
+
+def test_migration_0002_keeps_a_0001_databases_rows_and_takes_positions(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    from companion.hub import db
+
+    engine = db.engine_for(f"sqlite:///{tmp_path}/companion.sqlite")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0001")
+    db.upsert(engine, [(A, "c", "l", "i", True, 1.0)], now=2.0)
+    db.migrate(engine)
+    assert db.rows(engine) == [db.Row(A, "c", "l", "i", True, 1.0, 2.0)]
+    db.upsert_positions(engine, [(A, "c", "l", "v", 5.0, 9.0, 4.0, 3.0), (A, "c", "l", "v", 1.0, 9.0, 1.0, 2.0)], now=4.0)
+    assert db.positions(engine) == [(A, "c", "l", "v", 5.0, 9.0, 4.0, 3.0)]
 
 
 def test_hub_service_explains_what_is_missing_with_exit_2(monkeypatch, capsys, tmp_path):

@@ -6,7 +6,8 @@ truth: a trigger there copies every tick into an outbox table in the same transa
 sends the outbox in batches and deletes what the service accepted, and retries with backoff when
 the hub or service is down. So a click never waits for the network, and no tick is lost when the
 kernel, the hub or the service restarts: the next sender picks up the outbox. Only ticks (course,
-lesson, item, done, time) are sent, never a learner's answers. Standard library only.
+lesson, item, done, time) and video positions (position, duration, seconds played) are sent,
+never a learner's answers or notes. Standard library only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from urllib.parse import urlsplit
 from ..store import SCHEMA
 
 SERVICE = "companion"
+# Seconds played of a position row: the sum of its merged stretches ([[start, end], ...] as JSON);
+# only this count is sent, and whether the video was watched travels as the item's tick.
+PLAYED = "coalesce((SELECT sum(json_extract(value, '$[1]') - json_extract(value, '$[0]')) FROM json_each(NEW.played)), 0)"
 OUTBOX = """
 CREATE TABLE IF NOT EXISTS hub_outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -38,7 +42,20 @@ CREATE TRIGGER IF NOT EXISTS hub_outbox_on_update AFTER UPDATE ON ticks BEGIN
     INSERT INTO hub_outbox (course, lesson, item, done, changed_at)
     VALUES (NEW.course, NEW.lesson, NEW.item, NEW.done, NEW.changed_at);
 END;
-"""
+CREATE TABLE IF NOT EXISTS hub_outbox_positions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    course TEXT NOT NULL, lesson TEXT NOT NULL, item TEXT NOT NULL,
+    position REAL NOT NULL, duration REAL NOT NULL, played REAL NOT NULL, changed_at REAL NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS hub_outbox_positions_on_insert AFTER INSERT ON positions BEGIN
+    INSERT INTO hub_outbox_positions (course, lesson, item, position, duration, played, changed_at)
+    VALUES (NEW.course, NEW.lesson, NEW.item, NEW.position, NEW.duration, %(played)s, NEW.changed_at);
+END;
+CREATE TRIGGER IF NOT EXISTS hub_outbox_positions_on_update AFTER UPDATE ON positions BEGIN
+    INSERT INTO hub_outbox_positions (course, lesson, item, position, duration, played, changed_at)
+    VALUES (NEW.course, NEW.lesson, NEW.item, NEW.position, NEW.duration, %(played)s, NEW.changed_at);
+END;
+""" % {"played": PLAYED}
 BATCH = 500  # ticks a request (the service takes up to 1000)
 WINDOW = 0.2  # seconds to wait after a tick for others to join its batch
 POLL = 30.0  # seconds between looks at the outbox when nothing woke the thread (other kernels' ticks)
@@ -74,9 +91,9 @@ class Channel:
         self.timeout = timeout
         self._conn: http.client.HTTPConnection | None = None
 
-    def post(self, ticks: list[dict]) -> dict:
+    def post(self, ticks: list[dict], positions: list[dict] | None = None) -> dict:
         """Send one batch; the service's answer, or Refused / OSError."""
-        body = json.dumps({"ticks": ticks})
+        body = json.dumps({"ticks": ticks, "positions": positions} if positions else {"ticks": ticks})
         if self._conn is None:
             cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             self._conn = cls(self.host, self.port, timeout=self.timeout)
@@ -109,6 +126,10 @@ def install_outbox(db: sqlite3.Connection) -> None:
     new = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'hub_outbox'").fetchone() is None
     seed = ("INSERT INTO hub_outbox (course, lesson, item, done, changed_at) "
             "SELECT course, lesson, item, done, changed_at FROM ticks ORDER BY changed_at;") if new else ""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'hub_outbox_positions'").fetchone() is None:
+        seed += ("INSERT INTO hub_outbox_positions (course, lesson, item, position, duration, played, changed_at) "
+                 f"SELECT course, lesson, item, position, duration, {PLAYED.replace('NEW.', '')}, changed_at "
+                 "FROM positions ORDER BY changed_at;")
     db.executescript(f"BEGIN IMMEDIATE; {SCHEMA}; {OUTBOX} {seed} COMMIT;")
 
 
@@ -146,29 +167,36 @@ class Sender(threading.Thread):
             try:
                 rows = db.execute("SELECT id, course, lesson, item, done, changed_at FROM hub_outbox "
                                   "ORDER BY id LIMIT ?", (BATCH,)).fetchall()
+                videos = db.execute("SELECT id, course, lesson, item, position, duration, played, changed_at "
+                                    "FROM hub_outbox_positions ORDER BY id LIMIT ?", (BATCH - len(rows),)).fetchall()
             except sqlite3.DatabaseError as e:
                 self.last_error = f"progress store {self.store_path}: {e}"
                 return False
-            if not rows:
+            if not rows and not videos:
                 return True
             ticks = [{"course": c, "lesson": l, "item": i, "done": bool(d), "changed_at": t} for _, c, l, i, d, t in rows]
+            positions = [{"course": c, "lesson": l, "item": i, "position": p, "duration": d, "played": pl, "changed_at": t}
+                         for _, c, l, i, p, d, pl, t in videos]
             try:
-                self.channel.post(ticks)
+                self.channel.post(ticks, positions)
             except Refused as e:
                 self.last_error = str(e)
                 if e.status != 400:
                     return False
-                print(f"course companion: the hub's service refused {len(rows)} tick(s) ({e}); they stay "
+                print(f"course companion: the hub's service refused {len(rows)} tick(s) and {len(videos)} position(s) ({e}); they stay "
                       "in your own progress store only", file=sys.stderr)
             except OSError as e:
                 self.last_error = str(e)
                 return False
             try:
-                db.execute("DELETE FROM hub_outbox WHERE id <= ?", (rows[-1][0],))
+                if rows:
+                    db.execute("DELETE FROM hub_outbox WHERE id <= ?", (rows[-1][0],))
+                if videos:
+                    db.execute("DELETE FROM hub_outbox_positions WHERE id <= ?", (videos[-1][0],))
             except sqlite3.DatabaseError as e:  # sent twice later at worst: the service keeps the newest
                 self.last_error = f"progress store {self.store_path}: {e}"
                 return False
-            self.sent += len(rows)
+            self.sent += len(rows) + len(videos)
 
 
 _senders: dict[Path, Sender] = {}

@@ -35,6 +35,23 @@ class Progress(Base):
     __table_args__ = (Index("ix_progress_course_learner", "course", "learner"),)
 
 
+class VideoPosition(Base):
+    """Where a learner stopped in one video: position and duration in seconds, and the seconds
+    actually played (whether it counts as watched is the learner's tick of the item)."""
+
+    __tablename__ = "positions"
+    learner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    course: Mapped[str] = mapped_column(String(200), primary_key=True)
+    lesson: Mapped[str] = mapped_column(String(200), primary_key=True)
+    item: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[float] = mapped_column(Float, nullable=False)
+    duration: Mapped[float] = mapped_column(Float, nullable=False)
+    played: Mapped[float] = mapped_column(Float, nullable=False)
+    changed_at: Mapped[float] = mapped_column(Float, nullable=False)
+    received_at: Mapped[float] = mapped_column(Float, nullable=False)
+    __table_args__ = (Index("ix_positions_course_learner", "course", "learner"),)
+
+
 @dataclass(frozen=True)
 class Row:
     learner: str
@@ -96,6 +113,45 @@ def upsert(engine: Engine, ticks: Iterable[tuple[str, str, str, str, bool, float
     )
     with engine.begin() as connection:
         connection.execute(stmt, list(newest.values()))
+
+
+def upsert_positions(engine: Engine, positions: Iterable[tuple[str, str, str, str, float, float, float, float]],
+                     now: float) -> None:
+    """Store (learner, course, lesson, item, position, duration, played, changed_at) in one
+    transaction, each unless its row already holds a newer one (as `upsert` does for ticks)."""
+    newest: dict[tuple[str, str, str, str], dict] = {}
+    for learner, c, l, i, pos, dur, played, t in positions:
+        key = (learner, c, l, i)
+        if key not in newest or t >= newest[key]["changed_at"]:
+            newest[key] = {"learner": learner, "course": c, "lesson": l, "item": i, "position": pos,
+                           "duration": dur, "played": played, "changed_at": t, "received_at": now}
+    if not newest:
+        return
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(VideoPosition)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[VideoPosition.learner, VideoPosition.course, VideoPosition.lesson, VideoPosition.item],
+        set_={k: getattr(stmt.excluded, k) for k in ("position", "duration", "played", "changed_at", "received_at")},
+        where=stmt.excluded.changed_at >= VideoPosition.changed_at,
+    )
+    with engine.begin() as connection:
+        connection.execute(stmt, list(newest.values()))
+
+
+def positions(engine: Engine, course: str | None = None, learner: str | None = None) -> list[tuple]:
+    """(learner, course, lesson, item, position, duration, played, changed_at) rows, in a stable order."""
+    q = select(VideoPosition.learner, VideoPosition.course, VideoPosition.lesson, VideoPosition.item,
+               VideoPosition.position, VideoPosition.duration, VideoPosition.played, VideoPosition.changed_at)
+    if course is not None:
+        q = q.where(VideoPosition.course == course)
+    if learner is not None:
+        q = q.where(VideoPosition.learner == learner)
+    q = q.order_by(VideoPosition.course, VideoPosition.learner, VideoPosition.lesson, VideoPosition.item)
+    with engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(q)]
 
 
 def rows(engine: Engine, course: str | None = None, learner: str | None = None) -> list[Row]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..catalog import Catalog, Course, Lesson, load
+from ..store import clock
 from ..tally import course_progress, label as _label
 from .db import Row
 
@@ -144,7 +145,26 @@ def page(title: str, body: str) -> str:
             f"</head><body><h1>{esc(title)}</h1>{body}</body></html>")
 
 
-def instructor_page(cat: Catalog, rows: list[Row], prefix: str) -> str:
+def videos_table(cat: Catalog, course: Course, positions: list[tuple], who: bool) -> str:
+    """Where each learner stopped in each video of the course: position of duration, seconds played."""
+    lessons = {l.id: l for l in course.ordered()}
+    lines = []
+    for learner, c, lesson, item, pos, dur, played, at in positions:
+        if c != course.id:
+            continue
+        l = lessons.get(lesson)
+        where = _label(l) if l is not None else lesson
+        lines.append("<tr>" + (f"<td class=l>{esc(learner)}</td>" if who else "")
+                     + f"<td class=l>{esc(where)}</td><td class=l>{esc(item)}</td>"
+                     + f"<td>{clock(pos)} of {clock(dur)}</td><td>{clock(played)}</td><td>{esc(when(at))}</td></tr>")
+    if not lines:
+        return ""
+    head = ("<tr>" + ("<th class=l>learner</th>" if who else "")
+            + "<th class=l>lesson</th><th class=l>video</th><th>stopped at</th><th>played</th><th>when</th></tr>")
+    return f"<h3>Videos: where each stopped</h3><table>{head}{''.join(lines)}</table>"
+
+
+def instructor_page(cat: Catalog, rows: list[Row], prefix: str, positions: list[tuple] = ()) -> str:
     parts = [f'<p><a href="{esc(prefix)}instructor.csv">Export CSV</a> · colour: share of a lesson\'s items done '
              '(grey: none); the red row counts learners whose first unfinished lesson it is.</p>']
     for course in cat.courses.values():
@@ -152,7 +172,8 @@ def instructor_page(cat: Catalog, rows: list[Row], prefix: str) -> str:
         if not learners:
             continue
         parts.append(f"<h2>{esc(course.title)} <small>[{esc(course.id)}] · {len(learners)} learner(s)</small></h2>")
-        parts += [heat_map(course, learners, show_stops=True), _stops(course, learners), _phase_table(course, learners)]
+        parts += [heat_map(course, learners, show_stops=True), _stops(course, learners), _phase_table(course, learners),
+                  videos_table(cat, course, list(positions), who=True)]
     unknown = sorted({r.course for r in rows} - set(cat.courses))
     if unknown:
         parts.append(f"<p>Progress for courses not in the catalog: {esc(', '.join(unknown))}</p>")
@@ -161,14 +182,16 @@ def instructor_page(cat: Catalog, rows: list[Row], prefix: str) -> str:
     return page("Course companion — the class", "".join(parts))
 
 
-def learner_page(cat: Catalog, learner: str, rows: list[Row], instructor: bool, prefix: str) -> str:
+def learner_page(cat: Catalog, learner: str, rows: list[Row], instructor: bool, prefix: str,
+                 positions: list[tuple] = ()) -> str:
     parts = [f"<p>Progress of <b>{esc(learner)}</b> as your kernels sent it (your answers never leave your home).</p>"]
     if instructor:
         parts.append(f'<p><a href="{esc(prefix)}instructor">The instructor\'s view of the class</a></p>')
     for course in cat.courses.values():
         mine = progress_of(cat, course, rows)
         if mine:
-            parts += [f"<h2>{esc(course.title)}</h2>", heat_map(course, mine, show_stops=False)]
+            parts += [f"<h2>{esc(course.title)}</h2>", heat_map(course, mine, show_stops=False),
+                      videos_table(cat, course, list(positions), who=False)]
     if len(parts) == 1 + instructor:
         parts.append("<p>Nothing yet: tick an item in a lesson notebook.</p>")
     return page("Course companion — my progress", "".join(parts))

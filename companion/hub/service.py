@@ -33,6 +33,7 @@ from . import db, report
 MAX_BATCH = 1000
 MAX_TEXT = 200
 TICK_KEYS = {"course", "lesson", "item", "done", "changed_at"}
+POSITION_KEYS = {"course", "lesson", "item", "position", "duration", "played", "changed_at"}
 
 
 class ServiceError(Exception):
@@ -147,57 +148,83 @@ class ApiHandler(_Handler):
         self.finish(json.dumps(data))
 
 
-def parse_ticks(body: bytes) -> list[tuple[str, str, str, bool, float]]:
-    """The ticks of a request body, or a ValueError naming what is wrong with it."""
+def _number(value: Any, where: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{where}: must be {what}")
+    return float(value)
+
+
+def _texts(entry: Any, keys: set[str], where: str) -> tuple[str, str, str]:
+    if not isinstance(entry, dict) or set(entry) != keys:
+        raise ValueError(f"{where}: needs exactly {', '.join(sorted(keys))}")
+    texts = (entry["course"], entry["lesson"], entry["item"])
+    if not all(isinstance(s, str) and 0 < len(s) <= MAX_TEXT for s in texts):
+        raise ValueError(f"{where}: course, lesson and item must be text of 1 to {MAX_TEXT} characters")
+    return texts
+
+
+def parse_ticks(body: bytes) -> tuple[list[tuple[str, str, str, bool, float]],
+                                      list[tuple[str, str, str, float, float, float, float]]]:
+    """The ticks and video positions of a request body, or a ValueError naming what is wrong."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"body is not JSON: {e}") from None
-    if not isinstance(data, dict) or set(data) != {"ticks"} or not isinstance(data["ticks"], list):
-        raise ValueError('body must be {"ticks": [...]}; the learner is decided by your hub token')
-    if len(data["ticks"]) > MAX_BATCH:
-        raise ValueError(f"at most {MAX_BATCH} ticks a request, got {len(data['ticks'])}")
-    out = []
+    if (not isinstance(data, dict) or "ticks" not in data or not set(data) <= {"ticks", "positions"}
+            or not all(isinstance(v, list) for v in data.values())):
+        raise ValueError('body must be {"ticks": [...], "positions": [...]}; the learner is decided by your hub token')
+    given = len(data["ticks"]) + len(data.get("positions", []))
+    if given > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} ticks and positions a request, got {given}")
+    ticks = []
     for n, t in enumerate(data["ticks"]):
-        if not isinstance(t, dict) or set(t) != TICK_KEYS:
-            raise ValueError(f"ticks[{n}]: needs exactly {', '.join(sorted(TICK_KEYS))}")
-        texts = (t["course"], t["lesson"], t["item"])
-        if not all(isinstance(s, str) and 0 < len(s) <= MAX_TEXT for s in texts):
-            raise ValueError(f"ticks[{n}]: course, lesson and item must be text of 1 to {MAX_TEXT} characters")
+        texts = _texts(t, TICK_KEYS, f"ticks[{n}]")
         if not isinstance(t["done"], bool):
             raise ValueError(f"ticks[{n}].done: must be true or false")
-        at = t["changed_at"]
-        if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) or at < 0:
-            raise ValueError(f"ticks[{n}].changed_at: must be a time in seconds since 1970")
-        out.append((*texts, t["done"], float(at)))
-    return out
+        ticks.append((*texts, t["done"], _number(t["changed_at"], f"ticks[{n}].changed_at", "a time in seconds since 1970")))
+    positions = []
+    for n, p in enumerate(data.get("positions", [])):
+        texts = _texts(p, POSITION_KEYS, f"positions[{n}]")
+        seconds = [_number(p[k], f"positions[{n}].{k}", "seconds, 0 or more") for k in ("position", "duration", "played")]
+        at = _number(p["changed_at"], f"positions[{n}].changed_at", "a time in seconds since 1970")
+        positions.append((*texts, *seconds, at))
+    return ticks, positions
 
 
 class TicksHandler(ApiHandler):
+    async def own(self, name: str) -> dict:
+        """A learner's rows and video positions as JSON."""
+        data = report.rows_json(await self.in_db(db.rows, None, name))
+        keys = ("course", "lesson", "item", "position", "duration", "played", "changed_at")
+        data["positions"] = [dict(zip(keys, p[1:])) for p in await self.in_db(db.positions, None, name)]
+        return data
+
     async def post(self) -> None:
         """Store the caller's own ticks."""
         try:
-            ticks = parse_ticks(self.request.body)
+            ticks, positions = parse_ticks(self.request.body)
         except ValueError as e:
             return self.fail(400, str(e))
         try:
             await self.cfg.writer.write(self.learner, ticks)
+            if positions:
+                await self.in_db(db.upsert_positions, [(self.learner, *p) for p in positions], time.time())
         except Exception as e:  # noqa: BLE001 - the sender keeps the ticks and retries
             app_log.error("ticks of %s not stored: %s", self.learner, e)
             return self.fail(503, "the progress database is unavailable; the sender will retry")
-        self.send({"accepted": len(ticks), "learner": self.learner})
+        self.send({"accepted": len(ticks), "positions": len(positions), "learner": self.learner})
 
     async def get(self) -> None:
         """The caller's own rows."""
-        self.send(report.rows_json(await self.in_db(db.rows, None, self.learner)))
+        self.send(await self.own(self.learner))
 
 
-class LearnerTicksHandler(ApiHandler):
+class LearnerTicksHandler(TicksHandler):
     async def get(self, name: str) -> None:
         """A learner's rows: only to that learner or an instructor."""
         if name != self.learner and not self.is_instructor():
             return self.fail(403, f"hub user {self.learner!r} may read only their own progress, not {name!r}")
-        self.send(report.rows_json(await self.in_db(db.rows, None, name)))
+        self.send(await self.own(name))
 
 
 class HealthHandler(web.RequestHandler):
@@ -234,8 +261,9 @@ class LearnerPage(PageHandler):
         if self.refuse():
             return
         rows = await self.in_db(db.rows, None, self.learner)
+        positions = await self.in_db(db.positions, None, self.learner)
         self.finish(report.learner_page(self.catalog(), self.learner, rows,
-                                        self.is_instructor(), self.cfg.prefix))
+                                        self.is_instructor(), self.cfg.prefix, positions))
 
 
 class InstructorPage(PageHandler):
@@ -256,7 +284,7 @@ class InstructorPage(PageHandler):
             self.set_header("Content-Type", "text/csv; charset=utf-8")
             self.set_header("Content-Disposition", 'attachment; filename="companion-progress.csv"')
             return self.finish(report.csv_text(cat, rows))
-        self.finish(report.instructor_page(cat, rows, self.cfg.prefix))
+        self.finish(report.instructor_page(cat, rows, self.cfg.prefix, await self.in_db(db.positions, course, None)))
 
 
 def make_app(settings: Settings) -> web.Application:
