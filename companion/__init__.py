@@ -20,8 +20,8 @@ from .errors import BuildError, CatalogError, CompanionError, NotFound, StoreErr
 
 if TYPE_CHECKING:
     from .api import Imported, build, import_index, notes, progress, validate
-    from .tally import CourseProgress
     from .report import Report
+    from .tally import CourseProgress
 
 __version__ = "0.1.0"
 __all__ = ["build", "validate", "import_index", "progress", "notes", "Report", "Imported", "CourseProgress",

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Iterator
 
 Check = Callable[[], bool]  # asked just before a replace; False: leave the file as it is
 

@@ -31,6 +31,11 @@ RUN_HINT = ("Watch the videos here, write your answers under the prompts, then t
 NO_PLAYER = "No player? Run `companion build` once on this computer, then reopen the lesson."
 OWNED = {"playlist", "channel"}  # resource kinds a channel makes itself (a podcast it is only listed with)
 NBVAL_IGNORE = "nbval-ignore-output"  # an index's live progress is the learner's, not the saved one
+REFLECT_TEXT = ("## Reflect\n\nWrite your answers in the empty cells below each prompt (double-click to edit). "
+                "They are yours: rebuilding the notebooks keeps them.")
+CHECKLIST_TEXT = ("## Checklist\n\nTick each video and resource when you are done, and the reflections when you have "
+                  "written them. Boxes that don't respond, or none here? Run the lesson (**Run ▸ Run All Cells**): "
+                  "your ticks are still there.")
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
 
@@ -157,16 +162,11 @@ class LessonBuilder:
         cells += self._resource_cells(lesson, count)
         extra = self.extras.get((self.course.id, lesson.id))
         cells += self._extra_cells(extra)
-        cells.append(generated("markdown", "reflect", "", "## Reflect\n\nWrite your answers in the empty cells below each "
-                                                      "prompt (double-click to edit). They are yours: rebuilding the "
-                                                      "notebooks keeps them."))
+        cells.append(generated("markdown", "reflect", "", REFLECT_TEXT))
         for p in prompts_for(lesson, self.catalog, has_next=self._at[lesson.id] + 1 < len(self.order)):
             cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
-        cells.append(generated("markdown", "checklist-intro", "", "## Checklist\n\nTick each video and resource when you "
-                                                              "are done, and the reflections when you have written them. "
-                                                              "Boxes that don't respond, or none here? Run the lesson "
-                                                              "(**Run ▸ Run All Cells**): your ticks are still there."))
+        cells.append(generated("markdown", "checklist-intro", "", CHECKLIST_TEXT))
         cells.append(_code("checklist", "", "lesson.checklist()"))
         cells.append(generated("markdown", "footer", "", self._nav(lesson)))
         meta = {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id}

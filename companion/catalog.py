@@ -7,11 +7,13 @@ so a hand-edited file gets all its mistakes reported in one go.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import youtube
 from .errors import CatalogError, NotFound
@@ -246,7 +248,8 @@ def _schema_text(error: Any) -> str:
     if error.validator == "additionalProperties":
         return error.message.replace("Additional properties are not allowed", "unknown field(s)")
     if error.validator == "pattern":
-        return f"{error.instance!r} is not allowed here ({error.schema.get('description', 'pattern ' + error.validator_value)})"
+        why = error.schema.get("description", "pattern " + error.validator_value)
+        return f"{error.instance!r} is not allowed here ({why})"
     return error.message
 
 
@@ -278,7 +281,8 @@ def from_data(data: dict[str, Any], path: Path | None = None) -> Catalog:
         settings = data.get("settings", {})
         privacy, threshold = bool(settings.get("privacy_enhanced")), float(settings.get("watched_threshold", 0.9))
     except (TypeError, KeyError, AttributeError, ValueError) as e:  # only unchecked data (schema=False) gets here
-        raise CatalogError([f"(top level): malformed catalog ({' '.join(str(e).split())}); run `companion validate`"]) from None
+        what = " ".join(str(e).split())
+        raise CatalogError([f"(top level): malformed catalog ({what}); run `companion validate`"]) from None
     if problems:
         raise CatalogError(problems)
     return Catalog(series, videos, resources, courses, privacy, path, threshold)
@@ -341,7 +345,8 @@ def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, cou
     for i, v in enumerate(data.get("videos", [])):
         at = f"videos[{i}]"
         if v.get("youtube") and not youtube.VIDEO_ID.match(v["youtube"]):
-            problems.append(f'{at}.youtube: malformed YouTube id {_quote(v["youtube"])} (11 characters of A-Z a-z 0-9 _ -)')
+            problems.append(f'{at}.youtube: malformed YouTube id {_quote(v["youtube"])} '
+                            "(11 characters of A-Z a-z 0-9 _ -)")
         if not v.get("youtube") and not v.get("url"):
             problems.append(f'{at}: video "{v["id"]}" needs a "youtube" id or a "url" to find it')
         if v.get("series") and v["series"] not in series:
@@ -362,7 +367,8 @@ def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, cou
     problems += [f"{at}: link is not http(s): {url!r}" for at, url in _urls(data) if not youtube.is_http_url(url)]
     for ci, c in enumerate(data.get("courses", [])):
         problems += _course_problems(f"courses[{ci}]", c, videos, resources)
-        problems += [f'{at}: unknown series "{sid}"' for at, sid in _series_refs(f"courses[{ci}]", c) if sid not in series]
+        problems += [f'{at}: unknown series "{sid}"' for at, sid in _series_refs(f"courses[{ci}]", c)
+                     if sid not in series]
     return problems
 
 
@@ -407,7 +413,8 @@ def _whole_numbers(data: dict) -> Iterator[tuple[str, Any]]:
             for kind in ("videos", "resources"):
                 for ai, a in enumerate(lesson.get(kind, [])):
                     if isinstance(a, dict):
-                        yield from ((f"courses[{ci}].lessons[{li}].{kind}[{ai}].{k}", a.get(k)) for k in ("start", "end"))
+                        at = f"courses[{ci}].lessons[{li}].{kind}[{ai}]"
+                        yield from ((f"{at}.{k}", a.get(k)) for k in ("start", "end"))
 
 
 def _urls(data: dict) -> Iterator[tuple[str, str]]:
@@ -435,12 +442,14 @@ def _course_problems(at: str, c: dict, videos: dict, resources: dict) -> list[st
     for li, lesson in enumerate(c.get("lessons", [])):
         lat = f"{at}.lessons[{li}]"
         if lesson["id"] in seen_ids:
-            problems.append(f'{lat}.id: duplicate lesson id "{lesson["id"]}" (first at {at}.lessons[{seen_ids[lesson["id"]]}])')
+            first = seen_ids[lesson["id"]]
+            problems.append(f'{lat}.id: duplicate lesson id "{lesson["id"]}" (first at {at}.lessons[{first}])')
         seen_ids.setdefault(lesson["id"], li)
         number = lesson.get("number")
         if number is not None:
             if number in seen_numbers:
-                problems.append(f"{lat}.number: lesson number {number} is also used by {at}.lessons[{seen_numbers[number]}]")
+                other = seen_numbers[number]
+                problems.append(f"{lat}.number: lesson number {number} is also used by {at}.lessons[{other}]")
             seen_numbers.setdefault(number, li)
         for kind, known in (("videos", videos), ("resources", resources)):
             seen_items: set[str] = set()
@@ -452,15 +461,17 @@ def _course_problems(at: str, c: dict, videos: dict, resources: dict) -> list[st
                     problems.append(f'{lat}.{kind}[{ai}]: "{item}" is assigned twice in this lesson')
                 seen_items.add(item)
                 if isinstance(a, dict) and a.get("playlist") and not youtube.PLAYLIST_ID.match(a["playlist"]):
-                    problems.append(f'{lat}.{kind}[{ai}].playlist: malformed YouTube playlist id {_quote(a["playlist"])}')
+                    problems.append(f"{lat}.{kind}[{ai}].playlist: malformed YouTube playlist id "
+                                    f"{_quote(a['playlist'])}")
         prompt_ids = [p["id"] for p in lesson.get("prompts", [])]
         for pi, pid in enumerate(prompt_ids):
             if pid in prompt_ids[:pi]:
                 problems.append(f'{lat}.prompts[{pi}].id: duplicate prompt id "{pid}"')
     phases = sorted(enumerate(c.get("phases", [])), key=lambda p: p[1]["first"])
-    for (i, p), (j, q) in zip(phases, phases[1:]):
+    for (i, p), (j, q) in itertools.pairwise(phases):
         if q["first"] <= p["last"]:
-            problems.append(f"{at}.phases[{j}]: lessons {q['first']}–{q['last']} overlap {at}.phases[{i}] ({p['first']}–{p['last']})")
+            problems.append(f"{at}.phases[{j}]: lessons {q['first']}–{q['last']} overlap {at}.phases[{i}] "
+                            f"({p['first']}–{p['last']})")
     for i, p in phases:
         if p["last"] < p["first"]:
             problems.append(f"{at}.phases[{i}]: last lesson {p['last']} comes before first lesson {p['first']}")

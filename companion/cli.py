@@ -158,7 +158,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
     for course in progress(_catalog_path(args.catalog), course=args.course, store=store):
         total = course.total
-        print(f"{course.course.title} [{course.course.id}]  {_bar(total.done, total.total)}  {total.done}/{total.total}")
+        print(f"{course.course.title} [{course.course.id}]  {_bar(total.done, total.total)}  "
+              f"{total.done}/{total.total}")
         for phase in course.phases:
             if phase.group.phase:
                 d = phase.total

@@ -78,7 +78,8 @@ def load(catalog: Catalog, folder: Path | None = None, *,
             if _hidden(path):
                 continue
             if path.suffix not in SUFFIXES or path.is_dir():
-                problems.append(f"{path}: not an extra; name it <lesson-id>.md (MyST) or <lesson-id>.py (percent script)")
+                problems.append(f"{path}: not an extra; name it <lesson-id>.md (MyST) or <lesson-id>.py "
+                                "(percent script)")
                 continue
             if path.stem not in lesson_ids:
                 problems.append(f'{path}: course "{course.id}" has no lesson "{path.stem}"'

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote_plus
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
 from markdown_it import MarkdownIt
 
@@ -104,7 +104,8 @@ def parse_lessons(cell: str) -> list[int | str]:
                 raise ValueError(f"lesson range {part!r} runs backwards or is too long")
             out.extend(range(a, b + 1))
         else:
-            raise ValueError(f"cannot read lesson {part!r} (expected a number, a range like 4–5, a list, Optional or General)")
+            raise ValueError(f"cannot read lesson {part!r} "
+                             "(expected a number, a range like 4–5, a list, Optional or General)")
     if not out:
         raise ValueError("no lesson given")
     return list(dict.fromkeys(out))
@@ -135,9 +136,10 @@ def _read(fragment: str) -> list[str | _Link]:
     url, words = None, []  # the link being read, and the words inside it
     for tok in _MD.parseInline(fragment)[0].children or []:
         anchor = _A_OPEN.match(tok.content) if tok.type == "html_inline" else None
+        closes = tok.type == "link_close" or tok.type == "html_inline" and _A_CLOSE.match(tok.content)
         if tok.type == "link_open" or anchor:
             url, words = html.unescape(tok.attrs["href"] if not anchor else next(filter(None, anchor.groups()), "")), []
-        elif (tok.type == "link_close" or tok.type == "html_inline" and _A_CLOSE.match(tok.content)) and url is not None:
+        elif closes and url is not None:
             parts.append(_Link(_words("".join(words)), url.strip()))
             url = None
         elif tok.type in ("text", "code_inline", "image", "softbreak", "hardbreak") or _IMG.match(tok.content):
@@ -361,7 +363,7 @@ class _Catalog:
         if existing is None:
             existing = {"id": s.id, "title": s.title, "channel": s.channel}
             self.data["series"].append(existing)
-        for label, text, url in s.links:
+        for label, _text, url in s.links:
             kind = _RESOURCE_KINDS.get(label.lower(), "website")
             res = self.resource(f"{s.title}: {label}", url, kind, s.id, f"{slug(s.title, 36)}-{slug(label, 11)}")
             existing.setdefault("resources", [])
@@ -470,7 +472,8 @@ def _in_authors_order(items: list[dict], previous: list) -> list[dict]:
     return sorted(items, key=lambda a: rank.get(a["id"], len(rank)))
 
 
-def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, title: str | None = None) -> dict[str, Any]:
+def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str,
+                 title: str | None = None) -> dict[str, Any]:
     """Add or replace course `course_id` in `data` (changed in place and returned)."""
     index_title, note, series, rows = parse_index(text, name)
     cat = _Catalog(data)
@@ -508,7 +511,7 @@ def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str, 
         listed.setdefault(s.id, []).extend(t for t in s.note if t not in listed.get(s.id, []))
     course["series"] = [{"id": sid, "note": " ".join(text)} if text else {"id": sid} for sid, text in listed.items()]
     course["lessons"] = []
-    for n in sorted((k for k in lessons if isinstance(k, int))) + ([EXTRAS_ID] if EXTRAS_ID in lessons else []):
+    for n in sorted(k for k in lessons if isinstance(k, int)) + ([EXTRAS_ID] if EXTRAS_ID in lessons else []):
         lesson_id = f"lesson-{n}" if isinstance(n, int) else n
         previous = old_lessons.get(lesson_id, {})
         entry: dict[str, Any] = {"id": lesson_id}

@@ -14,9 +14,10 @@ import functools
 import html
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from IPython.display import display
 from traitlets import TraitError
@@ -213,7 +214,7 @@ class LessonView:
                              indent=False, layout=w.Layout(width="auto"))
             box.observe(lambda change, item=item: on_change(change, item), names="value")
             boxes.append(box)
-        by_item = {item: box for (item, _), box in zip(items, boxes)}
+        by_item = {item: box for (item, _), box in zip(items, boxes, strict=True)}
 
         def watched(item: str) -> None:  # a player ticked it in the store: show it here at once
             if item in by_item:
@@ -284,7 +285,8 @@ def open_course(course_id: str, store: ProgressStore | None = None) -> CourseVie
 @_explained
 def overview(store: ProgressStore | None = None) -> Any:
     """The top index: where to continue in each course started, and a bar per course."""
-    from .board import activity, overview as board
+    from .board import activity
+    from .board import overview as board
 
     try:
         cat = load_catalog()

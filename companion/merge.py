@@ -9,11 +9,14 @@ the catalog goes to a marked "notes from removed content" section, never away.
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 from nbformat import NotebookNode
 
-from .cells import ANSWER, META, REMOVED, cell_id, edited as _edited, is_generated, removed_header, role, source as _source
+from .cells import ANSWER, META, REMOVED, cell_id, is_generated, removed_header, role
+from .cells import edited as _edited
+from .cells import source as _source
 
 
 def learner_cells(nb: dict) -> list[dict]:
@@ -62,7 +65,7 @@ def adopt(old: dict, new: NotebookNode) -> dict:
     generated = [c for c in new.cells if c["id"] not in present]
     free = {c["id"]: c for c in generated}
     free_marks = {cid: c["metadata"][META] for cid, c in free.items()}
-    follows = {a["id"]: b for a, b in zip(new.cells, new.cells[1:])}
+    follows = {a["id"]: b for a, b in itertools.pairwise(new.cells)}
     by_digest: dict[tuple, list[str]] = {}
     by_text: dict[tuple, list[str]] = {}
     for c in generated:

@@ -14,7 +14,8 @@ import json
 from typing import Any
 
 from nbformat import NotebookNode
-from nbformat.v4 import nbformat as NBFORMAT, nbformat_minor as NBFORMAT_MINOR
+from nbformat.v4 import nbformat as NBFORMAT
+from nbformat.v4 import nbformat_minor as NBFORMAT_MINOR
 from nbformat.v4.nbjson import BytesEncoder
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import anywidget
 import traitlets as t
@@ -193,7 +194,7 @@ def stopped_at(catalog: Catalog, course: Course, positions: dict[tuple[str, str,
 
 def notes_markdown(catalog: Catalog, courses: list[Course], notes: list[Note]) -> str:
     """Notes as Markdown: a heading per course, lesson and video, a linked line per note."""
-    from .board import heading
+    from .board import heading as lesson_heading
     from .markup import md  # escaping catalog and learner text
 
     by_key: dict[tuple[str, str, str], list[Note]] = {}
@@ -206,7 +207,8 @@ def notes_markdown(catalog: Catalog, courses: list[Course], notes: list[Note]) -
     lines: list[str] = []
     for course in courses:
         # (heading, [(lesson id, item, video title)]) in course order
-        groups = [(heading(l), [(l.id, a.id, a.title or title(a.id)) for a in l.videos]) for l in course.ordered()]
+        groups = [(lesson_heading(l), [(l.id, a.id, a.title or title(a.id)) for a in l.videos])
+                  for l in course.ordered()]
         placed = {(lesson, item) for _, videos in groups for lesson, item, _ in videos}
         # notes outlive a catalog edit that moved their video: show them, don't drop them
         gone = sorted({(l, i) for c, l, i in by_key if c == course.id and (l, i) not in placed})

@@ -198,7 +198,8 @@ def contents_manager_class() -> type:
     return CourseContentsManager
 
 
-def __getattr__(name: str) -> Any:  # `companion.serverext.CourseContentsManager` without importing the server at build time
+# `companion.serverext.CourseContentsManager` without importing the server at build time
+def __getattr__(name: str) -> Any:
     if name == "CourseContentsManager":
         cls = contents_manager_class()
         globals()[name] = cls

@@ -14,9 +14,10 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from .errors import StoreError
 
@@ -189,7 +190,7 @@ class ProgressStore:
             raise StoreError(f"progress store {self.path}: cannot create its folder: {e.strerror or e}") from None
         try:
             db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA busy_timeout = %d" % int(self.timeout * 1000))
+            db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute(SCHEMA)
             db.execute("SELECT count(*) FROM ticks").fetchone()
@@ -462,7 +463,8 @@ def _changed_at(limit: float) -> Check:
         if not isinstance(value, (int, float)) or _seconds(value):
             return f"must be a number of seconds since 1970, not {_shown(value)}"
         if value > limit:
-            return f"{_shown(value)} is in the future ({_utc(value)}); the other machine's clock is wrong, fix it and export again"
+            return (f"{_shown(value)} is in the future ({_utc(value)}); the other machine's clock is wrong, "
+                    "fix it and export again")
         return ""
     return check
 

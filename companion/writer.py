@@ -11,9 +11,10 @@ with it; a lesson that left the catalog is deleted only if nobody wrote in it, e
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
 
 import nbformat
 from nbformat import NotebookNode
@@ -26,6 +27,7 @@ from .merge import has_learner_work, merge
 from .nodes import dumps
 from .report import Change, Report
 
+KEPT = PurePosixPath(KEPT_FOLDER)  # where files the build cannot use are kept
 BIG = 16 << 20  # a notebook at a place the catalog does not use is read only if smaller, or marked
 TAIL = 1 << 20  # ... in its last MiB, where nbformat's sorted keys put `metadata.companion`
 
@@ -254,7 +256,8 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
                                      if source is here and here.nb and has_learner_work(here.nb) else "")
                                   + "; compare the two, then delete the copy", aside=where))
         if aside is not None:
-            reason = "made again from the catalog" + (" and what could be read of the old file" if source is here else "")
+            reason = "made again from the catalog" + (
+                " and what could be read of the old file" if source is here else "")
         changes.append(Change("add" if here is None else "update", path, reason or why, stale, write=merged,
                               sign=merged, plan=nb, read=source, replaces=here))
     for path, e in existing.items():
@@ -276,7 +279,8 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
             kept = nbformat.from_dict(e.nb)
             kept.cells.insert(0, removed_header())
             where = _free(scanned, path, claimed, archived(PurePosixPath()))
-            changes.append(Change("archive", path, f"no longer in the catalog; your notes are kept in {scanned.root / where}",
+            changes.append(Change("archive", path,
+                                  f"no longer in the catalog; your notes are kept in {scanned.root / where}",
                                   write=kept, read=e, aside=where))
         else:
             changes.append(Change("remove", path, "no longer in the catalog", "not in the catalog", read=e))
@@ -298,7 +302,7 @@ def _aside(here: Existing, key: tuple, planned_keys: set, by_key: dict) -> str |
 
 
 def _free(scanned: Scanned, path: PurePosixPath, claimed: set[PurePosixPath],
-          folder: PurePosixPath = PurePosixPath(KEPT_FOLDER)) -> PurePosixPath:
+          folder: PurePosixPath = KEPT) -> PurePosixPath:
     """The first name under `folder` for `path` that no file has (or that this build has not
     given away already); `apply` claims it for good, and takes the next if it is gone by then."""
     root = scanned.root
@@ -488,7 +492,7 @@ def _sign(notary: object, notebooks: list[NotebookNode]) -> int:
 
     The signatures `NotebookNotary.sign` stores, but in one transaction and only those not stored
     yet: `sign` commits (fsyncs) the database once or twice per notebook, most of a no-op rebuild."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from nbformat.sign import NotebookNotary, SQLiteSignatureStore
 
@@ -502,7 +506,7 @@ def _sign(notary: object, notebooks: list[NotebookNode]) -> int:
     known = {row[0] for row in db.execute("SELECT signature FROM nbsignatures WHERE algorithm = ?", (algorithm,))}
     new = [d for d in dict.fromkeys(notary.compute_signature(nb) for nb in notebooks) if d not in known]
     if new:
-        now = datetime.now(tz=timezone.utc)
+        now = datetime.now(tz=UTC)
         with db:
             db.executemany("INSERT INTO nbsignatures (algorithm, signature, last_seen) VALUES (?, ?, ?)",
                            [(algorithm, d, now) for d in new])

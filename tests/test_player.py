@@ -173,6 +173,22 @@ def test_notes_print_as_markdown_by_lesson_and_video_with_links_to_the_moment(tm
     assert "## Videos no longer in this course" in out and "kept though its lesson left" in out
 
 
+def test_notes_of_every_course_print_each_under_its_own_lessons(tmp_path, monkeypatch, capsys):
+    data = small_catalog()
+    second = json.loads(json.dumps(data["courses"][0]))
+    second.update(id="c2", title="Course Two")
+    data["courses"].append(second)
+    catalog = write_catalog(tmp_path, data)
+    monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "p.sqlite"))
+    store = ProgressStore()
+    store.add_note(Note("a", *KEY, 60, "in the first course", 1))
+    store.add_note(Note("b", "c2", KEY[1], KEY[2], 120, "in the second course", 2))
+    assert main(["notes", "--catalog", str(catalog)]) == 0
+    out = capsys.readouterr().out
+    two = out.index("# Course Two")
+    assert out.index("in the first course") < two < out.index("## Lesson 1 — First", two) < out.index("in the second course")
+
+
 def test_watched_threshold_is_a_catalog_setting_between_0_and_1():
     data = small_catalog()
     assert from_data(data).watched_threshold == 0.9

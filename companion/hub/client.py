@@ -28,7 +28,8 @@ from ..store import SCHEMA
 SERVICE = "companion"
 # Seconds played of a position row: the sum of its merged stretches ([[start, end], ...] as JSON);
 # only this count is sent, and whether the video was watched travels as the item's tick.
-PLAYED = "coalesce((SELECT sum(json_extract(value, '$[1]') - json_extract(value, '$[0]')) FROM json_each(NEW.played)), 0)"
+PLAYED = ("coalesce((SELECT sum(json_extract(value, '$[1]') - json_extract(value, '$[0]')) "
+          "FROM json_each(NEW.played)), 0)")
 OUTBOX = """
 CREATE TABLE IF NOT EXISTS hub_outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +56,7 @@ CREATE TRIGGER IF NOT EXISTS hub_outbox_positions_on_update AFTER UPDATE ON posi
     INSERT INTO hub_outbox_positions (course, lesson, item, position, duration, played, changed_at)
     VALUES (NEW.course, NEW.lesson, NEW.item, NEW.position, NEW.duration, %(played)s, NEW.changed_at);
 END;
-""" % {"played": PLAYED}
+""" % {"played": PLAYED}  # noqa: UP031 - SQL keeps its own braces-free template
 BATCH = 500  # ticks a request (the service takes up to 1000)
 WINDOW = 0.2  # seconds to wait after a tick for others to join its batch
 POLL = 30.0  # seconds between looks at the outbox when nothing woke the thread (other kernels' ticks)
@@ -174,17 +175,18 @@ class Sender(threading.Thread):
                 return False
             if not rows and not videos:
                 return True
-            ticks = [{"course": c, "lesson": l, "item": i, "done": bool(d), "changed_at": t} for _, c, l, i, d, t in rows]
-            positions = [{"course": c, "lesson": l, "item": i, "position": p, "duration": d, "played": pl, "changed_at": t}
-                         for _, c, l, i, p, d, pl, t in videos]
+            ticks = [{"course": c, "lesson": l, "item": i, "done": bool(d), "changed_at": t}
+                     for _, c, l, i, d, t in rows]
+            positions = [{"course": c, "lesson": l, "item": i, "position": p, "duration": d, "played": pl,
+                          "changed_at": t} for _, c, l, i, p, d, pl, t in videos]
             try:
                 self.channel.post(ticks, positions)
             except Refused as e:
                 self.last_error = str(e)
                 if e.status != 400:
                     return False
-                print(f"course companion: the hub's service refused {len(rows)} tick(s) and {len(videos)} position(s) ({e}); they stay "
-                      "in your own progress store only", file=sys.stderr)
+                print(f"course companion: the hub's service refused {len(rows)} tick(s) and {len(videos)} "
+                      f"position(s) ({e}); they stay in your own progress store only", file=sys.stderr)
             except OSError as e:
                 self.last_error = str(e)
                 return False

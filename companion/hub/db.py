@@ -6,9 +6,9 @@ owned by the Alembic migrations shipped in `migrations/`, run at service start.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy import Boolean, Float, Index, String, create_engine, event, func, select
 from sqlalchemy.engine import Engine

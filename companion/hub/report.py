@@ -11,13 +11,14 @@ import html
 import io
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..catalog import Catalog, Course, Lesson, load
 from ..store import clock
-from ..tally import course_progress, label as _label
+from ..tally import course_progress
+from ..tally import label as _label
 from .db import Row
 
 _cache: dict[Path, tuple[float, Catalog]] = {}
@@ -105,7 +106,8 @@ def heat_map(course: Course, learners: list[LearnerProgress], show_stops: bool) 
     for lp in learners:
         done = sum(d for _, d, _ in lp.lessons)
         total = sum(t for _, _, t in lp.lessons)
-        body.append(f"<tr><th class=l>{esc(lp.learner)}</th>" + "".join(_cell(l, d, t, lp.learner) for l, d, t in lp.lessons)
+        cells = "".join(_cell(l, d, t, lp.learner) for l, d, t in lp.lessons)
+        body.append(f"<tr><th class=l>{esc(lp.learner)}</th>" + cells
                     + f"<td>{100 * done // max(total, 1)}%</td><td>{esc(when(lp.last_activity))}</td></tr>")
     if show_stops:
         stops = Counter(lp.stopped_at.id for lp in learners if lp.stopped_at)

@@ -108,7 +108,8 @@ class _Handler(HubOAuthenticated, web.RequestHandler):
         except UserNotAllowed:
             self._hub_auth_user_cache = None
             self.refusal = (403, f"hub user {model.get('name')!r} may not use this service: the token lacks the "
-                                 f"scope {' or '.join(sorted(self.hub_auth.access_scopes))} (see README, Teaching a class)")
+                                 f"scope {' or '.join(sorted(self.hub_auth.access_scopes))} "
+                                 "(see README, Teaching a class)")
 
     @property
     def learner(self) -> str:
@@ -181,11 +182,13 @@ def parse_ticks(body: bytes) -> tuple[list[tuple[str, str, str, bool, float]],
         texts = _texts(t, TICK_KEYS, f"ticks[{n}]")
         if not isinstance(t["done"], bool):
             raise ValueError(f"ticks[{n}].done: must be true or false")
-        ticks.append((*texts, t["done"], _number(t["changed_at"], f"ticks[{n}].changed_at", "a time in seconds since 1970")))
+        when = _number(t["changed_at"], f"ticks[{n}].changed_at", "a time in seconds since 1970")
+        ticks.append((*texts, t["done"], when))
     positions = []
     for n, p in enumerate(data.get("positions", [])):
         texts = _texts(p, POSITION_KEYS, f"positions[{n}]")
-        seconds = [_number(p[k], f"positions[{n}].{k}", "seconds, 0 or more") for k in ("position", "duration", "played")]
+        seconds = [_number(p[k], f"positions[{n}].{k}", "seconds, 0 or more")
+                   for k in ("position", "duration", "played")]
         at = _number(p["changed_at"], f"positions[{n}].changed_at", "a time in seconds since 1970")
         positions.append((*texts, *seconds, at))
     return ticks, positions
@@ -196,7 +199,7 @@ class TicksHandler(ApiHandler):
         """A learner's rows and video positions as JSON."""
         data = report.rows_json(await self.in_db(db.rows, None, name))
         keys = ("course", "lesson", "item", "position", "duration", "played", "changed_at")
-        data["positions"] = [dict(zip(keys, p[1:])) for p in await self.in_db(db.positions, None, name)]
+        data["positions"] = [dict(zip(keys, p[1:], strict=True)) for p in await self.in_db(db.positions, None, name)]
         return data
 
     async def post(self) -> None:
@@ -237,7 +240,8 @@ class PageHandler(_Handler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
-        text = error.log_message % error.args if isinstance(error, web.HTTPError) and error.log_message else self._reason
+        logged = isinstance(error, web.HTTPError) and error.log_message
+        text = error.log_message % error.args if logged else self._reason
         self.finish(report.page("Not allowed" if status_code in (401, 403) else "Error", f"<p>{report.esc(text)}</p>"))
 
     def catalog(self) -> Catalog:
@@ -245,7 +249,8 @@ class PageHandler(_Handler):
             return report.catalog(self.cfg.catalog)
         except (CatalogError, OSError) as e:
             problems = "; ".join(e.problems) if isinstance(e, CatalogError) else str(e)
-            raise web.HTTPError(500, "%s", f"the course catalog {self.cfg.catalog} cannot be read: {problems}") from None
+            why = f"the course catalog {self.cfg.catalog} cannot be read: {problems}"
+            raise web.HTTPError(500, "%s", why) from None
 
     def refuse(self) -> bool:
         if self.refusal and self.refusal[0] == 403:

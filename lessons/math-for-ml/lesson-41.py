@@ -7,7 +7,6 @@
 
 # %%
 import math
-from collections import Counter
 
 names = """emma olivia ava isabella sophia charlotte mia amelia harper evelyn abigail emily elizabeth
 mila ella avery sofia camila aria scarlett victoria madison luna grace chloe penelope layla riley
