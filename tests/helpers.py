@@ -1,5 +1,6 @@
-"""Shared pieces of the hostile-input, crash and scale tests: small valid catalogs, a larger
-synthetic one, and an in-process CLI runner."""
+"""The tests' one module of shared pieces (conftest.py holds only pytest fixtures): the small
+catalog most tests build, a catalog using every kind of entry, a large synthetic one, and an
+in-process CLI runner."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "sources"  # the five source documents, kept in the repository as given
 PYTHON = sys.executable
 
 # A problem line names its place: a catalog path (`courses[0].lessons[1].videos[0]: ...`,
@@ -27,7 +29,7 @@ def yt(i: int) -> str:
     return f"v{i:010d}"
 
 
-def small_catalog() -> dict[str, Any]:
+def every_kind_catalog() -> dict[str, Any]:
     """A valid catalog using every kind of entry: series with notes and resources, YouTube and
     url-only videos, playlist and plain resources, phases, numbered and unnumbered lessons,
     string and object assignments, own prompts."""
@@ -141,3 +143,32 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update(extra)
     return env
+
+
+def small_catalog() -> dict[str, Any]:
+    """Two series, four videos, one course of three lessons: enough to exercise every cell kind."""
+    return {
+        "series": [{"id": "s1", "title": "Series One", "channel": "Chan", "note": "About series one."}],
+        "videos": [
+            {"id": "aircAruvnKk", "title": "But what is a neural network?", "series": "s1", "youtube": "aircAruvnKk"},
+            {"id": "IHZwWFHWa-w", "title": "Gradient descent", "series": "s1", "youtube": "IHZwWFHWa-w"},
+            {"id": "Ilg3gGewQ5U", "title": "Backpropagation", "series": "s1", "youtube": "Ilg3gGewQ5U"},
+            {"id": "no-link", "title": "A lecture with no link", "url": "https://www.youtube.com/results?search_query=x"},
+        ],
+        "resources": [{"id": "pl", "title": "The playlist", "kind": "playlist",
+                       "url": "https://www.youtube.com/playlist?list=PLZHQObOWTQDNU6R1_67000Dx_ZCJB-3pi",
+                       "playlist": "PLZHQObOWTQDNU6R1_67000Dx_ZCJB-3pi"}],
+        "courses": [{"id": "c1", "title": "Course One", "lessons": [
+            {"id": "l1", "number": 1, "title": "First", "videos": ["aircAruvnKk", {"id": "IHZwWFHWa-w", "start": 90}],
+             "resources": ["pl"]},
+            {"id": "l2", "number": 2, "title": "Second", "videos": ["Ilg3gGewQ5U", "no-link"]},
+            {"id": "l3", "number": 3, "title": "Third", "videos": ["aircAruvnKk"]},
+        ]}],
+    }
+
+
+def write_catalog(folder: Path, data: dict[str, Any]) -> Path:
+    """`data` as `catalog.json` in `folder`."""
+    path = folder / "catalog.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path

@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from helpers import small_catalog, write_catalog
 
 import companion
 from companion import builder
 from companion.cli import main
-from conftest import small_catalog, write_catalog
 
 
 def test_build_returns_a_report_and_check_reports_stale_without_writing(tmp_path):

@@ -3,12 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from helpers import ROOT, small_catalog, write_catalog
 
 from companion.builder import plan
 from companion.catalog import from_data
 from companion.cli import main
 from companion.markup import md
-from conftest import ROOT, small_catalog, write_catalog
 
 
 def built(tmp_path: Path, data: dict | None = None) -> Path:

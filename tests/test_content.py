@@ -9,13 +9,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import ROOT, small_catalog, write_catalog
 
 from companion.board import course_table, overview
 from companion.catalog import Prompt, from_data, load
 from companion.cli import main
 from companion.markup import md
 from companion.prompts import prompts_for
-from conftest import ROOT, small_catalog, write_catalog
 
 CATALOG = load(ROOT / "catalog.json")
 NOTEBOOKS = ROOT / "notebooks"

@@ -11,6 +11,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from helpers import ROOT, small_catalog, write_catalog
 from nbformat.v4 import new_markdown_cell
 
 from companion import extras, stamp, twins
@@ -18,7 +19,6 @@ from companion.builder import plan
 from companion.catalog import CatalogError, load
 from companion.cells import digest
 from companion.cli import main
-from conftest import ROOT, small_catalog, write_catalog
 
 MYST = """\
 ### Counting

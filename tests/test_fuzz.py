@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, snapshot, yt
+from helpers import CATALOG_PLACE, every_kind_catalog, problem_lines, run_cli, snapshot, yt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -134,7 +134,7 @@ def _mutate(data: Any, draw) -> Any:
 
 @st.composite
 def damaged_catalogs(draw) -> Any:
-    data: Any = small_catalog()
+    data: Any = every_kind_catalog()
     for _ in range(draw(st.integers(1, 4))):
         data = _mutate(data, draw)
     return data
@@ -222,8 +222,8 @@ def check_catalog(capsys, text: str) -> None:
 
 def test_the_unchanged_small_catalog_is_valid(capsys):
     """The fuzzer's starting point is valid, so mutations explore both sides of the line."""
-    check_catalog(capsys, json.dumps(small_catalog()))
-    code, out, err = run_cli(capsys, "validate", "--catalog", _write_tmp(json.dumps(small_catalog())))
+    check_catalog(capsys, json.dumps(every_kind_catalog()))
+    code, out, err = run_cli(capsys, "validate", "--catalog", _write_tmp(json.dumps(every_kind_catalog())))
     assert code == 0, err
 
 
@@ -248,8 +248,8 @@ def test_arbitrary_json_is_refused_with_places(capsys, data, style):
 @settings(FUZZ, max_examples=200)
 @given(text=st.one_of(
     st.text(max_size=60),
-    st.builds(lambda s, cut: s[:cut], st.just(json.dumps(small_catalog(), indent=2)), st.integers(0, 3000)),
-    st.builds(lambda s, i, junk: s[:i] + junk + s[i:], st.just(json.dumps(small_catalog(), indent=1)),
+    st.builds(lambda s, cut: s[:cut], st.just(json.dumps(every_kind_catalog(), indent=2)), st.integers(0, 3000)),
+    st.builds(lambda s, i, junk: s[:i] + junk + s[i:], st.just(json.dumps(every_kind_catalog(), indent=1)),
               st.integers(0, 3000), st.sampled_from([",", "}", "]", '"', "\\", "\x00", "NaN", "//", "\n"]))))
 def test_broken_json_text_names_file_and_line(capsys, text):
     check_catalog(capsys, text)
@@ -272,7 +272,7 @@ def test_undecodable_and_deeply_nested_files(capsys, tmp_path):
 
 def test_whole_numbers_written_as_decimals_are_refused_not_crashed(capsys, tmp_path):
     """JSON Schema calls 1.0 an integer; a lesson numbered 1.0 used to crash the build."""
-    data = small_catalog()
+    data = every_kind_catalog()
     data["courses"][0]["lessons"][0]["number"] = 1.0
     data["videos"][1]["start"] = 10.0
     path = tmp_path / "catalog.json"
@@ -291,7 +291,7 @@ def test_values_ending_in_a_newline_are_refused(capsys, tmp_path):
                           (lambda d: d["videos"][0].update(youtube=yt(1) + "\n"), "videos[0].youtube: "),
                           (lambda d: d["resources"][0].update(playlist="PL0123456789abcdef\n"), "resources[0].playlist: "),
                           (lambda d: d["videos"][0].update(id="v1\n"), "videos[0].id: ")]:
-        data = small_catalog()
+        data = every_kind_catalog()
         change(data)
         path = tmp_path / "catalog.json"
         path.write_text(json.dumps(data))
@@ -490,13 +490,13 @@ COURSE_IDS = st.one_of(st.just("imported"), st.just("course-a"),
 
 
 @FUZZ
-@given(text=indexes(), existing=st.one_of(st.none(), st.just(small_catalog()), damaged_catalogs()), course=COURSE_IDS)
+@given(text=indexes(), existing=st.one_of(st.none(), st.just(every_kind_catalog()), damaged_catalogs()), course=COURSE_IDS)
 def test_generated_indexes_import_or_are_refused_at_a_line(capsys, text, existing, course):
     check_import(capsys, text, existing, course)
 
 
 @settings(FUZZ, max_examples=200)
-@given(text=st.text(max_size=200), existing=st.one_of(st.none(), st.just(small_catalog())))
+@given(text=st.text(max_size=200), existing=st.one_of(st.none(), st.just(every_kind_catalog())))
 def test_garbage_indexes_are_refused_at_a_line(capsys, text, existing):
     check_import(capsys, text, existing, "imported")
 

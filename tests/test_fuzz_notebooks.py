@@ -12,12 +12,12 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+from helpers import small_catalog, write_catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from companion import salvage
 from companion.cells import lesson_key
-from conftest import small_catalog, write_catalog
 
 FIRST = Path("c1") / "01-first.ipynb"
 

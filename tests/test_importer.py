@@ -4,11 +4,11 @@ import json
 import shutil
 
 import pytest
+from helpers import ROOT, SEEDS
 
 from companion.catalog import CatalogError, from_data
 from companion.cli import main
 from companion.importer import import_index, parse_lessons, split_row
-from conftest import ROOT, SEEDS
 
 INDEX = """# Video Series Index
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, write_json
+from helpers import CATALOG_PLACE, every_kind_catalog, problem_lines, run_cli, write_json
 
 from companion.markup import md
 
@@ -56,7 +56,7 @@ def _payload(i: int, canary: Path) -> str:
 
 def hostile_catalog(canary: Path) -> dict:
     """The small catalog with a payload in every free-text field (ids and URLs stay well-formed)."""
-    data = small_catalog()
+    data = every_kind_catalog()
     n = iter(range(10_000))
 
     def p() -> str:
@@ -223,7 +223,7 @@ def check_notebook(nb: dict, where: str) -> None:
                                  "\x00https://example.org"])
 @pytest.mark.parametrize("place", ["videos[2].url", "resources[1].url"])
 def test_links_that_are_not_http_are_refused_at_their_place(tmp_path, capsys, url, place):
-    data = small_catalog()
+    data = every_kind_catalog()
     kind, index = place.split("[")[0], int(place.split("[")[1][0])
     data[kind][index]["url"] = url
     path = write_json(tmp_path / "catalog.json", data)
@@ -241,7 +241,7 @@ def test_ids_cannot_carry_code(tmp_path, capsys):
                           (lambda d: d["courses"][0]["lessons"][0].update(id="l'+__import__('os').name+'"),
                            "courses[0].lessons[0].id: "),
                           (lambda d: d["videos"][0].update(id='v1"); ("'), "videos[0].id: ")]:
-        data = small_catalog()
+        data = every_kind_catalog()
         change(data)
         code, _, err = run_cli(capsys, "validate", "--catalog", write_json(tmp_path / "c.json", data))
         assert code == 2 and where in err

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import small_catalog, write_catalog
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
 from companion.cli import main
 from companion.store import ProgressStore
-from conftest import small_catalog, write_catalog
 
 
 @pytest.fixture

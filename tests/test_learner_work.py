@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+from helpers import small_catalog, write_catalog
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from companion.cli import main
-from conftest import small_catalog, write_catalog
 
 
 def build(folder: Path, data: dict) -> None:
@@ -161,7 +161,7 @@ def test_an_edited_generated_cell_is_kept_as_the_learners_own_next_to_the_new_on
 
 
 def test_generated_notebooks_carry_no_widget_state_or_learner_outputs(tmp_path):
-    from conftest import ROOT
+    from helpers import ROOT
 
     for p in (ROOT / "notebooks").rglob("*.ipynb"):
         nb = nbformat.read(p, as_version=4)

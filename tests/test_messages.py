@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import small_catalog, write_catalog
 
 from companion.cli import main
-from conftest import small_catalog, write_catalog
 
 RAW = ("\x1b", "\x07", "\r", "\x9b", "\u202e", "\x00")
 

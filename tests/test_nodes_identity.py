@@ -12,11 +12,11 @@ from typing import Any
 import nbformat
 import nbformat.v4
 import pytest
+from helpers import ROOT
 
 from companion import extras, nodes
 from companion.builder import plan
 from companion.catalog import load
-from conftest import ROOT
 
 
 def _without_id(node: dict[str, Any]) -> dict[str, Any]:

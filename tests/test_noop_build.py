@@ -15,10 +15,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import PYTHON, ROOT, subprocess_env
+from helpers import PYTHON, ROOT, small_catalog, subprocess_env, write_catalog
 
 from companion.stamp import NAME
-from conftest import small_catalog, write_catalog
 
 PROBE = ("import sys; from companion.cli import main; code = main(sys.argv[1:]); "
          "print('FULL' if 'nbformat' in sys.modules else 'STAMP', code)")

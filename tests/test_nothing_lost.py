@@ -13,9 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import run_cli
-
-from conftest import small_catalog, write_catalog
+from helpers import run_cli, small_catalog, write_catalog
 
 ANSWER = "MY ANSWER: the chain rule, applied backwards"
 FIRST = Path("c1") / "01-first.ipynb"

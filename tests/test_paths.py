@@ -10,7 +10,7 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 
 import pytest
-from helpers import CATALOG_PLACE, problem_lines, run_cli, small_catalog, snapshot, write_json
+from helpers import CATALOG_PLACE, every_kind_catalog, problem_lines, run_cli, snapshot, write_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,7 +68,7 @@ NUMBERS = st.one_of(st.none(), st.integers(0, 12), st.sampled_from([99, 100, 999
 
 @st.composite
 def catalogs(draw):
-    data = small_catalog()
+    data = every_kind_catalog()
     course = data["courses"][0]
     course["id"] = draw(st.one_of(st.just("course-a"), IDS))
     lessons = []
@@ -113,7 +113,7 @@ def test_every_accepted_catalog_lays_out_portable_paths_inside_the_folder(capsys
 # --------------------------------------------------------------------------------------------
 
 def _catalog_with(tmp_path: Path, change) -> Path:
-    data = small_catalog()
+    data = every_kind_catalog()
     change(data)
     return write_json(tmp_path / "catalog.json", data)
 
@@ -175,7 +175,7 @@ def test_hostile_titles_become_portable_file_names(tmp_path, capsys, title):
 
 
 def test_numbers_pad_to_the_widest_and_stay_short(tmp_path):
-    data = small_catalog()
+    data = every_kind_catalog()
     data["courses"][0]["lessons"][0]["number"] = 99999
     data["courses"][0]["phases"] = []
     names = [p.name for p in plan(from_data(data))]
@@ -190,7 +190,7 @@ def test_numbers_pad_to_the_widest_and_stay_short(tmp_path):
     (lambda l: l[2].update(id="index-course-a"), "index-course-a.ipynb"),
 ])
 def test_two_lessons_never_share_a_file(tmp_path, capsys, change, clash):
-    data = small_catalog()
+    data = every_kind_catalog()
     change(data["courses"][0]["lessons"])
     assert not schema_problems(data)
     with pytest.raises(BuildError, match=re.escape(clash)):
@@ -208,7 +208,7 @@ def test_two_lessons_never_share_a_file(tmp_path, capsys, change, clash):
 
 def test_titles_that_slug_alike_still_get_their_own_files():
     """Numbers keep numbered lessons apart even when their titles make the same slug."""
-    data = small_catalog()
+    data = every_kind_catalog()
     for lesson, title in zip(data["courses"][0]["lessons"][:2], ["Intro!", "INTRO?"], strict=True):
         lesson["title"] = title
     paths = plan(from_data(data))

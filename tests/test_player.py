@@ -7,13 +7,13 @@ import json
 import sqlite3
 
 import pytest
+from helpers import small_catalog, write_catalog
 
 from companion import store as store_mod
 from companion.catalog import from_data, schema_problems
 from companion.cli import main
 from companion.player import SAVE_EVERY, Tracker, clock, moment_url, on_watched
 from companion.store import Note, ProgressStore, StoreError
-from conftest import small_catalog, write_catalog
 
 KEY = ("c1", "l1", "aircAruvnKk")
 

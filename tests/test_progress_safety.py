@@ -116,9 +116,8 @@ def test_a_store_replaced_while_open_takes_later_ticks_in_the_new_file(tmp_path)
 
 
 def test_the_notebook_says_when_the_store_was_replaced_under_its_kernel(tmp_path, monkeypatch):
+    from helpers import small_catalog, write_catalog
     from test_kernel_state import run
-
-    from conftest import small_catalog, write_catalog
 
     catalog = write_catalog(tmp_path, small_catalog())
     assert main(["build", "--catalog", str(catalog), "--no-trust"]) == 0

@@ -10,8 +10,7 @@ import re
 
 import nbformat
 import pytest
-
-from conftest import ROOT, SEEDS
+from helpers import ROOT, SEEDS
 
 NOTEBOOKS = ROOT / "notebooks"
 WATCH = re.compile(r"(?:watch\?v=|youtu\.be/)([A-Za-z0-9_-]{11})")

@@ -6,10 +6,10 @@ import os
 import sqlite3
 
 import pytest
+from helpers import ROOT
 
 from companion.cli import main
 from companion.store import ProgressStore, StoreError
-from conftest import ROOT
 
 
 def test_a_tick_is_kept_with_the_time_it_changed(tmp_path):

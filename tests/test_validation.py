@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import small_catalog, write_catalog
 
 from companion.cli import main
-from conftest import small_catalog, write_catalog
 
 
 def problems_of(tmp_path, data, capsys) -> list[str]:
@@ -91,7 +91,7 @@ def test_build_refuses_an_invalid_catalog_and_writes_nothing(tmp_path, capsys):
 
 
 def test_the_catalog_names_its_schema_for_editors():
-    from conftest import ROOT
+    from helpers import ROOT
 
     data = json.loads((ROOT / "catalog.json").read_text())
     assert (ROOT / data["$schema"]).is_file()

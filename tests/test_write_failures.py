@@ -15,9 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import run_cli, snapshot
-
-from conftest import small_catalog, write_catalog
+from helpers import run_cli, small_catalog, snapshot, write_catalog
 
 
 def _mount(*argv: str) -> None:
