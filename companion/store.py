@@ -266,14 +266,9 @@ class ProgressStore:
 
     def ticks(self, course: str | None = None, lesson: str | None = None) -> dict[tuple[str, str, str], bool]:
         """{(course, lesson, item): done} for what was ever ticked or unticked."""
-        sql, args = "SELECT course, lesson, item, done FROM ticks", []
-        if course is not None:
-            sql += " WHERE course = ?"
-            args.append(course)
-            if lesson is not None:
-                sql += " AND lesson = ?"
-                args.append(lesson)
-        return {(c, l, i): bool(d) for c, l, i, d in self._run(sql, args)}
+        where, args = _where(course, lesson)
+        return {(c, l, i): bool(d) for c, l, i, d in self._run("SELECT course, lesson, item, done FROM ticks" + where,
+                                                                  args)}
 
     def all(self) -> Iterator[Tick]:
         for row in self._run("SELECT course, lesson, item, done, changed_at FROM ticks ORDER BY course, lesson, item"):
@@ -286,13 +281,8 @@ class ProgressStore:
 
     def positions(self, course: str | None = None, lesson: str | None = None) -> dict[tuple[str, str, str], Position]:
         """{(course, lesson, item): Position} of every video a learner played."""
-        sql, args = "SELECT course, lesson, item, position, duration, played, changed_at FROM positions", []
-        if course is not None:
-            sql += " WHERE course = ?"
-            args.append(course)
-            if lesson is not None:
-                sql += " AND lesson = ?"
-                args.append(lesson)
+        where, args = _where(course, lesson)
+        sql = "SELECT course, lesson, item, position, duration, played, changed_at FROM positions" + where
         out = {}
         for c, l, i, pos, dur, played, at in self._run(sql + " ORDER BY course, lesson, item", args):
             p = Position(c, l, i, pos, dur, union(json.loads(played)), at)
@@ -348,6 +338,15 @@ class ProgressStore:
             self._db.close()
             self._db = None
             self._identity = None
+
+
+def _where(course: str | None, lesson: str | None) -> tuple[str, list[str]]:
+    """The WHERE clause (and its arguments) that narrows a table to a course, or to one of its lessons."""
+    if course is None:
+        return "", []
+    if lesson is None:
+        return " WHERE course = ?", [course]
+    return " WHERE course = ? AND lesson = ?", [course, lesson]
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

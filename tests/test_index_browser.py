@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 from test_browser import (
@@ -16,9 +15,10 @@ from test_browser import (
     REPO,
     Lab,
     expect,
+    lab,  # noqa: F401 - a fixture: the module's JupyterLab, no tab or kernel left after each test
     run_all,
     screenshot,
-    server,  # noqa: F401 - the module's JupyterLab (a fixture)
+    server,  # noqa: F401 - a fixture: the module's JupyterLab
 )
 
 from companion.store import ProgressStore
@@ -29,12 +29,6 @@ SHOTS = REPO / "test-output" / "indexes"
 COURSE = "math-for-ml"
 
 
-@pytest.fixture
-def lab(server: Lab) -> Iterator[Lab]:  # noqa: F811 - the imported fixture, per test
-    try:
-        yield server
-    finally:
-        server.close_all()
 
 
 def _open(lab: Lab, rel: str) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,10 @@ from test_browser import (
     TIMEOUT_MS,
     Lab,
     expect,
+    lab,  # noqa: F401 - a fixture: the module's JupyterLab, no tab or kernel left after each test
     run_all,
     screenshot,
-    server,  # noqa: F401 - the module's JupyterLab (a fixture)
+    server,  # noqa: F401 - a fixture: the module's JupyterLab
 )
 from test_browser import STUB_DURATION as DURATION
 
@@ -44,13 +44,6 @@ CHECKBOX = '.jp-OutputArea-output .jupyter-widgets input[type="checkbox"]'
 
 
 
-@pytest.fixture
-def lab(server: Lab) -> Iterator[Lab]:  # noqa: F811 - the imported fixture, per test
-    """The module's lab (its page gets the stub API); no tab or kernel left afterwards."""
-    try:
-        yield server
-    finally:
-        server.close_all()
 
 
 def stub_player(page: Any, video: str) -> str:
