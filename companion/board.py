@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .catalog import Catalog, Course, Lesson
 from .layout import Layout
 from .markup import url
-from .tally import CourseProgress, Done, of_course
+from .tally import CourseProgress, Done, Ticks, of_course
 
 _GREEN, _GREY = "#2e7d32", "#e0e0e0"
 
@@ -72,7 +72,7 @@ def _what(lesson: Lesson) -> str:
     return ", ".join(parts)
 
 
-def course_table(catalog: Catalog, course: Course, ticks: dict | None = None,
+def course_table(catalog: Catalog, course: Course, ticks: Ticks | None = None,
                  stopped: dict[str, str] | None = None) -> Board:
     """The course index's one table: each lesson linked, what it holds and how far the learner is;
     a row per phase with its bar. `ticks=None` draws it as the build saves it (nothing done)."""
@@ -145,7 +145,7 @@ def activity(done_at: list[float], now: float, weeks: int = 8) -> Board | None:
     return Board(html_, f"Items ticked per week, the last {weeks} (oldest first): {', '.join(map(str, counts))}")
 
 
-def overview(catalog: Catalog, ticks: dict | None = None, recent: Board | None = None) -> Board:
+def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None = None) -> Board:
     """The top index: where to continue in each course started, a bar per course, and the
     learner's `activity` when there is some."""
     e = html.escape

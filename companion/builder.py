@@ -40,7 +40,7 @@ EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
 
 
-def _notebook(cells: list[NotebookNode], companion: dict) -> NotebookNode:
+def _notebook(cells: list[NotebookNode], companion: dict[str, Any]) -> NotebookNode:
     """language_info is what ipykernel reports less the Python version (the same on every machine);
     the server adds the version on open (`serverext`), so JupyterLab finds nothing to change."""
     return new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": dict(LANGUAGE_INFO),

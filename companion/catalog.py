@@ -137,7 +137,7 @@ class Course:
 
     def ordered(self) -> list[Lesson]:
         """Numbered lessons in order, then the ones without a number (optional extras)."""
-        numbered = sorted((l for l in self.lessons if l.number is not None), key=lambda l: l.number)
+        numbered = sorted((l for l in self.lessons if l.number is not None), key=lambda l: l.number or 0)
         return numbered + [l for l in self.lessons if l.number is None]
 
 
@@ -222,7 +222,9 @@ def load(path: Path, *, schema: bool = True) -> Catalog:
 
 
 def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """The catalog's JSON Schema, which also holds the limits the importer keeps to."""
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
 def schema_problems(data: Any) -> list[str]:
@@ -244,13 +246,13 @@ def _schema_text(error: Any) -> str:
     if error.validator == "oneOf" and isinstance(error.instance, dict):
         best = min(error.context, key=lambda e: len(e.absolute_path), default=None) if error.context else None
         if best is not None and best.validator != "type":
-            return best.message
+            return str(best.message)
     if error.validator == "additionalProperties":
-        return error.message.replace("Additional properties are not allowed", "unknown field(s)")
+        return str(error.message).replace("Additional properties are not allowed", "unknown field(s)")
     if error.validator == "pattern":
         why = error.schema.get("description", "pattern " + error.validator_value)
         return f"{error.instance!r} is not allowed here ({why})"
-    return error.message
+    return str(error.message)
 
 
 def _cut(text: str, limit: int = MAX_QUOTED) -> str:
@@ -288,7 +290,7 @@ def from_data(data: dict[str, Any], path: Path | None = None) -> Catalog:
     return Catalog(series, videos, resources, courses, privacy, path, threshold)
 
 
-def _index(items: list[dict], name: str, make: Any, problems: list[str]) -> dict[str, Any]:
+def _index(items: list[dict[str, Any]], name: str, make: Any, problems: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     first_at: dict[str, int] = {}
     for i, raw in enumerate(items):
@@ -301,44 +303,45 @@ def _index(items: list[dict], name: str, make: Any, problems: list[str]) -> dict
     return out
 
 
-def _series(d: dict) -> Series:
+def _series(d: dict[str, Any]) -> Series:
     return Series(d["id"], d["title"], d.get("channel", ""), d.get("note", ""), tuple(d.get("resources", ())),
                   d.get("kind", "explainer"))
 
 
-def _video(d: dict) -> Video:
+def _video(d: dict[str, Any]) -> Video:
     return Video(d["id"], d["title"], d.get("series", ""), d.get("number", ""), d.get("youtube", ""),
                  d.get("url", ""), d.get("start"), d.get("end"), d.get("date", ""), d.get("note", ""),
                  tuple(d.get("aliases", ())))
 
 
-def _resource(d: dict) -> Resource:
+def _resource(d: dict[str, Any]) -> Resource:
     return Resource(d["id"], d["title"], d["kind"], d["url"], d.get("playlist", ""), d.get("series", ""),
                     d.get("note", ""))
 
 
-def _assignment(d: str | dict) -> Assignment:
+def _assignment(d: str | dict[str, Any]) -> Assignment:
     if isinstance(d, str):
         return Assignment(d)
     return Assignment(d["id"], d.get("title", ""), d.get("note", ""), d.get("start"), d.get("end"),
                       d.get("playlist", ""), d.get("series", ""))
 
 
-def _lesson(d: dict) -> Lesson:
+def _lesson(d: dict[str, Any]) -> Lesson:
     return Lesson(d["id"], d["title"], d.get("number"), d.get("note", ""),
                   tuple(_assignment(a) for a in d.get("videos", ())),
                   tuple(_assignment(a) for a in d.get("resources", ())),
                   tuple(Prompt(p["id"], p["text"]) for p in d.get("prompts", ())))
 
 
-def _course(d: dict) -> Course:
+def _course(d: dict[str, Any]) -> Course:
     phases = tuple(Phase(p["id"], p["title"], p["first"], p["last"], p.get("note", "")) for p in d.get("phases", ()))
     return Course(d["id"], d["title"], tuple(_lesson(l) for l in d["lessons"]), d.get("source", ""),
                   d.get("note", ""), phases, tuple((s["id"], s.get("note", "")) for s in d.get("series", ())),
                   d.get("source_title", ""))
 
 
-def _cross_problems(data: dict, series: dict, videos: dict, resources: dict, courses: dict) -> list[str]:
+def _cross_problems(data: dict[str, Any], series: dict[str, Any], videos: dict[str, Any],
+                    resources: dict[str, Any], courses: dict[str, Any]) -> list[str]:
     """References, ids and links: what JSON Schema can't see."""
     problems: list[str] = [f"{at}: {x!r} is not a whole number; write it without a decimal point"
                            for at, x in _whole_numbers(data) if isinstance(x, float)]
@@ -377,9 +380,9 @@ def _quote(value: Any) -> str:
     return _cut(json.dumps(value))
 
 
-def _unencodable(data: Any) -> Iterator[tuple[list, str]]:
+def _unencodable(data: Any) -> Iterator[tuple[list[Any], str]]:
     """(place, text) of every key or string UTF-8 can't encode: the build would fail writing it."""
-    stack: list[tuple[list, Any]] = [([], data)]
+    stack: list[tuple[list[Any], Any]] = [([], data)]
     while stack:
         at, value = stack.pop()
         if isinstance(value, dict):
@@ -401,7 +404,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _whole_numbers(data: dict) -> Iterator[tuple[str, Any]]:
+def _whole_numbers(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """The integer fields: JSON Schema counts 1.0 as an integer, the model and file names need int."""
     for i, v in enumerate(data.get("videos", [])):
         yield from ((f"videos[{i}].{k}", v.get(k)) for k in ("start", "end"))
@@ -417,14 +420,14 @@ def _whole_numbers(data: dict) -> Iterator[tuple[str, Any]]:
                         yield from ((f"{at}.{k}", a.get(k)) for k in ("start", "end"))
 
 
-def _urls(data: dict) -> Iterator[tuple[str, str]]:
+def _urls(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for kind in ("videos", "resources"):
         for i, item in enumerate(data.get(kind, [])):
             if "url" in item:
                 yield f"{kind}[{i}].url", item["url"]
 
 
-def _series_refs(at: str, c: dict) -> Iterator[tuple[str, str]]:
+def _series_refs(at: str, c: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """Where a course names a series: its list of the source's series, and items listed under another."""
     for si, s in enumerate(c.get("series", [])):
         yield f"{at}.series[{si}].id", s["id"]
@@ -435,7 +438,7 @@ def _series_refs(at: str, c: dict) -> Iterator[tuple[str, str]]:
                     yield f"{at}.lessons[{li}].{kind}[{ai}].series", a["series"]
 
 
-def _course_problems(at: str, c: dict, videos: dict, resources: dict) -> list[str]:
+def _course_problems(at: str, c: dict[str, Any], videos: dict[str, Any], resources: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     seen_ids: dict[str, int] = {}
     seen_numbers: dict[int, int] = {}

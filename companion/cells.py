@@ -38,7 +38,7 @@ def cell_id(role: str, key: str = "") -> str:
     return safe if len(safe) <= 64 else f"{safe[:47]}-{digest(raw)}"
 
 
-def generated(kind: str, role: str, key: str, source: str, *, outputs: list | None = None,
+def generated(kind: str, role: str, key: str, source: str, *, outputs: list[Any] | None = None,
               count: int | None = None, tags: list[str] | None = None, owned_output: bool = False) -> NotebookNode:
     """A generated cell, marked with its role and the digest of its source. `owned_output`: the
     saved output is the build's (an index's table as built), so its digest is recorded too and a
@@ -53,27 +53,27 @@ def generated(kind: str, role: str, key: str, source: str, *, outputs: list | No
     return new_code_cell(source, id=cell_id(role, key), metadata=meta, outputs=outputs or [], execution_count=count)
 
 
-def role(cell: dict) -> str | None:
+def role(cell: dict[str, Any]) -> str | None:
     """The role a generated cell was made for, or None for a cell without one."""
     meta = cell.get("metadata", {}).get(META)
     return meta.get("role") if isinstance(meta, dict) else None
 
 
-def is_generated(cell: dict) -> bool:
+def is_generated(cell: dict[str, Any]) -> bool:
     """A generated cell still has the id its role gives it; a pasted copy gets a new id."""
     r = role(cell)
     return r is not None and cell.get("id", "").startswith(cell_id(r))
 
 
-def source(cell: dict) -> str:
+def source(cell: dict[str, Any]) -> str:
     """A cell's source as one string (nbformat allows a list of lines on disk)."""
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
 
 
-def edited(cell: dict) -> bool:
+def edited(cell: dict[str, Any]) -> bool:
     """Whether the learner changed a generated cell since it was generated."""
-    return cell["metadata"][META].get("digest") != digest(source(cell))
+    return bool(cell["metadata"][META].get("digest") != digest(source(cell)))
 
 
 def removed_header() -> NotebookNode:
@@ -81,13 +81,16 @@ def removed_header() -> NotebookNode:
     return generated("markdown", REMOVED, "", REMOVED_TEXT)
 
 
-def notebook_meta(nb: dict) -> dict | None:
+def notebook_meta(nb: dict[str, Any]) -> dict[str, Any] | None:
     """A notebook's `metadata.companion`, or None when the notebook was not made by a build."""
     meta = nb.get("metadata", {}).get(META)
     return meta if isinstance(meta, dict) else None
 
 
-def lesson_key(nb: dict) -> tuple | None:
+LessonKey = tuple[Any, Any]  # (course id, lesson id) as stored; a hand-edited file may hold anything
+
+
+def lesson_key(nb: dict[str, Any]) -> LessonKey | None:
     """(course, lesson id) a built notebook is for, the same across renames and renumbering."""
     meta = notebook_meta(nb)
     if meta is None:
@@ -95,10 +98,10 @@ def lesson_key(nb: dict) -> tuple | None:
     return meta.get("course"), meta.get("lesson_id", meta.get("lesson"))
 
 
-def generated_view(nb: dict) -> list:
+def generated_view(nb: dict[str, Any]) -> list[Any]:
     """What --check compares: generated cells as generated (roles, ids, digests, saved players),
     blind to answers, added cells, outputs of the learner's runs and edits the learner made."""
-    view: list = [nb.get("metadata", {}).get(META)]
+    view: list[Any] = [nb.get("metadata", {}).get(META)]
     for c in nb.get("cells", []):
         if is_generated(c) and role(c) != REMOVED:
             entry = [c["id"], c["cell_type"], c["metadata"][META].get("role"), c["metadata"][META].get("digest"),

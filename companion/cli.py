@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from . import __version__
 from .catalog import CATALOG_NAME
@@ -47,7 +47,7 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u206
 class _Printable(io.TextIOBase):
     """stdout or stderr of a command: every message passes here on its way to the terminal."""
 
-    def __init__(self, stream: io.TextIOBase):
+    def __init__(self, stream: IO[str]):
         self.stream = stream
 
     def write(self, text: str) -> int:
@@ -84,9 +84,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(out: Path, rel: object) -> str:
+def _shown(out: Path | None, rel: object) -> str:
     """A file the build touches, as a plain path (twins are `../text/...` from the output folder)."""
-    return os.path.normpath(out / str(rel))
+    return os.path.normpath(out / str(rel)) if out is not None else str(rel)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -113,7 +113,7 @@ def _print_changes(report: Report, *, dry_run: bool = False) -> None:
     """Each change with its reason, then the counts."""
     verb = "would " if dry_run else ""
     for c in report.changes:
-        print(f"{verb}{c.action} {_shown(report.out, c.path) if report.out else c.path}: {c.reason}")
+        print(f"{verb}{c.action} {_shown(report.out, c.path)}: {c.reason}")
     summary = (f"{report.out}: {report.count('add')} added, {report.count('update')} updated, "
                f"{report.count('remove')} removed, {report.count('archive')} archived, {report.unchanged} unchanged"
                + (f", {report.count('aside')} kept aside" if report.count("aside") else ""))
@@ -149,8 +149,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise UsageError(str(e)) from None
         changed = store.merge(data)
-        total = len(data.ticks) + len(data.positions) + len(data.notes)
-        print(f"merged {args.import_} into {store.path}: {changed} of {total} ticks, positions and notes "
+        offered = len(data.ticks) + len(data.positions) + len(data.notes)
+        print(f"merged {args.import_} into {store.path}: {changed} of {offered} ticks, positions and notes "
               f"({len(data.ticks)}, {len(data.positions)}, {len(data.notes)}) were newer and taken")
         return 0
     from .api import progress
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; a `CompanionError` is printed and exits 2, anything else is a bug and propagates.
     Everything printed passes `_Printable`: catalog text never drives the terminal."""
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _Printable(sys.stdout), _Printable(sys.stderr)
     try:
         return _main(argv)
     finally:

@@ -53,7 +53,9 @@ class Embed:
         return url + (f"&t={self.start}s" if self.start else "")
 
     def _repr_html_(self) -> str:
-        q = lambda s: html.escape(str(s), quote=True)  # noqa: E731 - attribute quoting, nothing more
+        def q(s: object) -> str:
+            return html.escape(str(s), quote=True)
+
         return (f'<iframe src="{q(self.src)}" width="{self.width}" height="{self.height}" title="{q(self.title)}" '
                 f'frameborder="0" allow="{ALLOW}" referrerpolicy="strict-origin-when-cross-origin" '
                 f'loading="lazy" allowfullscreen></iframe>')

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .catalog import Catalog, CatalogError
+from .catalog import Catalog
+from .errors import CatalogError
 
 FOLDER = "lessons"
 SUFFIXES = (".md", ".py")
@@ -202,7 +204,7 @@ def _hidden(path: Path) -> bool:
     return path.name.startswith(".") or path.name == "__pycache__"
 
 
-def _suggest(name: str, known) -> str:
+def _suggest(name: str, known: Iterable[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(known), n=1)

@@ -17,12 +17,13 @@ from urllib.parse import quote_plus
 from markdown_it import MarkdownIt
 
 from . import youtube
-from .catalog import CatalogError, schema
+from .catalog import schema
+from .errors import CatalogError
 from .names import slug, title_keys
 
 EXTRAS_ID = "optional-extras"
 _MD = MarkdownIt("commonmark")
-_MD.normalizeLink = lambda url: url  # the author's URL as written (escapes and entities decoded), not %-encoded
+_MD.normalizeLink = lambda url: url  # type: ignore[method-assign]  # the author's URL as written (escapes and entities decoded), not %-encoded
 _A_OPEN = re.compile(r"""<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.I)
 _A_CLOSE = re.compile(r"</a\s*>", re.I)
 _IMG = re.compile(r"""<img\s[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.I)
@@ -133,12 +134,14 @@ def _read(fragment: str) -> list[str | _Link]:
     [text](url) with balanced parentheses, <https://…> autolinks, <a href> anchors, HTML entities,
     images inside links (the link wins) and YouTube thumbnails (they name their video)."""
     parts: list[str | _Link] = []
-    url, words = None, []  # the link being read, and the words inside it
+    url: str | None = None  # the link being read
+    words: list[str] = []  # and the words inside it
     for tok in _MD.parseInline(fragment)[0].children or []:
         anchor = _A_OPEN.match(tok.content) if tok.type == "html_inline" else None
         closes = tok.type == "link_close" or tok.type == "html_inline" and _A_CLOSE.match(tok.content)
         if tok.type == "link_open" or anchor:
-            url, words = html.unescape(tok.attrs["href"] if not anchor else next(filter(None, anchor.groups()), "")), []
+            href = str(tok.attrs["href"]) if not anchor else next(filter(None, anchor.groups()), "")
+            url, words = html.unescape(href), []
         elif closes and url is not None:
             parts.append(_Link(_words("".join(words)), url.strip()))
             url = None
@@ -334,7 +337,7 @@ def _bullet_row(line_no: int, body: str, series: _Series, name: str) -> _Row:
     note = re.sub(r"\s+(?=[:;,.)])", "", _words("".join(rest))).strip(" :–—-")
     lessons_named = _BULLET_LESSONS.search(_plain(body))
     try:
-        lessons = parse_lessons(lessons_named.group(1)) if lessons_named else ["Optional"]
+        lessons: list[int | str] = parse_lessons(lessons_named.group(1)) if lessons_named else ["Optional"]
     except ValueError as e:
         raise CatalogError([f"{at}: {e}"]) from None
     title = first.text or first.url
@@ -358,7 +361,7 @@ class _Catalog:
         self.ids.add(candidate)
         return candidate
 
-    def series(self, s: _Series) -> dict:
+    def series(self, s: _Series) -> dict[str, Any]:
         existing = next((x for x in self.data["series"] if x["id"] == s.id), None)
         if existing is None:
             existing = {"id": s.id, "title": s.title, "channel": s.channel}
@@ -371,10 +374,11 @@ class _Catalog:
                 existing["resources"].append(res["id"])
         return existing
 
-    def resource(self, title: str, url: str, kind: str, series: str, id_base: str = "") -> dict:
-        for r in self.data["resources"]:
-            if r["url"] == url and r["title"] == title:
-                return r
+    def resource(self, title: str, url: str, kind: str, series: str, id_base: str = "") -> dict[str, Any]:
+        known: dict[str, Any] | None = next(
+            (r for r in self.data["resources"] if r["url"] == url and r["title"] == title), None)
+        if known is not None:
+            return known
         link = youtube.parse(url)
         if link.kind == "playlist":
             kind = "playlist"
@@ -385,13 +389,15 @@ class _Catalog:
         self.data["resources"].append(r)
         return r
 
-    def video_by_youtube(self, video_id: str) -> dict | None:
-        return next((v for v in self.data["videos"] if v.get("youtube") == video_id), None)
+    def video_by_youtube(self, video_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = next((v for v in self.data["videos"] if v.get("youtube") == video_id), None)
+        return found
 
-    def video_by_title(self, title: str, channel: str) -> dict | None:
+    def video_by_title(self, title: str, channel: str) -> dict[str, Any] | None:
         series_channel = {s["id"]: s.get("channel", "") for s in self.data["series"]}
         wanted = title_keys(title)
         for depth in range(2):
+            v: dict[str, Any]
             for v in self.data["videos"]:
                 keys = [k for t in (v["title"], *v.get("aliases", ())) for k in title_keys(t)[: depth + 1]]
                 same_channel = not channel or not v.get("series") or series_channel.get(v["series"]) == channel
@@ -399,7 +405,7 @@ class _Catalog:
                     return v
         return None
 
-    def new_video(self, row: _Row, youtube_id: str, url: str) -> dict:
+    def new_video(self, row: _Row, youtube_id: str, url: str) -> dict[str, Any]:
         v: dict[str, Any] = {"id": self.fresh_id(youtube_id or slug(f"{row.series.channel} {row.title}")),
                              "title": row.title, "series": row.series.id}
         if row.number:
@@ -419,11 +425,11 @@ def _search_link(row: _Row, channel_url: str) -> str:
     return youtube.search_url(f"{row.series.channel} {row.title}")
 
 
-def _item_for_row(cat: _Catalog, row: _Row) -> tuple[str, dict]:
+def _item_for_row(cat: _Catalog, row: _Row) -> tuple[str, dict[str, Any]]:
     """("videos" | "resources", the assignment) for one table row, creating what the catalog lacks."""
     link = youtube.parse(row.url) if row.url else youtube.Link("other")
     assignment: dict[str, Any] = {}
-    if link.kind == "video":
+    if link.kind == "video" and link.video:
         v = cat.video_by_youtube(link.video) or cat.new_video(row, link.video, "")
         if row.title != v["title"] and row.title not in v.get("aliases", []):
             v.setdefault("aliases", []).append(row.title)
@@ -440,10 +446,9 @@ def _item_for_row(cat: _Catalog, row: _Row) -> tuple[str, dict]:
         kind = "resources"
     else:
         channel_url = row.url or next((u for lab, _, u in row.series.links if lab.lower() == "channel"), "")
-        v = cat.video_by_title(row.title, row.series.channel)
-        if v is None:
-            v = cat.new_video(row, "", _search_link(row, channel_url))
-        elif row.title != v["title"] and row.title not in v.get("aliases", []):
+        found = cat.video_by_title(row.title, row.series.channel)
+        v = found if found is not None else cat.new_video(row, "", _search_link(row, channel_url))
+        if found is not None and row.title != v["title"] and row.title not in v.get("aliases", []):
             v.setdefault("aliases", []).append(row.title)
         assignment["id"] = v["id"]
         kind = "videos"
@@ -465,7 +470,7 @@ def _lesson_title(items: list[tuple[str, int]]) -> str:
     return title if len(title) <= MAX_TEXT else title[: MAX_TEXT - 1] + "…"
 
 
-def _in_authors_order(items: list[dict], previous: list) -> list[dict]:
+def _in_authors_order(items: list[dict[str, Any]], previous: list[Any]) -> list[dict[str, Any]]:
     """The index's items for a lesson, those the lesson already had in the order the author gave
     them in the catalog (reordering is an edit, like a title), new ones after them."""
     rank = {(a if isinstance(a, str) else a["id"]): i for i, a in enumerate(previous)}
@@ -483,7 +488,7 @@ def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str,
     spans: dict[int | str, list[tuple[str, int]]] = {}
     for row in rows:
         kind, assignment = _item_for_row(cat, row)
-        targets = [n for n in row.lessons if isinstance(n, int)]
+        targets: list[int | str] = [n for n in row.lessons if isinstance(n, int)]
         labels = [n for n in row.lessons if isinstance(n, str)]
         if labels:
             targets.append(EXTRAS_ID)
@@ -511,7 +516,9 @@ def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str,
         listed.setdefault(s.id, []).extend(t for t in s.note if t not in listed.get(s.id, []))
     course["series"] = [{"id": sid, "note": " ".join(text)} if text else {"id": sid} for sid, text in listed.items()]
     course["lessons"] = []
-    for n in sorted(k for k in lessons if isinstance(k, int)) + ([EXTRAS_ID] if EXTRAS_ID in lessons else []):
+    order: list[int | str] = [*sorted(k for k in lessons if isinstance(k, int))]
+    order += [EXTRAS_ID] if EXTRAS_ID in lessons else []
+    for n in order:
         lesson_id = f"lesson-{n}" if isinstance(n, int) else n
         previous = old_lessons.get(lesson_id, {})
         entry: dict[str, Any] = {"id": lesson_id}

@@ -23,9 +23,10 @@ from IPython.display import display
 from traitlets import TraitError
 
 from . import catalog as catalog_mod
-from .catalog import Catalog, CatalogError, Course, Lesson
+from .catalog import Assignment, Catalog, Course, Lesson
 from .embed import embed_for
-from .store import ProgressStore, StoreError
+from .errors import CatalogError, StoreError
+from .store import ProgressStore
 from .tally import course_progress, lesson_items
 
 __all__ = ["open_lesson", "open_course", "overview", "LessonView", "CourseView", "load_catalog"]
@@ -75,7 +76,7 @@ class Static:
     def __init__(self, widget: Any, form: Callable[[], tuple[str, str]]):
         self.widget, self.form, self._handle = widget, form, None
 
-    def bundle(self) -> dict:
+    def bundle(self) -> dict[str, Any]:
         page, text = self.form()
         return {**self.widget._repr_mimebundle_(), "text/html": page, "text/plain": text}
 
@@ -97,7 +98,7 @@ def _static_list(title: str, rows: list[str], note: str) -> tuple[str, str]:
     return page, "\n".join([title, *rows, note])
 
 
-def _explained(method: Callable) -> Callable:
+def _explained(method: Callable[..., Any]) -> Callable[..., Any]:
     """The kernel reads catalog.json without the schema pass (that is the build's job), so a
     catalog hand-edited into a wrong shape after the build shows up here: say so, not a traceback."""
 
@@ -134,7 +135,7 @@ class LessonView:
     store: ProgressStore
     privacy_enhanced: bool = False
 
-    def _assignment(self, item: str):
+    def _assignment(self, item: str) -> Assignment | None:
         return next((a for a in self.lesson.items if a.id == item), None)
 
     @_explained
@@ -190,7 +191,7 @@ class LessonView:
             status.value = html.escape(f"{done} of {len(items)} items done in this lesson · course: {c_done} of "
                                        f"{c_total} items ({100 * c_done // max(c_total, 1)}%)")
 
-        def on_change(change: dict, item: str) -> None:
+        def on_change(change: dict[str, Any], item: str) -> None:
             try:
                 self.store.set(self.course.id, self.lesson.id, item, bool(change["new"]))
             except StoreError as e:

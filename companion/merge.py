@@ -19,7 +19,7 @@ from .cells import edited as _edited
 from .cells import source as _source
 
 
-def learner_cells(nb: dict) -> list[dict]:
+def learner_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
     """Everything in `nb` the learner wrote: added cells, filled answers, edited generated cells."""
     out = []
     for c in nb.get("cells", []):
@@ -33,11 +33,11 @@ def learner_cells(nb: dict) -> list[dict]:
     return out
 
 
-def has_learner_work(nb: dict) -> bool:
+def has_learner_work(nb: dict[str, Any]) -> bool:
     return bool(learner_cells(nb))
 
 
-def _as_learner_cell(cell: dict, taken: set[str]) -> dict:
+def _as_learner_cell(cell: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     """A generated cell the learner edited, kept as their own cell next to the regenerated one."""
     mine = copy.deepcopy(cell)
     mine["metadata"].pop(META, None)
@@ -49,7 +49,7 @@ def _as_learner_cell(cell: dict, taken: set[str]) -> dict:
     return mine
 
 
-def adopt(old: dict, new: NotebookNode) -> dict:
+def adopt(old: dict[str, Any], new: NotebookNode) -> dict[str, Any]:
     """`old` with ids given back to the generated cells that lost theirs, so they are matched, not
     kept twice: nbformat 4.4 files have no ids, other tools strip or renumber them, and some strip
     cell metadata too. A cell with a role takes its role's id in `new` when the notebook lacks
@@ -66,13 +66,15 @@ def adopt(old: dict, new: NotebookNode) -> dict:
     free = {c["id"]: c for c in generated}
     free_marks = {cid: c["metadata"][META] for cid, c in free.items()}
     follows = {a["id"]: b for a, b in itertools.pairwise(new.cells)}
-    by_digest: dict[tuple, list[str]] = {}
-    by_text: dict[tuple, list[str]] = {}
+    by_digest: dict[tuple[Any, ...], list[str]] = {}
+    by_text: dict[tuple[Any, ...], list[str]] = {}
     for c in generated:
         by_digest.setdefault((role(c), c["metadata"][META].get("digest")), []).append(c["id"])
         by_text.setdefault((c["cell_type"], _source(c).strip()), []).append(c["id"])
     taken = {c.get("id") for c in cells} | {c["id"] for c in new.cells}
-    out, last, fresh = [], None, 0
+    out: list[dict[str, Any]] = []
+    last: str | None = None
+    fresh = 0
     used: set[str] = set()
 
     def claim(candidates: list[str]) -> str | None:
@@ -86,13 +88,13 @@ def adopt(old: dict, new: NotebookNode) -> dict:
     for c in cells:
         c = dict(c)
         r, cid = role(c), c.get("id")
-        answer = follows.get(last) if last is not None else None
+        answer: dict[str, Any] | None = follows.get(last) if last is not None else None
         if r is not None and is_generated(c):
             nid, last = None, cid
         elif (r == ANSWER or (r is None and not cid)) and answer is not None and answer["id"] in free \
                 and role(answer) == ANSWER:
             nid = claim([answer["id"]])  # the answer under the prompt just matched
-        elif cid in free:
+        elif cid is not None and cid in free:
             nid = claim([cid])  # the id kept, the mark stripped or garbled
         elif r is not None and r != ANSWER:  # by digest; a role that names no catalog entry, by role
             nid = claim(by_digest.get((r, c["metadata"][META].get("digest")), [])) or claim([cell_id(r)])
@@ -118,16 +120,16 @@ def adopt(old: dict, new: NotebookNode) -> dict:
     return {**old, "cells": out}
 
 
-def merge(new: NotebookNode, old: dict | None) -> NotebookNode:
+def merge(new: NotebookNode, old: dict[str, Any] | None) -> NotebookNode:
     """`new` with every piece of learner work from `old` put back in its place."""
     if not old:
         return new
     old = adopt(old, new)
     new_ids = {c["id"] for c in new.cells}
     taken = set(new_ids) | {c.get("id", "") for c in old.get("cells", [])}
-    after: dict[str | None, list[dict]] = {}
-    answers: dict[str, dict] = {}
-    removed: list[dict] = []
+    after: dict[str | None, list[dict[str, Any]]] = {}
+    answers: dict[str, dict[str, Any]] = {}
+    removed: list[dict[str, Any]] = []
     anchor: str | None = None
     for c in old.get("cells", []):
         if is_generated(c):

@@ -32,7 +32,7 @@ def new_code_cell(source: str = "", **kwargs: Any) -> NotebookNode:
     return cell
 
 
-def new_output(output_type: str, data: dict | None = None, **kwargs: Any) -> NotebookNode:
+def new_output(output_type: str, data: dict[str, Any] | None = None, **kwargs: Any) -> NotebookNode:
     """A `display_data` or `execute_result` output (the only kinds a build saves)."""
     if output_type not in ("display_data", "execute_result"):
         raise ValueError(f"unsupported output type {output_type!r}")
@@ -58,12 +58,12 @@ _SPLIT_MIMES = {"application/javascript", "image/svg+xml"}
 _TRANSIENT_NB = ("orig_nbformat", "orig_nbformat_minor", "signature")
 
 
-def _split_bundle(data: dict) -> dict:
+def _split_bundle(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v.splitlines(True) if isinstance(v, str) and (k.startswith("text/") or k in _SPLIT_MIMES) else v
             for k, v in data.items()}
 
 
-def _output_on_disk(output: dict) -> dict:
+def _output_on_disk(output: dict[str, Any]) -> dict[str, Any]:
     kind = output.get("output_type")
     if kind in ("execute_result", "display_data") and "data" in output:
         return {**output, "data": _split_bundle(output["data"])}
@@ -72,7 +72,7 @@ def _output_on_disk(output: dict) -> dict:
     return output
 
 
-def _cell_on_disk(cell: dict) -> dict:
+def _cell_on_disk(cell: dict[str, Any]) -> dict[str, Any]:
     out = dict(cell)
     if isinstance(out.get("source"), str):
         out["source"] = out["source"].splitlines(True)
@@ -85,7 +85,7 @@ def _cell_on_disk(cell: dict) -> dict:
     return out
 
 
-def writes(nb: dict) -> str:
+def writes(nb: dict[str, Any]) -> str:
     """`nbformat.writes(nb)` for a v4 notebook, without validating it."""
     disk = dict(nb)
     disk["metadata"] = {k: v for k, v in nb["metadata"].items() if k not in _TRANSIENT_NB}

@@ -23,7 +23,8 @@ import traitlets as t
 
 from .catalog import Catalog, Course
 from .embed import Embed
-from .store import Interval, Note, Position, ProgressStore, StoreError, clock, union
+from .errors import StoreError
+from .store import Interval, Note, Position, ProgressStore, clock, union
 
 SAVE_EVERY = 4.0  # least seconds between two position writes of one video while it plays (the page
 # reports every 5 s; a little under that, so a report arriving early is not held back another 5 s)
@@ -118,7 +119,7 @@ class Player(anywidget.AnyWidget):
     width = t.Int(640).tag(sync=True)
     height = t.Int(360).tag(sync=True)
     resume = t.Float(0).tag(sync=True)  # where to offer "Resume at", 0 for none
-    notes = t.List().tag(sync=True)  # [{"id", "at", "text"}] of this video, in order
+    notes: t.List[dict[str, Any]] = t.List().tag(sync=True)  # [{"id", "at", "text"}] of this video, in order
     status = t.Unicode("").tag(sync=True)  # one line from the kernel (ticked, or why something was not kept)
 
     def __init__(self, embed: Embed, tracker: Tracker | None = None, status: str = "", **kwargs: Any):
@@ -133,7 +134,7 @@ class Player(anywidget.AnyWidget):
             self._load_notes()
         self.on_msg(self._received)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The widget view, plus the static player's HTML and text: what a reopened notebook shows
         once the view is gone, and exactly the output the build saved."""
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -146,7 +147,7 @@ class Player(anywidget.AnyWidget):
         course, lesson, item = self._tracker.key  # type: ignore[union-attr]
         self.notes = [{"id": n.id, "at": n.at, "text": n.text} for n in self._tracker.store.notes(course, lesson, item)]  # type: ignore[union-attr]
 
-    def _received(self, _widget: Any, content: dict, _buffers: list) -> None:
+    def _received(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
         """Messages from the page; a problem becomes the status line, never a kernel error."""
         if self._tracker is None or not isinstance(content, dict):
             return

@@ -24,7 +24,7 @@ class Read:
     """A notebook file as read: `nb` (as it is when well-formed; else what could be recovered, or
     None) and `problem` (None when the file was a well-formed notebook)."""
 
-    nb: dict | None
+    nb: dict[str, Any] | None
     problem: str | None = None
 
 
@@ -64,7 +64,7 @@ def checked(r: Read) -> Read:
     return Read(normalize(r.nb, problems), "; ".join(dict.fromkeys(problems)))
 
 
-def _invalid(raw: dict) -> list[str]:
+def _invalid(raw: dict[str, Any]) -> list[str]:
     """What makes a notebook of the right shape one JupyterLab would refuse (nbformat's schema)."""
     from nbformat import ValidationError, validator
 
@@ -105,12 +105,13 @@ def ours(text: str) -> str:
     return "".join(out)
 
 
-def _complete_cells(text: str) -> list:
+def _complete_cells(text: str) -> list[Any]:
     """The cells of a notebook cut short that were complete before the cut."""
     start = re.search(r'"(cells|worksheets)"\s*:\s*\[', text)
     if not start:
         return []
-    decoder, cells, i = json.JSONDecoder(), [], start.end()
+    decoder, i = json.JSONDecoder(), start.end()
+    cells: list[Any] = []
     if start.group(1) == "worksheets":
         inner = re.compile(r'"cells"\s*:\s*\[').search(text, i)
         if not inner:
@@ -132,7 +133,7 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def normalize(raw: Any, problems: list[str]) -> dict | None:
+def normalize(raw: Any, problems: list[str]) -> dict[str, Any] | None:
     """A notebook-shaped dict from whatever JSON a file held; each way it was off goes to `problems`."""
     if not isinstance(raw, dict):
         kind = {str: "a JSON string", list: "a JSON list", type(None): "null"}.get(type(raw), "a JSON value")
@@ -172,7 +173,7 @@ def normalize(raw: Any, problems: list[str]) -> dict | None:
     return {"metadata": metadata, "cells": out, "nbformat": 4, "nbformat_minor": 5}
 
 
-def _cell(c: dict, n: int) -> dict:
+def _cell(c: dict[str, Any], n: int) -> dict[str, Any]:
     """What a damaged cell still tells, as a valid cell: its type, id (when it is a valid one),
     source and metadata; outputs are left out (running the cell makes them again)."""
     kind = c.get("cell_type")
@@ -192,6 +193,6 @@ def _cell(c: dict, n: int) -> dict:
 _ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
-def _json_safe(meta: dict) -> dict:
+def _json_safe(meta: dict[str, Any]) -> dict[str, Any]:
     """Cell metadata kept only when nbformat would accept it as it is: a dict of str keys."""
     return meta if all(isinstance(k, str) and k for k in meta) else {}

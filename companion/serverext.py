@@ -73,17 +73,17 @@ def install_config(prefix: str = sys.prefix) -> Path:
     return target
 
 
-def live_language_info() -> dict:
+def live_language_info() -> dict[str, Any]:
     """language_info as the kernel of this environment reports it (its Python is the server's)."""
     return {**LANGUAGE_INFO, "version": platform.python_version()}
 
 
-def _is_course_notebook(model: dict) -> bool:
+def _is_course_notebook(model: dict[str, Any]) -> bool:
     content = model.get("content") if model.get("type") == "notebook" else None
     return isinstance(content, dict) and isinstance(content.get("metadata", {}).get("companion"), dict)
 
 
-def on_open(model: dict) -> dict:
+def on_open(model: dict[str, Any]) -> dict[str, Any]:
     """The notebook as JupyterLab should see it: with the language_info its kernel will report."""
     try:
         if _is_course_notebook(model) and model["content"]["metadata"].get("language_info", {}).get("name") == "python":
@@ -93,7 +93,7 @@ def on_open(model: dict) -> dict:
     return model
 
 
-def static_outputs(nb: dict) -> int:
+def static_outputs(nb: dict[str, Any]) -> int:
     """Drop the widget view from outputs that carry a static `text/html` too; how many were changed."""
     changed = 0
     for cell in nb.get("cells", []):
@@ -105,7 +105,7 @@ def static_outputs(nb: dict) -> int:
     return changed
 
 
-def learner_hash(nb: dict) -> str:
+def learner_hash(nb: dict[str, Any]) -> str:
     """A hash of what the learner wrote in a notebook (answers, added and edited cells), blind to
     generated content: JupyterLab asks "File Changed: Overwrite or Revert?" when a file's hash
     moved since it was opened, and a rebuild moves only generated content, which the save takes in."""
@@ -118,7 +118,7 @@ def learner_hash(nb: dict) -> str:
     return hashlib.sha256(json.dumps(work, ensure_ascii=False).encode()).hexdigest()
 
 
-def take_in_rebuild(incoming: dict, on_disk: dict) -> dict:
+def take_in_rebuild(incoming: dict[str, Any], on_disk: dict[str, Any]) -> dict[str, Any]:
     """What to save when a build rewrote the notebook while it was open: the learner's work from
     the tab (`incoming`) in the generated content on disk; `incoming` itself when nothing was rebuilt."""
     import copy
@@ -146,14 +146,15 @@ def take_in_rebuild(incoming: dict, on_disk: dict) -> dict:
     return merged
 
 
-def _on_disk(contents_manager: Any, path: str) -> dict | None:
+def _on_disk(contents_manager: Any, path: str) -> dict[str, Any] | None:
     try:
-        return json.loads(Path(contents_manager._get_os_path(path)).read_text(encoding="utf-8"))
+        nb = json.loads(Path(contents_manager._get_os_path(path)).read_text(encoding="utf-8"))
     except (OSError, ValueError, AttributeError):
         return None
+    return nb if isinstance(nb, dict) else None
 
 
-def pre_save(model: dict, path: str, contents_manager: Any = None, **kwargs: Any) -> None:
+def pre_save(model: dict[str, Any], path: str, contents_manager: Any = None, **kwargs: Any) -> None:
     """`FileContentsManager.pre_save_hook`: save a course notebook with static outputs, as built,
     taking in what a build changed on disk since the tab opened it."""
     try:
@@ -181,11 +182,12 @@ def contents_manager_class() -> type:
     class CourseContentsManager(AsyncLargeFileManager):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self.register_pre_save_hook(pre_save)
+            self.register_pre_save_hook(pre_save)  # type: ignore[no-untyped-call]
 
         async def get(self, path: str, content: bool = True, type: str | None = None, format: str | None = None,
-                      require_hash: bool = False) -> dict:
-            model = await super().get(path, content=content, type=type, format=format, require_hash=require_hash)
+                      require_hash: bool = False) -> dict[str, Any]:
+            model: dict[str, Any] = await super().get(  # type: ignore[no-untyped-call]
+                path, content=content, type=type, format=format, require_hash=require_hash)
             if require_hash and model.get("type") == "notebook":
                 try:
                     nb = model["content"] if content else _on_disk(self, path)

@@ -138,7 +138,7 @@ def record(request: Request, key: dict[str, Any], report: Report, *, trust: bool
     if trust:
         from nbformat.sign import NotebookNotary
 
-        notary = NotebookNotary()  # type: ignore[no-untyped-call]
+        notary = NotebookNotary()
         if notary.db_file == ":memory:":
             _remove(path)
             return

@@ -250,7 +250,7 @@ class ProgressStore:
             return None
         return backup
 
-    def _run(self, sql: str, args: Iterable = ()) -> list[tuple]:
+    def _run(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._connect().execute(sql, tuple(args)).fetchall()
@@ -405,7 +405,7 @@ def read_export(text: str, name: str, now: float | None = None) -> Export:
     return Export(ticks, positions, notes)
 
 
-def _list(data: dict, key: str, name: str, problems: list[str]) -> list:
+def _list(data: dict[str, Any], key: str, name: str, problems: list[str]) -> list[Any]:
     """An optional list of the export (version 1 files have ticks only)."""
     value = data.get(key, [])
     if not isinstance(value, list):
@@ -417,7 +417,7 @@ def _list(data: dict, key: str, name: str, problems: list[str]) -> list:
 Check = Callable[[Any], str]  # a field's problem ("" when fine)
 
 
-def _entries(items: list, at: str, problems: list[str], fields: dict[str, Check]) -> Iterator[dict[str, Any]]:
+def _entries(items: list[Any], at: str, problems: list[str], fields: dict[str, Check]) -> Iterator[dict[str, Any]]:
     """The entries of an export's list whose every field passes its check; a problem for each other."""
     for i, entry in enumerate(items):
         if not isinstance(entry, dict):

@@ -40,7 +40,7 @@ def dumps(nb: NotebookNode) -> str:
         cell.metadata = NotebookNode({"id": cell.id, **{k: v for k, v in cell.metadata.items() if k != "id"}})
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    text = jupytext.writes(twin, fmt=FORMAT)
+    text: str = jupytext.writes(twin, fmt=FORMAT)
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -48,7 +48,7 @@ def reads(text: str) -> NotebookNode:
     """A twin as a notebook again, with the ids of the notebook it was written from (no outputs)."""
     import jupytext
 
-    nb = jupytext.reads(text, fmt=FORMAT)
+    nb: NotebookNode = jupytext.reads(text, fmt=FORMAT)
     for cell in nb.cells:
         if "id" in cell.metadata:
             cell.id = str(cell.metadata.pop("id"))
@@ -60,4 +60,4 @@ def reads(text: str) -> NotebookNode:
 def is_twin(text: str) -> bool:
     """Whether a Markdown file is a twin this tool wrote (so a rebuild may replace or remove it)."""
     header = _HEADER.match(text)
-    return bool(header) and f"\n  {MARKER}:" in "\n" + header.group(1)
+    return header is not None and f"\n  {MARKER}:" in "\n" + header.group(1)

@@ -10,17 +10,19 @@ with it; a lesson that left the catalog is deleted only if nobody wrote in it, e
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
 from . import atomic, salvage, twins
-from .cells import EXTRA_ROLES, META, generated_view, lesson_key, notebook_meta, removed_header
+from .cells import EXTRA_ROLES, META, LessonKey, generated_view, lesson_key, notebook_meta, removed_header
 from .errors import BuildError
 from .layout import KEPT_FOLDER, TWIN_SUFFIX, archived, is_build_file, twin_path, twin_root
 from .merge import has_learner_work, merge
@@ -66,7 +68,7 @@ class Existing:
         return self._read
 
     @property
-    def nb(self) -> dict | None:
+    def nb(self) -> dict[str, Any] | None:
         return self.parsed.nb
 
     @property
@@ -74,14 +76,13 @@ class Existing:
         return self.parsed.problem
 
     @property
-    def key(self) -> tuple | None:
+    def key(self) -> LessonKey | None:
         """The lesson it is for; None when `metadata.companion` is missing or names no lesson."""
         if self._quick is None and self._read is None:  # which lesson it is needs no schema check
             self._quick = salvage.read(self.data, schema=False)
         read = self._read or self._quick
         nb = read.nb if read is not None else None
-        meta = nb.get("metadata") if isinstance(nb, dict) else None
-        key = lesson_key(nb) if isinstance(meta, dict) else None
+        key = lesson_key(nb) if isinstance(nb, dict) and isinstance(nb.get("metadata"), dict) else None
         if key is None or key == (None, None) or not all(k is None or isinstance(k, (str, int)) for k in key):
             return None
         return key
@@ -90,7 +91,7 @@ class Existing:
         return self.stamp is not None and self.stamp.holds(out / self.path)
 
 
-def _key(nb: NotebookNode) -> tuple:
+def _key(nb: NotebookNode) -> LessonKey:
     key = lesson_key(nb)
     assert key is not None, "a planned notebook always carries its lesson key"
     return key
@@ -211,7 +212,7 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     Notebook writes come first, then removals and archives, then the text twins (with `text`).
     A file the build cannot read or match, where it would write, is kept aside first."""
     existing = scanned.notebooks
-    by_key: dict[tuple, Existing] = {}
+    by_key: dict[LessonKey, Existing] = {}
     for e in existing.values():
         if e.key is not None and (e.key not in by_key or by_key[e.key].problem is not None):
             by_key[e.key] = e  # a well-formed notebook of the lesson wins over a damaged one
@@ -251,9 +252,9 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
             stale = "does not match the catalog" + ("" if hw == "catalog changed" else f": {hw}")
         if aside is not None:
             where = _free(scanned, path, claimed)
+            recovered = source is here and here is not None and here.nb and has_learner_work(here.nb)
             changes.append(Change("aside", path, f"{aside}; its bytes are kept in {scanned.root / where}"
-                                  + ("; the work of yours found in it is in the new notebook"
-                                     if source is here and here.nb and has_learner_work(here.nb) else "")
+                                  + ("; the work of yours found in it is in the new notebook" if recovered else "")
                                   + "; compare the two, then delete the copy", aside=where))
         if aside is not None:
             reason = "made again from the catalog" + (
@@ -289,7 +290,8 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     return changes
 
 
-def _aside(here: Existing, key: tuple, planned_keys: set, by_key: dict) -> str | None:
+def _aside(here: Existing, key: LessonKey, planned_keys: set[LessonKey],
+           by_key: dict[LessonKey, Existing]) -> str | None:
     """Why the file where a planned notebook goes must be kept aside before it is replaced, or None."""
     if here.problem is not None:
         return f"cannot read it ({here.problem})"
@@ -358,10 +360,9 @@ def apply(changes: list[Change], out: Path, *, trust: bool = True,
             assert c.aside is not None
             atomic.keep_aside(out / c.path, out, c.aside)
     writes = [c for c in changes if c.action in ("add", "update")]
-    signed = {c.path: c.sign for c in changes if c.sign is not None}
+    signed: dict[PurePosixPath, NotebookNode | None] = {c.path: c.sign for c in changes if c.sign is not None}
     try:
-        refused = atomic.write_many((out / c.path, c.write if isinstance(c.write, str) else dumps(c.write),
-                                     _check(c, out)) for c in writes)
+        refused = atomic.write_many((out / c.path, _text(c), _check(c, out)) for c in writes)
     except OSError as e:
         raise BuildError(f"cannot write {e.filename or out}: {e.strerror or e}; no notebook was changed") from None
     for c in (c for c in writes if out / c.path in refused):
@@ -384,6 +385,11 @@ def apply(changes: list[Change], out: Path, *, trust: bool = True,
             _unlink(out / c.path)
     kept = [nb for nb in signed.values() if nb is not None]
     return (_sign(notary, kept) if notary is not None else 0), events
+
+
+def _text(c: Change) -> str:
+    assert c.write is not None, "an add or update always has its content"
+    return c.write if isinstance(c.write, str) else dumps(c.write)
 
 
 def _check(c: Change, out: Path) -> atomic.Check | None:
@@ -415,7 +421,7 @@ def _rewrite(c: Change, out: Path, events: list[Change]) -> NotebookNode | None:
         _, merged = decide(c.plan, c.path, fresh)
         if merged is None:
             return None  # only the learner's work differs now: their file stays as saved
-        if atomic.write_text(out / c.path, dumps(merged), check=lambda f=fresh: f.unchanged(out)):
+        if atomic.write_text(out / c.path, dumps(merged), check=functools.partial(fresh.unchanged, out)):
             events.append(Change("remerge", c.path, "saved while the build ran: read and merged again"))
             return merged
     events.append(skip)
@@ -442,7 +448,7 @@ def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool
     return report
 
 
-def _why(old: dict | None, nb: NotebookNode) -> str:
+def _why(old: dict[str, Any] | None, nb: NotebookNode) -> str:
     """What changed in a lesson's generated cells, for `--dry-run`: the catalog, its extra, or both."""
     before = (notebook_meta(old or {}) or {}).get("extra")
     after = nb.metadata[META].get("extra")
@@ -453,7 +459,7 @@ def _why(old: dict | None, nb: NotebookNode) -> str:
     if not after:
         return "catalog changed"
 
-    def split(view: list) -> tuple[list, list]:
+    def split(view: list[Any]) -> tuple[list[Any], list[Any]]:
         meta = {k: v for k, v in (view[0] or {}).items() if k != "extra"}
         extra = [e for e in view[1:] if e[2] in EXTRA_ROLES]
         return [meta] + [e for e in view[1:] if e[2] not in EXTRA_ROLES], extra

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..store import SCHEMA
@@ -62,7 +63,7 @@ WINDOW = 0.2  # seconds to wait after a tick for others to join its batch
 POLL = 30.0  # seconds between looks at the outbox when nothing woke the thread (other kernels' ticks)
 
 
-def service_url(env: os._Environ | dict = os.environ) -> str | None:
+def service_url(env: os._Environ[str] | dict[str, Any] = os.environ) -> str | None:
     """Where the service is: $COMPANION_HUB_URL, else beside the hub's public URL, else None."""
     if env.get("COMPANION_HUB_URL"):
         return env["COMPANION_HUB_URL"].rstrip("/") + "/"
@@ -92,7 +93,7 @@ class Channel:
         self.timeout = timeout
         self._conn: http.client.HTTPConnection | None = None
 
-    def post(self, ticks: list[dict], positions: list[dict] | None = None) -> dict:
+    def post(self, ticks: list[dict[str, Any]], positions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Send one batch; the service's answer, or Refused / OSError."""
         body = json.dumps({"ticks": ticks, "positions": positions} if positions else {"ticks": ticks})
         if self._conn is None:
@@ -112,9 +113,12 @@ class Channel:
                 message = data[:200].decode("utf-8", "replace")
             raise Refused(response.status, message)
         try:
-            return json.loads(data)
+            reply = json.loads(data)
         except ValueError:
-            raise Refused(response.status, f"{self.host}:{self.port}{self.path} is not the companion service") from None
+            reply = None
+        if not isinstance(reply, dict):
+            raise Refused(response.status, f"{self.host}:{self.port}{self.path} is not the companion service")
+        return reply
 
     def close(self) -> None:
         if self._conn is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Boolean, Float, Index, String, create_engine, event, func, select
 from sqlalchemy.engine import Engine
@@ -89,82 +90,66 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+KEY = ("learner", "course", "lesson", "item")  # what one row is about, in both tables
+
+
 def upsert(engine: Engine, ticks: Iterable[tuple[str, str, str, str, bool, float]], now: float) -> None:
     """Store (learner, course, lesson, item, done, changed_at) ticks in one transaction, each unless
     its row already holds a newer change; of one item's ticks given together, the newest counts."""
-    newest: dict[tuple[str, str, str, str], dict] = {}
-    for learner, c, l, i, d, t in ticks:
-        key = (learner, c, l, i)
-        if key not in newest or t >= newest[key]["changed_at"]:
-            newest[key] = {"learner": learner, "course": c, "lesson": l, "item": i, "done": d, "changed_at": t,
-                           "received_at": now}
-    if not newest:
-        return
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(Progress)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Progress.learner, Progress.course, Progress.lesson, Progress.item],
-        set_={"done": stmt.excluded.done, "changed_at": stmt.excluded.changed_at,
-              "received_at": stmt.excluded.received_at},
-        where=stmt.excluded.changed_at >= Progress.changed_at,
-    )
-    with engine.begin() as connection:
-        connection.execute(stmt, list(newest.values()))
+    _upsert_newer(engine, Progress, (dict(zip((*KEY, "done", "changed_at"), t, strict=True)) for t in ticks), now)
 
 
 def upsert_positions(engine: Engine, positions: Iterable[tuple[str, str, str, str, float, float, float, float]],
                      now: float) -> None:
     """Store (learner, course, lesson, item, position, duration, played, changed_at) in one
     transaction, each unless its row already holds a newer one (as `upsert` does for ticks)."""
-    newest: dict[tuple[str, str, str, str], dict] = {}
-    for learner, c, l, i, pos, dur, played, t in positions:
-        key = (learner, c, l, i)
-        if key not in newest or t >= newest[key]["changed_at"]:
-            newest[key] = {"learner": learner, "course": c, "lesson": l, "item": i, "position": pos,
-                           "duration": dur, "played": played, "changed_at": t, "received_at": now}
+    fields = (*KEY, "position", "duration", "played", "changed_at")
+    _upsert_newer(engine, VideoPosition, (dict(zip(fields, p, strict=True)) for p in positions), now)
+
+
+def _upsert_newer(engine: Engine, table: type[Progress] | type[VideoPosition], given: Iterable[dict[str, Any]],
+                  now: float) -> None:
+    newest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in given:
+        key = tuple(row[k] for k in KEY)
+        if key not in newest or row["changed_at"] >= newest[key]["changed_at"]:
+            newest[key] = {**row, "received_at": now}
     if not newest:
         return
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(VideoPosition)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[VideoPosition.learner, VideoPosition.course, VideoPosition.lesson, VideoPosition.item],
-        set_={k: getattr(stmt.excluded, k) for k in ("position", "duration", "played", "changed_at", "received_at")},
-        where=stmt.excluded.changed_at >= VideoPosition.changed_at,
+        index_elements=[getattr(table, k) for k in KEY],
+        set_={k: getattr(stmt.excluded, k) for k in next(iter(newest.values())) if k not in KEY},
+        where=stmt.excluded.changed_at >= table.changed_at,
     )
     with engine.begin() as connection:
         connection.execute(stmt, list(newest.values()))
 
 
-def positions(engine: Engine, course: str | None = None, learner: str | None = None) -> list[tuple]:
+def positions(engine: Engine, course: str | None = None, learner: str | None = None) -> list[tuple[Any, ...]]:
     """(learner, course, lesson, item, position, duration, played, changed_at) rows, in a stable order."""
-    q = select(VideoPosition.learner, VideoPosition.course, VideoPosition.lesson, VideoPosition.item,
-               VideoPosition.position, VideoPosition.duration, VideoPosition.played, VideoPosition.changed_at)
-    if course is not None:
-        q = q.where(VideoPosition.course == course)
-    if learner is not None:
-        q = q.where(VideoPosition.learner == learner)
-    q = q.order_by(VideoPosition.course, VideoPosition.learner, VideoPosition.lesson, VideoPosition.item)
-    with engine.connect() as connection:
-        return [tuple(r) for r in connection.execute(q)]
+    columns = (*KEY, "position", "duration", "played", "changed_at")
+    return [tuple(r) for r in _select(engine, VideoPosition, columns, course, learner)]
 
 
 def rows(engine: Engine, course: str | None = None, learner: str | None = None) -> list[Row]:
     """Rows of one course and/or one learner, in a stable order."""
-    q = select(Progress.learner, Progress.course, Progress.lesson, Progress.item, Progress.done,
-               Progress.changed_at, Progress.received_at)
+    columns = (*KEY, "done", "changed_at", "received_at")
+    return [Row(*r) for r in _select(engine, Progress, columns, course, learner)]
+
+
+def _select(engine: Engine, table: type[Progress] | type[VideoPosition], columns: tuple[str, ...],
+            course: str | None, learner: str | None) -> list[Any]:
+    q = select(*(getattr(table, c) for c in columns))
     if course is not None:
-        q = q.where(Progress.course == course)
+        q = q.where(table.course == course)
     if learner is not None:
-        q = q.where(Progress.learner == learner)
-    q = q.order_by(Progress.course, Progress.learner, Progress.lesson, Progress.item)
+        q = q.where(table.learner == learner)
+    q = q.order_by(table.course, table.learner, table.lesson, table.item)
     with engine.connect() as connection:
-        return [Row(*r) for r in connection.execute(q)]
+        return list(connection.execute(q))
 
 
 def count(engine: Engine) -> int:

@@ -11,13 +11,14 @@ import html
 import io
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..catalog import Catalog, Course, Lesson, load
 from ..store import clock
-from ..tally import course_progress
+from ..tally import Ticks, course_progress
 from ..tally import label as _label
 from .db import Row
 
@@ -44,7 +45,7 @@ def when(t: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)) if t else "—"
 
 
-def rows_json(rows: list[Row]) -> dict:
+def rows_json(rows: list[Row]) -> dict[str, Any]:
     return {"ticks": [{"learner": r.learner, "course": r.course, "lesson": r.lesson, "item": r.item, "done": r.done,
                        "changed_at": r.changed_at} for r in rows]}
 
@@ -63,7 +64,7 @@ class LearnerProgress:
 
 def progress_of(cat: Catalog, course: Course, rows: Iterable[Row]) -> list[LearnerProgress]:
     """Each learner with rows in the course, by name."""
-    ticks: dict[str, dict] = {}
+    ticks: dict[str, Ticks] = {}
     last: dict[str, float] = {}
     for r in rows:
         if r.course == course.id:
@@ -90,7 +91,7 @@ def heat_map(course: Course, learners: list[LearnerProgress], show_stops: bool) 
     phases = [course.phase_of(lesson) for lesson in lessons]
     head_phase = ""
     if any(phases):
-        spans: list[list] = []
+        spans: list[list[Any]] = []
         for p in phases:
             if spans and spans[-1][0] is p:
                 spans[-1][1] += 1
@@ -147,7 +148,7 @@ def page(title: str, body: str) -> str:
             f"</head><body><h1>{esc(title)}</h1>{body}</body></html>")
 
 
-def videos_table(cat: Catalog, course: Course, positions: list[tuple], who: bool) -> str:
+def videos_table(cat: Catalog, course: Course, positions: Sequence[tuple[Any, ...]], who: bool) -> str:
     """Where each learner stopped in each video of the course: position of duration, seconds played."""
     lessons = {l.id: l for l in course.ordered()}
     lines = []
@@ -166,7 +167,7 @@ def videos_table(cat: Catalog, course: Course, positions: list[tuple], who: bool
     return f"<h3>Videos: where each stopped</h3><table>{head}{''.join(lines)}</table>"
 
 
-def instructor_page(cat: Catalog, rows: list[Row], prefix: str, positions: list[tuple] = ()) -> str:
+def instructor_page(cat: Catalog, rows: list[Row], prefix: str, positions: Sequence[tuple[Any, ...]] = ()) -> str:
     parts = [f'<p><a href="{esc(prefix)}instructor.csv">Export CSV</a> · colour: share of a lesson\'s items done '
              '(grey: none); the red row counts learners whose first unfinished lesson it is.</p>']
     for course in cat.courses.values():
@@ -185,7 +186,7 @@ def instructor_page(cat: Catalog, rows: list[Row], prefix: str, positions: list[
 
 
 def learner_page(cat: Catalog, learner: str, rows: list[Row], instructor: bool, prefix: str,
-                 positions: list[tuple] = ()) -> str:
+                 positions: Sequence[tuple[Any, ...]] = ()) -> str:
     parts = [f"<p>Progress of <b>{esc(learner)}</b> as your kernels sent it (your answers never leave your home).</p>"]
     if instructor:
         parts.append(f'<p><a href="{esc(prefix)}instructor">The instructor\'s view of the class</a></p>')

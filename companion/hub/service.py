@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
@@ -27,7 +27,8 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 from tornado.log import app_log
 
-from ..catalog import Catalog, CatalogError
+from ..catalog import Catalog
+from ..errors import CatalogError
 from . import db, report
 
 MAX_BATCH = 1000
@@ -59,7 +60,7 @@ class Writer:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.pending: list[tuple[list, asyncio.Future]] = []
+        self.pending: list[tuple[list[Any], asyncio.Future[Any]]] = []
         self.running = False
 
     async def write(self, learner: str, ticks: list[tuple[str, str, str, bool, float]]) -> None:
@@ -88,12 +89,12 @@ class Writer:
             self.running = False
 
 
-class _Handler(HubOAuthenticated, web.RequestHandler):
+class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # jupyterhub ships no types
     """Identifies the caller with the hub before any handler method runs."""
 
     @property
     def cfg(self) -> Settings:
-        return self.settings["companion"]
+        return cast(Settings, self.settings["companion"])
 
     async def prepare(self) -> None:
         self.refusal: tuple[int, str] | None = None
@@ -113,7 +114,7 @@ class _Handler(HubOAuthenticated, web.RequestHandler):
 
     @property
     def learner(self) -> str:
-        return self.current_user["name"]
+        return str(self.current_user["name"])
 
     def is_instructor(self) -> bool:
         user = self.current_user
@@ -148,6 +149,13 @@ class ApiHandler(_Handler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
 
+    async def own(self, name: str) -> dict[str, Any]:
+        """A learner's rows and video positions as JSON."""
+        data = report.rows_json(await self.in_db(db.rows, None, name))
+        keys = ("course", "lesson", "item", "position", "duration", "played", "changed_at")
+        data["positions"] = [dict(zip(keys, p[1:], strict=True)) for p in await self.in_db(db.positions, None, name)]
+        return data
+
 
 def _number(value: Any, where: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
@@ -177,30 +185,24 @@ def parse_ticks(body: bytes) -> tuple[list[tuple[str, str, str, bool, float]],
     given = len(data["ticks"]) + len(data.get("positions", []))
     if given > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} ticks and positions a request, got {given}")
-    ticks = []
+    ticks: list[tuple[str, str, str, bool, float]] = []
     for n, t in enumerate(data["ticks"]):
         texts = _texts(t, TICK_KEYS, f"ticks[{n}]")
         if not isinstance(t["done"], bool):
             raise ValueError(f"ticks[{n}].done: must be true or false")
         when = _number(t["changed_at"], f"ticks[{n}].changed_at", "a time in seconds since 1970")
         ticks.append((*texts, t["done"], when))
-    positions = []
+    positions: list[tuple[str, str, str, float, float, float, float]] = []
     for n, p in enumerate(data.get("positions", [])):
         texts = _texts(p, POSITION_KEYS, f"positions[{n}]")
-        seconds = [_number(p[k], f"positions[{n}].{k}", "seconds, 0 or more")
-                   for k in ("position", "duration", "played")]
+        position, duration, played = (_number(p[k], f"positions[{n}].{k}", "seconds, 0 or more")
+                                      for k in ("position", "duration", "played"))
         at = _number(p["changed_at"], f"positions[{n}].changed_at", "a time in seconds since 1970")
-        positions.append((*texts, *seconds, at))
+        positions.append((*texts, position, duration, played, at))
     return ticks, positions
 
 
 class TicksHandler(ApiHandler):
-    async def own(self, name: str) -> dict:
-        """A learner's rows and video positions as JSON."""
-        data = report.rows_json(await self.in_db(db.rows, None, name))
-        keys = ("course", "lesson", "item", "position", "duration", "played", "changed_at")
-        data["positions"] = [dict(zip(keys, p[1:], strict=True)) for p in await self.in_db(db.positions, None, name)]
-        return data
 
     async def post(self) -> None:
         """Store the caller's own ticks."""
@@ -222,7 +224,7 @@ class TicksHandler(ApiHandler):
         self.send(await self.own(self.learner))
 
 
-class LearnerTicksHandler(TicksHandler):
+class LearnerTicksHandler(ApiHandler):
     async def get(self, name: str) -> None:
         """A learner's rows: only to that learner or an instructor."""
         if name != self.learner and not self.is_instructor():
@@ -279,16 +281,18 @@ class InstructorPage(PageHandler):
         if not self.is_instructor():
             groups = ", ".join(sorted(self.cfg.instructor_groups)) or "none configured"
             self.set_status(403)
-            return self.finish(report.page("Not allowed", report.esc(
+            self.finish(report.page("Not allowed", report.esc(
                 f"The instructor's view is for hub admins and members of the instructor group(s) ({groups}); "
                 f"{self.learner} is neither. Your own progress is at {self.cfg.prefix}")))
+            return
         course = self.get_argument("course", None)
         rows = await self.in_db(db.rows, course, None)
         cat = self.catalog()
         if csv:
             self.set_header("Content-Type", "text/csv; charset=utf-8")
             self.set_header("Content-Disposition", 'attachment; filename="companion-progress.csv"')
-            return self.finish(report.csv_text(cat, rows))
+            self.finish(report.csv_text(cat, rows))
+            return
         self.finish(report.instructor_page(cat, rows, self.cfg.prefix, await self.in_db(db.positions, course, None)))
 
 
