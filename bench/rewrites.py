@@ -4,7 +4,7 @@ Prints JSON: milliseconds (best of 5) for the planned notebooks of CATALOG seria
 `nbformat.writes` (validates, deep-copies), `nbformat.v4.writes` (deep-copies) and `nodes.writes`
 (neither; OLD_SRC: a copy of companion/ from before, to time its `nodes.writes` too);
 validating each notebook; and signing them by `NotebookNotary.sign` one by one against
-`writer._sign` (one transaction), into a new trust database and into one that has them all.
+`trust.sign` (one transaction), into a new trust database and into one that has them all.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import nbformat  # noqa: E402
 import nbformat.v4  # noqa: E402
 from nbformat.sign import NotebookNotary  # noqa: E402
 
-from companion import extras, nodes, writer  # noqa: E402
+from companion import extras, nodes, trust  # noqa: E402
 from companion.builder import plan  # noqa: E402
 from companion.catalog import load  # noqa: E402
 
@@ -76,7 +76,7 @@ def main() -> int:
             n.sign(nb)
 
     out["NotebookNotary.sign"] = signing(notary)
-    out["writer._sign"] = signing(lambda: writer._sign(nbs))
+    out["trust.sign"] = signing(lambda: trust.sign(trust.open_notary(), nbs))
     print(json.dumps(out))
     return 0
 

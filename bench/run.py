@@ -272,8 +272,8 @@ class Bench:
                         f"{f['nbformat.v4.writes']:.0f} ms / {f['nbformat.writes']:.0f} ms")
         self.report.add("0 output", f"validate {n} notebooks one by one (not done by the build)",
                         f"{f['validate each']:.0f} ms")
-        (nn, na), (wn, wa) = f["NotebookNotary.sign"], f["writer._sign"]
-        self.report.add("0 output", f"sign {n} notebooks, new trust db / all signed already: `writer._sign` (kept)",
+        (nn, na), (wn, wa) = f["NotebookNotary.sign"], f["trust.sign"]
+        self.report.add("0 output", f"sign {n} notebooks, new trust db / all signed already: `trust.sign` (kept)",
                         f"{wn:.0f} ms / {wa:.0f} ms", "`NotebookNotary.sign` each", f"{nn:.0f} ms / {na:.0f} ms")
 
     # 1 -------------------------------------------------------------------------------------
@@ -283,8 +283,8 @@ class Bench:
             f"{', with its lessons/ extras' if extras else ''}) into an empty folder")
         bare = self.fresh("bare") / "catalog.json"  # the same catalog without lessons/ beside it
         shutil.copy(self.catalog, bare)
-        imports = ("from companion import cli; import companion.builder, companion.writer, nbformat.sign"
-                   + ("; import jupytext" if extras else ""))
+        imports = ("from companion import cli; import companion.builder, companion.writer, companion.trust,"
+                   " nbformat.sign" + ("; import jupytext" if extras else ""))
         cmds = {"pass": [self.py, "-c", "pass"], "nbformat": [self.py, "-c", BLOCK_RFC + "import nbformat"],
                 "imports": [self.py, "-c", imports]}
         runs: dict[str, list[Run]] = {k: [] for k in ("pass", "nbformat", "imports", "build", "bare")}

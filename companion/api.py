@@ -57,7 +57,7 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
     planned, text = _plan(path, target, twins=twins, privacy_enhanced=privacy_enhanced, parsed=parsed)
     if not writes:
         return _sync(planned, target, text, dry_run=True, trust=trust)
-    from .writer import open_notary
+    from .trust import open_notary
 
     notary = open_notary() if trust else None  # a trust database that can't be written: stop before any change
     with _locked(target, "build"):  # the stamp too: a build that waited finds the tree as the first left it
@@ -72,7 +72,7 @@ def _plan(path: Path, target: Path, *, twins: bool | None, privacy_enhanced: boo
     makes, and whether text twins are kept. `parsed`: lesson extras parsed before, added to."""
     from . import extras
     from .builder import plan
-    from .writer import has_twins
+    from .scan import has_twins
 
     cat = load(path)
     lesson_extras = extras.load(cat, extras.folder_of(path), parsed=parsed)

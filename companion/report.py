@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
-    from .writer import Existing
+    from .scan import Existing
 
 ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "keep")
 
