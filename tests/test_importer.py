@@ -8,7 +8,8 @@ from helpers import ROOT, SEEDS
 
 from companion.catalog import CatalogError, from_data
 from companion.cli import main
-from companion.importer import import_index, parse_lessons, split_row
+from companion.importer import import_index
+from companion.source_list import parse_lessons, split_row
 
 INDEX = """# Video Series Index
 
