@@ -123,7 +123,8 @@ def _print_changes(report: Report, *, dry_run: bool = False) -> None:
 
 def cmd_progress(args: argparse.Namespace) -> int:
     from . import atomic
-    from .store import ProgressStore, read_export
+    from .export import read_export
+    from .store import ProgressStore
 
     store = ProgressStore()
     if args.export:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from companion.cli import main
-from companion.store import CLOCK_SKEW, ProgressStore, StoreError, read_export
+from companion.export import CLOCK_SKEW, read_export
+from companion.store import ProgressStore, StoreError
 
 YEAR_2100 = 4102444800.0
 
