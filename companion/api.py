@@ -190,7 +190,7 @@ def _refuse_broken(before: str, path: Path) -> None:
 
 
 def _check_course_id(course_id: str) -> None:
-    from .catalog import schema
+    from .checks import schema
 
     slug = schema()["$defs"]["slug"]
     if not re.search(slug["pattern"], course_id):
@@ -199,7 +199,8 @@ def _check_course_id(course_id: str) -> None:
 
 def problems_of(data: Any) -> list[str]:
     """Every problem of catalog data (schema first, then references), empty when it is valid."""
-    from .catalog import from_data, schema_problems
+    from .catalog import from_data
+    from .checks import schema_problems
 
     problems = schema_problems(data)
     if problems:

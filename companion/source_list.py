@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from markdown_it import MarkdownIt
 
 from . import youtube
-from .catalog import schema
+from .checks import schema
 from .errors import CatalogError
 from .names import slug
 

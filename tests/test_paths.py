@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from companion import cli
 from companion.builder import BuildError, plan
-from companion.catalog import CatalogError, from_data, schema_problems
+from companion.catalog import CatalogError, from_data
+from companion.checks import schema_problems
 
 # Portable: ASCII lower-case letters, digits, "-" and one ".ipynb"; no name Windows reserves
 # (CON, NUL, COM1... with any extension); short enough for any file system and for Windows'

@@ -10,7 +10,8 @@ import pytest
 from helpers import small_catalog, write_catalog
 
 from companion import store as store_mod
-from companion.catalog import from_data, schema_problems
+from companion.catalog import from_data
+from companion.checks import schema_problems
 from companion.cli import main
 from companion.player import SAVE_EVERY, Tracker, clock, moment_url, on_watched
 from companion.store import Note, ProgressStore, StoreError
