@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,26 @@ PLAYER = ".jp-OutputArea-output .cc-player"
 CHECKBOX = '.jp-OutputArea-output .jupyter-widgets input[type="checkbox"]'
 
 
+@dataclass
+class Opened:
+    """A lesson opened and run, with the stub player of its first video."""
+
+    course: str
+    lesson: Any
+    item: str
+    video: str
+    page: Any
+    player: str
 
 
+def open_first_video(lab: Lab, which: tuple[str, int | str]) -> Opened:
+    course, key = which
+    lesson = lab.catalog.course(course).lesson(key)
+    item = lesson.videos[0].id
+    video = lab.catalog.videos[item].youtube
+    lab.open(course, key)
+    run_all(lab.page)
+    return Opened(course, lesson, item, video, lab.page, stub_player(lab.page, video))
 
 
 def stub_player(page: Any, video: str) -> str:
@@ -78,14 +97,8 @@ def restart_and_clear(page: Any) -> None:
 
 
 def test_a_video_resumes_where_it_was_left_after_a_kernel_restart_and_a_page_reload(lab: Lab):
-    course, key = RESUME
-    lesson = lab.catalog.course(course).lesson(key)
-    item = lesson.videos[0].id
-    video = lab.catalog.videos[item].youtube
-    page = lab.page
-    lab.open(course, key)
-    run_all(page)
-    player = stub_player(page, video)
+    o = open_first_video(lab, RESUME)
+    (course, key), lesson, item, video, page, player = RESUME, o.lesson, o.item, o.video, o.page, o.player
     expect(page.locator(PLAYER).first).to_be_visible()
     expect(page.locator(PLAYER).first.get_by_text("Resume at")).to_have_count(0)  # nothing to resume yet
     play_until(page, player, 200, rate=40)
@@ -188,14 +201,8 @@ def test_playing_past_the_threshold_ticks_the_checklist_and_seeking_to_the_end_d
 
 
 def test_a_note_at_a_moment_is_kept_through_a_catalog_edit_and_a_rebuild(lab: Lab):
-    course, key = NOTE
-    lesson = lab.catalog.course(course).lesson(key)
-    item = lesson.videos[0].id
-    video = lab.catalog.videos[item].youtube
-    page = lab.page
-    lab.open(course, key)
-    run_all(page)
-    player = stub_player(page, video)
+    o = open_first_video(lab, NOTE)
+    (course, key), lesson, item, video, page, player = NOTE, o.lesson, o.item, o.video, o.page, o.player
     play_until(page, player, 100, rate=20)
     page.evaluate(f"{player}.pauseVideo(); {player}.seekTo(100)")
     box = page.locator(PLAYER).first
