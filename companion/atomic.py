@@ -28,6 +28,7 @@ class Stamp:
 
     @classmethod
     def of(cls, path: Path) -> Stamp | None:
+        """The file's stamp now; None when there is no file at `path`."""
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -35,6 +36,7 @@ class Stamp:
         return cls(st.st_size, st.st_mtime_ns, st.st_ino)
 
     def holds(self, path: Path) -> bool:
+        """Whether the file at `path` is still the one stamped: same size, modification time and inode."""
         return Stamp.of(path) == self
 
 

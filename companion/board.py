@@ -39,6 +39,7 @@ class Board:
 
 
 def items(n: int) -> str:
+    """`1 item`, `3 items`: how every count of checklist items reads."""
     return f"{n} item{'s' * (n != 1)}"
 
 

@@ -56,6 +56,8 @@ def _code(role: str, key: str, source: str, **kwargs: Any) -> NotebookNode:
 
 
 class LessonBuilder:
+    """Makes the notebooks of one course, each lesson linked to its neighbours in the course's order."""
+
     def __init__(self, catalog: Catalog, course: Course, privacy_enhanced: bool | None = None,
                  extras: dict[tuple[str, str], Extra] | None = None):
         self.catalog = catalog
@@ -150,6 +152,8 @@ class LessonBuilder:
         return cells
 
     def lesson(self, lesson: Lesson) -> NotebookNode:
+        """A lesson's notebook as generated: header, videos with saved players, resources, worked example,
+        prompts with empty answer cells, checklist; the learner's work is merged in by the writer."""
         cells = [self._header(lesson),
                  _code("setup", "", "from companion.lesson import open_lesson\n\n"
                                             f"lesson = open_lesson({py(self.course.id)}, {py(lesson.id)}"

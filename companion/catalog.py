@@ -22,6 +22,8 @@ CATALOG_NAME = "catalog.json"
 
 @dataclass(frozen=True)
 class Series:
+    """A series of videos from one channel (a playlist, a lecture course); its `kind` shapes generated prompts."""
+
     id: str
     title: str
     channel: str = ""
@@ -32,6 +34,9 @@ class Series:
 
 @dataclass(frozen=True)
 class Video:
+    """One video, shared by every course that assigns it: its YouTube id, or only a `url` to find it where no
+    source links it (an id is never guessed); `start` and `end` in seconds, `aliases` the titles lists use."""
+
     id: str
     title: str
     series: str = ""
@@ -47,6 +52,8 @@ class Video:
 
 @dataclass(frozen=True)
 class Resource:
+    """Anything else a lesson points to (playlist, channel, book, article, podcast…); only a `playlist` id embeds."""
+
     id: str
     title: str
     kind: str
@@ -71,12 +78,17 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Prompt:
+    """A reflection prompt, the author's or one `prompts_for` writes; its id keeps the answer under it across builds."""
+
     id: str
     text: str
 
 
 @dataclass(frozen=True)
 class Lesson:
+    """One notebook's worth of a course: the videos and resources it assigns, numbered as its source numbers it
+    (`number` None: an optional extra, placed after the numbered lessons)."""
+
     id: str
     title: str
     number: int | None = None
@@ -92,11 +104,14 @@ class Lesson:
 
     @property
     def items(self) -> tuple[Assignment, ...]:
+        """Everything the lesson assigns, videos first (its checklist adds the reflections)."""
         return self.videos + self.resources
 
 
 @dataclass(frozen=True)
 class Phase:
+    """A named stretch of a course, lessons `first` to `last` by number (both included), with its own bar."""
+
     id: str
     title: str
     first: int
@@ -104,11 +119,14 @@ class Phase:
     note: str = ""
 
     def holds(self, lesson: Lesson) -> bool:
+        """Whether the lesson's number falls in the phase; an unnumbered lesson is in none."""
         return lesson.number is not None and self.first <= lesson.number <= self.last
 
 
 @dataclass(frozen=True)
 class Course:
+    """A course made from one source list: its lessons, its phases and the series the source names."""
+
     id: str
     title: str
     lessons: tuple[Lesson, ...]
@@ -123,12 +141,14 @@ class Course:
         return next((note for sid, note in self.series if sid == series_id), "")
 
     def lesson(self, key: int | str) -> Lesson:
+        """The lesson with this number or id (as a notebook's `open_lesson` names it); `NotFound` otherwise."""
         for lesson in self.lessons:
             if lesson.key == key or lesson.id == key:
                 return lesson
         raise NotFound(f'course "{self.id}" has no lesson {key!r}')
 
     def phase_of(self, lesson: Lesson) -> Phase | None:
+        """The phase that holds the lesson; None for an unnumbered lesson or one outside every phase."""
         return next((p for p in self.phases if p.holds(lesson)), None)
 
     def ordered(self) -> list[Lesson]:
@@ -139,6 +159,8 @@ class Course:
 
 @dataclass(frozen=True)
 class Catalog:
+    """A checked catalog file: series, videos and resources by id, and the courses that assign them."""
+
     series: dict[str, Series]
     videos: dict[str, Video]
     resources: dict[str, Resource]
@@ -153,6 +175,7 @@ class Catalog:
         return self.series.get(a.series or (item.series if item else ""))
 
     def course(self, course_id: str) -> Course:
+        """The course with this id; `NotFound` naming it when the catalog has none."""
         try:
             return self.courses[course_id]
         except KeyError:

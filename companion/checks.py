@@ -24,6 +24,7 @@ def schema() -> dict[str, Any]:
 
 
 def schema_problems(data: Any) -> list[str]:
+    """Every place the data breaks the catalog's JSON Schema, one message each in order of place; [] when none."""
     import jsonschema  # only the checking commands pay for this import
 
     validator = jsonschema.Draft202012Validator(schema())

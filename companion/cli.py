@@ -66,6 +66,7 @@ def _catalog_path(arg: str | None) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """`companion validate`: check the catalog and print its summary; `CatalogError` lists each problem."""
     from .api import validate
 
     print(validate(_catalog_path(args.catalog)))
@@ -73,6 +74,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    """`companion import`: add or replace a course from a markdown video index, saying whether anything changed."""
     from .api import import_index
 
     done = import_index(args.index, args.course, catalog=_catalog_path(args.catalog), title=args.title)
@@ -90,6 +92,8 @@ def _shown(out: Path | None, rel: object) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """`companion build`: write one notebook per lesson, keeping learner work; with `--check`, write nothing
+    and exit 1 naming the notebooks that are out of date."""
     from .api import build
 
     path = _catalog_path(args.catalog)
@@ -122,6 +126,8 @@ def _print_changes(report: Report, *, dry_run: bool = False) -> None:
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
+    """`companion progress`: show learner progress per course, phase and lesson, or export it to a JSON file,
+    or merge in such an export (newer ticks win)."""
     from . import atomic
     from .export import read_export
     from .store import ProgressStore
@@ -171,6 +177,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
+    """`companion notes`: print the notes taken at moments of videos, as Markdown."""
     from .api import notes
 
     print(notes(_catalog_path(args.catalog), course=args.course), end="")
@@ -244,6 +251,7 @@ def cmd_hub_service(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The `companion` command line: a subcommand each, whose `func` is the `cmd_*` that runs it."""
     p = argparse.ArgumentParser(prog="companion", description=(__doc__ or "").split("\n")[0])
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)

@@ -32,6 +32,8 @@ class Embed:
 
     @property
     def src(self) -> str:
+        """The iframe's address: the video (`videoseries` for a bare playlist) on the chosen host, with list,
+        start and end."""
         params: dict[str, str | int] = {}
         if self.playlist:
             params["list"] = self.playlist
@@ -45,6 +47,8 @@ class Embed:
 
     @property
     def watch_url(self) -> str:
+        """The youtube.com page of the same video or playlist, from `start`: the link printed for readers without
+        the player (GitHub, VS Code, offline)."""
         if not self.video:
             return f"https://www.youtube.com/playlist?list={self.playlist}"
         url = f"https://www.youtube.com/watch?v={self.video}"

@@ -15,6 +15,7 @@ class CompanionError(Exception):
 
     @property
     def problems(self) -> list[str]:
+        """One line per mistake, each naming its place: here just the message."""
         return [str(self)]
 
 
@@ -27,6 +28,7 @@ class CatalogError(CompanionError):
 
     @property
     def problems(self) -> list[str]:
+        """The mistakes as given, one a line: the CLI prints each, then how many there are."""
         return self._problems
 
 

@@ -34,6 +34,8 @@ _MARKDOWN_FORMAT = re.compile(r"^\s*format_name:\s*markdown\s*$", re.M)
 
 @dataclass(frozen=True)
 class ExtraCell:
+    """One cell of a lesson extra: markdown or Python, as the author wrote it, under a stable `key`."""
+
     kind: str  # markdown | code
     key: str  # the author's id, or the cell's 1-based position in the file
     source: str
@@ -42,6 +44,8 @@ class ExtraCell:
 
 @dataclass(frozen=True)
 class Extra:
+    """A lesson's worked example: the cells of `lessons/<course>/<lesson>.md` or `.py`, in the file's order."""
+
     course: str
     lesson: str
     source: PurePosixPath  # relative to the catalog's folder: lessons/<course>/<lesson>.md

@@ -75,6 +75,7 @@ class Layout:
 
     @property
     def folder(self) -> PurePosixPath:
+        """The course's folder under the output folder: its id."""
         return PurePosixPath(self.course.id)
 
     @cached_property
@@ -88,8 +89,10 @@ class Layout:
         return f"{lesson.number:0{self._width}d}-{slug(lesson.title, 40)}.ipynb"
 
     def path(self, lesson: Lesson) -> PurePosixPath:
+        """Where the lesson's notebook goes, relative to the output folder."""
         return self.folder / self.name(lesson)
 
     @property
     def index(self) -> PurePosixPath:
+        """Where the course index goes: `<course>/index-<course>.ipynb`, so tabs tell the indexes apart."""
         return self.folder / course_index(self.course.id)

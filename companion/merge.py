@@ -34,6 +34,8 @@ def learner_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def has_learner_work(nb: dict[str, Any]) -> bool:
+    """Whether the learner wrote anything in `nb`: a notebook whose lesson left the catalog is then archived,
+    not removed."""
     return bool(learner_cells(nb))
 
 

@@ -20,12 +20,14 @@ from nbformat.v4.nbjson import BytesEncoder
 
 
 def new_markdown_cell(source: str = "", **kwargs: Any) -> NotebookNode:
+    """`nbformat.v4.new_markdown_cell`, unchecked; the id is "" until the caller gives one."""
     cell = NotebookNode(id="", cell_type="markdown", source=source, metadata=NotebookNode())
     cell.update(kwargs)
     return cell
 
 
 def new_code_cell(source: str = "", **kwargs: Any) -> NotebookNode:
+    """`nbformat.v4.new_code_cell`, unchecked; the id is "" until the caller gives one."""
     cell = NotebookNode(id="", cell_type="code", metadata=NotebookNode(), execution_count=None, source=source,
                         outputs=[])
     cell.update(kwargs)
@@ -46,6 +48,7 @@ def new_output(output_type: str, data: dict[str, Any] | None = None, **kwargs: A
 
 
 def new_notebook(**kwargs: Any) -> NotebookNode:
+    """`nbformat.v4.new_notebook`: an empty nbformat 4 notebook, unchecked."""
     nb = NotebookNode(nbformat=NBFORMAT, nbformat_minor=NBFORMAT_MINOR, metadata=NotebookNode(), cells=[])
     nb.update(kwargs)
     return nb

@@ -78,6 +78,8 @@ class Tracker:
         return self._tick_if_watched()
 
     def flush(self) -> None:
+        """Save the position if a report is waiting (a pause, the end or a closed page do at once); on a hub,
+        the sender is woken to pass it on."""
         if self._pending:
             self.store.save_position(*self.key, self.position, self.duration, self.played)
             self._written, self._pending = self.now(), False
@@ -89,6 +91,7 @@ class Tracker:
                     hub.wake()
 
     def watched(self) -> bool:
+        """Whether `threshold` of the clip from `start` to `end` was actually played; seeking does not count."""
         end = min(self.end or self.duration, self.duration or self.end)
         length = end - self.start
         return length > 0 and covered(self.played, self.start, end) >= self.threshold * length

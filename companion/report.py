@@ -52,6 +52,7 @@ class Report:
             self.changes.append(change)
 
     def count(self, action: str) -> int:
+        """How many listed changes are of `action` (kept files are counted in `unchanged`)."""
         return sum(1 for c in self.changes if c.action == action)
 
     @property

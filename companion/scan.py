@@ -35,6 +35,8 @@ class Existing:
 
     @classmethod
     def load(cls, out: Path, rel: PurePosixPath) -> Existing | None:
+        """The file at `out/rel` with the stamp of the very bytes read (None when it kept changing while read,
+        so it is never replaced unasked); None when there is no file."""
         path = out / rel
         for _ in range(3):  # a stat, then the bytes, then the stat again: both from one version
             stamp = atomic.Stamp.of(path)
@@ -57,10 +59,12 @@ class Existing:
 
     @property
     def nb(self) -> dict[str, Any] | None:
+        """The notebook as far as it could be read; None when nothing could be recovered."""
         return self.parsed.nb
 
     @property
     def problem(self) -> str | None:
+        """Why the file is not a well-formed notebook; None when it is."""
         return self.parsed.problem
 
     @property
@@ -76,6 +80,7 @@ class Existing:
         return key
 
     def unchanged(self, out: Path) -> bool:
+        """Whether the file under `out` still holds the bytes read: nobody saved it while the build ran."""
         return self.stamp is not None and self.stamp.holds(out / self.path)
 
 

@@ -83,6 +83,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 @dataclass(frozen=True)
 class Tick:
+    """A checklist item ticked or unticked, and when (seconds since 1970): the newest change of an item wins."""
+
     course: str
     lesson: str
     item: str
@@ -107,6 +109,7 @@ class Position:
 
     @property
     def key(self) -> tuple[str, str, str]:
+        """The item it is about, (course, lesson, item), as `ticks` keys it too."""
         return (self.course, self.lesson, self.item)
 
 
@@ -142,6 +145,7 @@ def union(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
 
 
 def default_path() -> Path:
+    """Where progress is kept: $COMPANION_PROGRESS, else `companion/progress.sqlite` in Jupyter's data folder."""
     if os.environ.get("COMPANION_PROGRESS"):
         return Path(os.environ["COMPANION_PROGRESS"])
     from jupyter_core.paths import jupyter_data_dir
@@ -150,6 +154,9 @@ def default_path() -> Path:
 
 
 class ProgressStore:
+    """A learner's ticks, video positions and notes, in one SQLite file on their machine, shared by their
+    kernels and the CLI; any failure is a `StoreError` saying what was kept."""
+
     def __init__(self, path: Path | str | None = None, timeout: float = 10.0):
         # absolute: a notebook that changes directory must not look like a replaced store
         self.path = (Path(path) if path else default_path()).absolute()
@@ -261,11 +268,13 @@ class ProgressStore:
                                                                   args)}
 
     def all(self) -> Iterator[Tick]:
+        """Every tick and untick with its time, in order of course, lesson and item."""
         for row in self._run("SELECT course, lesson, item, done, changed_at FROM ticks ORDER BY course, lesson, item"):
             yield Tick(row[0], row[1], row[2], bool(row[3]), row[4])
 
     def save_position(self, course: str, lesson: str, item: str, position: float, duration: float,
                       played: Iterable[Interval], at: float | None = None) -> None:
+        """Where a video was left and the stretches played, dated `at` (default now); a newer stored one stays."""
         self._run(POSITION_UPSERT, (course, lesson, item, float(position), float(duration),
                                     json.dumps(union(played)), time.time() if at is None else at))
 
@@ -280,6 +289,7 @@ class ProgressStore:
         return out
 
     def add_note(self, note: Note) -> None:
+        """Save a note, or replace the one with its id when this one is newer (an edited text or moment)."""
         self._run(NOTE_UPSERT, (note.id, note.course, note.lesson, note.item, note.at, note.text, note.changed_at))
 
     def notes(self, course: str | None = None, lesson: str | None = None, item: str | None = None) -> list[Note]:
@@ -321,6 +331,7 @@ class ProgressStore:
         return dumps(list(self.all()), list(self.positions().values()), self.notes())
 
     def close(self) -> None:
+        """Close the file; the next call opens it again."""
         if self._db is not None:
             self._db.close()
             self._db = None

@@ -89,6 +89,7 @@ class PhaseProgress:
 
     @property
     def total(self) -> Done:
+        """Items ticked of all the group's lessons: the bar a phase gets."""
         return sum((d for _, d in self.lessons), Done(0, 0))
 
 
@@ -101,6 +102,7 @@ class CourseProgress:
 
     @property
     def total(self) -> Done:
+        """Items ticked in the whole course: the bar `overview` and `companion progress` show for it."""
         return sum((p.total for p in self.phases), Done(0, 0))
 
 

@@ -27,6 +27,7 @@ class Link:
 
 
 def is_http_url(url: str) -> bool:
+    """Whether a catalog or index may hold this link: http(s) with a host, no space or control character."""
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1"
@@ -93,6 +94,7 @@ def search_url(query: str) -> str:
 
 
 def watch_url(video: str, start: int | None = None, playlist: str | None = None) -> str:
+    """A video's youtube.com page, in `playlist` and from `start` seconds when given."""
     url = f"https://www.youtube.com/watch?v={video}"
     if playlist:
         url += f"&list={playlist}"

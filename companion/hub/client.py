@@ -121,6 +121,7 @@ class Channel:
         return reply
 
     def close(self) -> None:
+        """Drop the connection (`post` does after an error); the next `post` opens a new one."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -151,9 +152,12 @@ class Sender(threading.Thread):
         self.last_error: str | None = None
 
     def wake(self) -> None:
+        """Send soon: the checklist and the player call this after each tick or saved position."""
         self.woken.set()
 
     def run(self) -> None:
+        """The thread's loop: send the outbox, back off after a failure (at most `retry_max` seconds), else wait
+        for a tick or the next poll; it ends only with the kernel."""
         db = sqlite3.connect(self.store_path, timeout=30, isolation_level=None)
         db.execute("PRAGMA busy_timeout = 30000")
         delay = 0.0

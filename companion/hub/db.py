@@ -19,7 +19,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 class Base(DeclarativeBase):
-    pass
+    """The tables' declarative base; `migrations/env.py` gives its metadata to Alembic."""
 
 
 class Progress(Base):
@@ -55,6 +55,8 @@ class VideoPosition(Base):
 
 @dataclass(frozen=True)
 class Row:
+    """A learner's latest tick of one item (a `Progress` row), as the pages, the CSV and the API read it."""
+
     learner: str
     course: str
     lesson: str
@@ -153,5 +155,6 @@ def _select(engine: Engine, table: type[Progress] | type[VideoPosition], columns
 
 
 def count(engine: Engine) -> int:
+    """How many tick rows the database holds, all learners together (the load benchmark checks it)."""
     with engine.connect() as connection:
         return connection.execute(select(func.count()).select_from(Progress)).scalar_one()

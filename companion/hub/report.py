@@ -30,6 +30,7 @@ table.heat td.c{width:22px;height:18px;text-align:center}th.l{text-align:left;wh
 
 
 def esc(text: object) -> str:
+    """Any value as text safe in HTML, attributes included: catalog and learner text never becomes markup."""
     return html.escape(str(text), quote=True)
 
 
@@ -42,16 +43,21 @@ def catalog(path: Path) -> Catalog:
 
 
 def when(t: float | None) -> str:
+    """A time as the pages show it, in UTC; a dash for none."""
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)) if t else "—"
 
 
 def rows_json(rows: list[Row]) -> dict[str, Any]:
+    """Tick rows as the API answers them, without the service's receive time."""
     return {"ticks": [{"learner": r.learner, "course": r.course, "lesson": r.lesson, "item": r.item, "done": r.done,
                        "changed_at": r.changed_at} for r in rows]}
 
 
 @dataclass(frozen=True)
 class LearnerProgress:
+    """One learner in one course: items done of total per lesson, and the time of their latest tick
+    (on the learner's clock)."""
+
     learner: str
     lessons: list[tuple[Lesson, int, int]]  # (lesson, done, total) in course order
     last_activity: float
@@ -144,6 +150,7 @@ def _stops(course: Course, learners: list[LearnerProgress]) -> str:
 
 
 def page(title: str, body: str) -> str:
+    """A whole HTML page in the service's style; `title` is escaped here, `body` must be HTML already."""
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{esc(title)}</title><style>{STYLE}</style>'
             f"</head><body><h1>{esc(title)}</h1>{body}</body></html>")
 
@@ -168,6 +175,8 @@ def videos_table(cat: Catalog, course: Course, positions: Sequence[tuple[Any, ..
 
 
 def instructor_page(cat: Catalog, rows: list[Row], prefix: str, positions: Sequence[tuple[Any, ...]] = ()) -> str:
+    """The instructor's page: per course, the heat map with where learners stop, the phases and the videos;
+    progress for courses the catalog no longer has is named at the end."""
     parts = [f'<p><a href="{esc(prefix)}instructor.csv">Export CSV</a> · colour: share of a lesson\'s items done '
              '(grey: none); the red row counts learners whose first unfinished lesson it is.</p>']
     for course in cat.courses.values():
@@ -187,6 +196,8 @@ def instructor_page(cat: Catalog, rows: list[Row], prefix: str, positions: Seque
 
 def learner_page(cat: Catalog, learner: str, rows: list[Row], instructor: bool, prefix: str,
                  positions: Sequence[tuple[Any, ...]] = ()) -> str:
+    """A learner's own page: their heat map and video positions per course, and a link to the class for an
+    instructor."""
     parts = [f"<p>Progress of <b>{esc(learner)}</b> as your kernels sent it (your answers never leave your home).</p>"]
     if instructor:
         parts.append(f'<p><a href="{esc(prefix)}instructor">The instructor\'s view of the class</a></p>')

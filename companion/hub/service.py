@@ -43,6 +43,9 @@ class ServiceError(Exception):
 
 @dataclass
 class Settings:
+    """What every handler works with: the database, the catalog file, the hub groups of instructors, the URL
+    prefix the hub gave the service, and the threads that do the database work."""
+
     engine: Engine
     catalog: Path
     instructor_groups: frozenset[str]
@@ -64,6 +67,7 @@ class Writer:
         self.running = False
 
     async def write(self, learner: str, ticks: list[tuple[str, str, str, bool, float]]) -> None:
+        """Queue a learner's ticks for the next commit; returns once stored, or raises what the commit raised."""
         future = asyncio.get_running_loop().create_future()
         self.pending.append(([(learner, *t) for t in ticks], future))
         if not self.running:
@@ -132,20 +136,24 @@ class ApiHandler(_Handler):
     """JSON in and out; refusals are JSON with a message, never a login redirect."""
 
     async def prepare(self) -> None:
+        """Answer a caller the hub does not vouch for with a JSON 401 or 403 before the method runs."""
         await super().prepare()
         if self.refusal:
             self.fail(*self.refusal)
 
     def fail(self, status: int, message: str) -> None:
+        """Answer `status` with `{"error": message}`: the sender shows the message as the reason."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": message}))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Tornado's own errors (a 503 from `in_db`, a 500) as JSON too, so a sender reads them like a refusal."""
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": self._reason}))
 
     def send(self, data: Any) -> None:
+        """Answer 200 with `data` as JSON."""
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
 
@@ -203,6 +211,7 @@ def parse_ticks(body: bytes) -> tuple[list[tuple[str, str, str, bool, float]],
 
 
 class TicksHandler(ApiHandler):
+    """`api/ticks`: where a learner's kernel sends ticks and video positions, and reads back its own."""
 
     async def post(self) -> None:
         """Store the caller's own ticks."""
@@ -225,6 +234,8 @@ class TicksHandler(ApiHandler):
 
 
 class LearnerTicksHandler(ApiHandler):
+    """`api/learners/<name>/ticks`: one learner's progress as JSON."""
+
     async def get(self, name: str) -> None:
         """A learner's rows: only to that learner or an instructor."""
         if name != self.learner and not self.is_instructor():
@@ -233,7 +244,10 @@ class LearnerTicksHandler(ApiHandler):
 
 
 class HealthHandler(web.RequestHandler):
+    """`api/health`: whether the service is up, answered without a login (the hub tests wait on it)."""
+
     def get(self) -> None:
+        """`{"ok": true}` to anyone; the database is not asked."""
         self.finish({"ok": True})
 
 
@@ -241,12 +255,14 @@ class PageHandler(_Handler):
     """HTML pages: an unknown visitor is sent to the hub's login, a refused one gets a page saying why."""
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """An error as an HTML page saying why (the message the handler gave, else tornado's reason)."""
         error = kwargs.get("exc_info", (None, None, None))[1]
         logged = isinstance(error, web.HTTPError) and error.log_message
         text = error.log_message % error.args if logged else self._reason
         self.finish(report.page("Not allowed" if status_code in (401, 403) else "Error", f"<p>{report.esc(text)}</p>"))
 
     def catalog(self) -> Catalog:
+        """The catalog the pages are drawn from, re-read when it changes; a 500 page naming its problems otherwise."""
         try:
             return report.catalog(self.cfg.catalog)
         except (CatalogError, OSError) as e:
@@ -255,6 +271,7 @@ class PageHandler(_Handler):
             raise web.HTTPError(500, "%s", why) from None
 
     def refuse(self) -> bool:
+        """Answer a hub user without the service's scope with a 403 page; True when the request is answered."""
         if self.refusal and self.refusal[0] == 403:
             self.set_status(403)
             self.finish(report.page("Not allowed", f"<p>{report.esc(self.refusal[1])}</p>"))
@@ -263,8 +280,12 @@ class PageHandler(_Handler):
 
 
 class LearnerPage(PageHandler):
+    """The service's front page: the visitor's own progress."""
+
     @web.authenticated
     async def get(self) -> None:
+        """The logged-in learner's heat map and video positions, with a link to the class for an instructor;
+        a visitor without a hub login is sent to log in."""
         if self.refuse():
             return
         rows = await self.in_db(db.rows, None, self.learner)
@@ -274,8 +295,12 @@ class LearnerPage(PageHandler):
 
 
 class InstructorPage(PageHandler):
+    """`instructor` and `instructor.csv`: the whole class's progress, for hub admins and the instructor groups."""
+
     @web.authenticated
     async def get(self, csv: str | None = None) -> None:
+        """The class's page (`?course=` for one course), or with `.csv` its CSV file; a learner gets a 403 page
+        saying who may see it."""
         if self.refuse():
             return
         if not self.is_instructor():
@@ -297,6 +322,7 @@ class InstructorPage(PageHandler):
 
 
 def make_app(settings: Settings) -> web.Application:
+    """The service's routes under the hub's prefix, each caller identified by the hub with the service's token."""
     p = settings.prefix
     hub_auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=300)
     return web.Application([
@@ -332,6 +358,8 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str]) -> S
 
 
 def serve(settings: Settings) -> None:
+    """Listen where the hub expects the service ($JUPYTERHUB_SERVICE_URL; $COMPANION_HUB_BIND picks the
+    address) and serve until the hub stops it."""
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     server = HTTPServer(make_app(settings), xheaders=True)
     server.listen(url.port or 80, os.environ.get("COMPANION_HUB_BIND") or url.hostname or "127.0.0.1")
