@@ -178,10 +178,11 @@ class kernels:
 
 
 def isolated_env(tmp: Path, **extra: str) -> dict:
-    """Fresh trust store, progress store and IPython profile: nothing of the user's is touched."""
+    """Fresh trust store, progress store, IPython profile and user cache (the parsed extras): nothing
+    of the user's is touched, and two trees timed side by side don't evict each other's cache."""
     env = dict(os.environ)
     for name, sub in (("JUPYTER_DATA_DIR", "jupyter-data"), ("IPYTHONDIR", "ipython"),
-                      ("JUPYTER_RUNTIME_DIR", "jupyter-runtime")):
+                      ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("XDG_CACHE_HOME", "cache")):
         env[name] = str(tmp / sub)
     env["COMPANION_PROGRESS"] = str(tmp / "progress.sqlite")
     env.update(extra)
@@ -549,8 +550,10 @@ class Bench:
                 empty = self.fresh(f"ba-full-{name}")
                 cases = {"full": self.build_cmd(empty / "nb", cat), "noop": self.build_cmd(folder / "nb", cat),
                          "check": [*self.build_cmd(folder / "nb", cat), "--check"]}
+                cold = self.fresh(f"ba-cold-{name}")  # a machine that never parsed the extras
+                cases["cold"] = self.build_cmd(cold / "nb", cat)
                 for case, cmd in cases.items():
-                    r = run(cmd, env)
+                    r = run(cmd, {**env, "XDG_CACHE_HOME": str(cold / "cache")} if case == "cold" else env)
                     if r.code:
                         raise SystemExit(f"{name} {case} failed:\n{r.out[-2000:]}")
                     walls.setdefault((case, name), []).append(r.wall)
@@ -564,6 +567,7 @@ class Bench:
         self.r["before_after_cpu"] = {f"{c} {n}": v for (c, n), v in cpus.items()}
         self.r["pass"] = pass_stat.values
         labels = {"full": ("full build into an empty folder (interpreter start included)", 0.5),
+                  "cold": ("full build into an empty folder, extras never parsed on this machine", 0.5),
                   "edit": ("full build after a catalog edit, extras unchanged", 0.5),
                   "noop": ("**no-op rebuild**", 0.15), "check": ("**`build --check`**, unchanged tree", 0.3)}
         for case, (label, target) in labels.items():

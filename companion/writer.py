@@ -64,8 +64,7 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     for path, nb in planned.items():
         key = keys[path]
         here = existing.get(path)
-        text_now = dumps(nb)
-        if here is not None and here.data == text_now.encode():
+        if here is not None and here.data == dumps(nb).encode():
             changes.append(Change("keep", path, "unchanged", sign=nb))
             continue
         aside = _aside(here, key, planned_keys, by_key) if here is not None else None

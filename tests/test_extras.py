@@ -153,6 +153,8 @@ BAD = {
     "bad cell options": ({"c1/l1.md": "text\n\n```{code-cell}\n---\ntags: [a\n---\nx = 1\n```\n"},
                          "lessons/c1/l1.md:3", "could not be read"),
     "not Python": ({"c1/l2.py": "# %%\nx = 1\n\n# %%\ny = (2,\n"}, "lessons/c1/l2.py:5", "not valid Python"),
+    "not Python after a magic": ({"c1/l1.md": "```{code-cell}\n%matplotlib inline\ny = (2,\n```\n"},
+                                 "lessons/c1/l1.md:3", "not valid Python"),
     "no cell markers": ({"c1/l2.py": "print('no markers')\n"}, "lessons/c1/l2.py", "# %%"),
     "percent options": ({"c1/l2.py": "# %% {broken\nx = 1\n"}, "lessons/c1/l2.py", "cell options"),
     "raw cell": ({"c1/l1.md": "```{raw-cell}\nraw\n```\n"}, "lessons/c1/l1.md", "raw cells"),
@@ -179,6 +181,16 @@ def test_a_bad_extra_is_a_clean_error_and_nothing_is_written(tmp_path, capsys, c
         assert err.rstrip().endswith("nothing was written")
     assert main(["validate", "--catalog", str(catalog)]) == 2
     assert snapshot(tmp_path) == before
+
+
+def test_ipython_syntax_in_an_extra_is_not_a_mistake(tmp_path):
+    """Magics, shell escapes and `?` are what a notebook runs: the check reads them as IPython does."""
+    code = ("```{code-cell}\n%matplotlib inline\nimport math\n```\n\n```{code-cell}\n!echo hi\nmath?\n```\n\n"
+            "```{code-cell}\n%%time\nx = 1\n```\n")
+    catalog = setup_course(tmp_path, {"c1/l1.md": code})
+    assert build(catalog) == 0
+    sources = [c.source for nb in (tmp_path / "notebooks").rglob("*.ipynb") for c in cells(nb)]
+    assert "%%time\nx = 1" in sources and "!echo hi\nmath?" in sources
 
 
 def test_unreadable_extras_name_their_file(tmp_path, capsys):
