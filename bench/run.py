@@ -284,8 +284,8 @@ class Bench:
             f"{', with its lessons/ extras' if extras else ''}) into an empty folder")
         bare = self.fresh("bare") / "catalog.json"  # the same catalog without lessons/ beside it
         shutil.copy(self.catalog, bare)
-        imports = ("from companion import cli; import companion.builder, companion.writer, companion.trust,"
-                   " nbformat.sign" + ("; import jupytext" if extras else ""))
+        imports = ("from companion import cli; cli._block_unused_imports(); import companion.builder,"  # as main() does
+                   " companion.writer, companion.trust, nbformat.sign" + ("; import jupytext" if extras else ""))
         cmds = {"pass": [self.py, "-c", "pass"], "nbformat": [self.py, "-c", BLOCK_RFC + "import nbformat"],
                 "imports": [self.py, "-c", imports]}
         runs: dict[str, list[Run]] = {k: [] for k in ("pass", "nbformat", "imports", "build", "bare")}
