@@ -48,11 +48,8 @@ def _notebook(cells: list[NotebookNode], companion: dict[str, Any]) -> NotebookN
 
 
 def _code(role: str, key: str, source: str, **kwargs: Any) -> NotebookNode:
-    """A generated code cell with its source collapsed: a lesson reads as videos, prompts and a
-    checklist; the learner can still expand it (the `jupyter.source_hidden` JupyterLab honours)."""
-    cell = generated("code", role, key, source, **kwargs)
-    cell.metadata["jupyter"] = {"source_hidden": True}
-    return cell
+    """A generated code cell, its source collapsed: what a learner reads is its output."""
+    return generated("code", role, key, source, collapsed=True, **kwargs)
 
 
 class LessonBuilder:

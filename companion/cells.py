@@ -39,15 +39,20 @@ def cell_id(role: str, key: str = "") -> str:
 
 
 def generated(kind: str, role: str, key: str, source: str, *, outputs: list[Any] | None = None,
-              count: int | None = None, tags: list[str] | None = None, owned_output: bool = False) -> NotebookNode:
+              count: int | None = None, tags: list[str] | None = None, owned_output: bool = False,
+              collapsed: bool = False) -> NotebookNode:
     """A generated cell, marked with its role and the digest of its source. `owned_output`: the
     saved output is the build's (an index's table as built), so its digest is recorded too and a
-    catalog change that redraws it updates the notebook, while the learner's later runs don't."""
+    catalog change that redraws it updates the notebook, while the learner's later runs don't.
+    `collapsed`: the source is folded (`jupyter.source_hidden`, which JupyterLab honours), so a lesson
+    reads as videos, prompts and a checklist; the learner can still expand it."""
     meta: dict[str, Any] = {META: {"role": role, "digest": digest(source)}}
     if owned_output:
         meta[META]["output"] = digest(json.dumps([o.get("data") for o in outputs or []], sort_keys=True))
     if tags:
         meta["tags"] = tags
+    if collapsed:
+        meta["jupyter"] = {"source_hidden": True}
     if kind == "markdown":
         return new_markdown_cell(source, id=cell_id(role, key), metadata=meta)
     return new_code_cell(source, id=cell_id(role, key), metadata=meta, outputs=outputs or [], execution_count=count)
