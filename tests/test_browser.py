@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -180,9 +181,19 @@ class Lab:
                                " w.dispose(); }")
         except Exception:  # whatever state a failed test left the page in: start the next one from a fresh load
             self.load()
-        for s in self.api("GET", "/api/sessions"):
-            self.api("DELETE", f"/api/sessions/{s['id']}")
-        assert self.api("GET", "/api/kernels") == [], "kernels still running after their sessions were deleted"
+        # a kernel still starting when the tab closed may get its session after the list was read:
+        # end sessions, then any kernel left, until none is left (bounded)
+        deadline = time.monotonic() + 30
+        while (sessions := self.api("GET", "/api/sessions")) or (kernels := self.api("GET", "/api/kernels")):
+            assert time.monotonic() < deadline, "kernels still running after their sessions were deleted"
+            for path in ([f"/api/sessions/{s['id']}" for s in sessions] if sessions
+                         else [f"/api/kernels/{k['id']}" for k in kernels]):
+                try:
+                    self.api("DELETE", path)
+                except urllib.error.HTTPError as e:
+                    if e.code != 404:  # ended meanwhile
+                        raise
+            time.sleep(0.2)
 
     def _player(self, route: Any) -> None:
         url = route.request.url

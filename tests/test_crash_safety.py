@@ -123,7 +123,7 @@ def add_learner_work(out: Path) -> dict[str, str]:
 
 
 MID_WRITE = ("mixed", "staged")  # the kill landed while the build was writing
-TEMP = re.compile(r"^\.(?P<name>.+\.ipynb)\.[^/]+\.tmp$")
+TEMP = re.compile(r"^\.(?P<name>.+)\.[^/.]+\.tmp$")  # a notebook's, or the build stamp's (written last)
 
 
 def check_state(out: Path, old: dict[str, bytes], new: dict[str, bytes], answers: dict[str, str], where: str) -> str:
