@@ -192,6 +192,9 @@ class LessonView:
                                        f"{c_total} items ({100 * c_done // max(c_total, 1)}%)")
 
         def on_change(change: dict[str, Any], item: str) -> None:
+            # the form a save keeps first, then the line the learner reads: once the line shows the
+            # tick, the form JupyterLab would save already has it (both reach the page in order)
+            shown.refresh()
             try:
                 self.store.set(self.course.id, self.lesson.id, item, bool(change["new"]))
             except StoreError as e:
@@ -226,8 +229,6 @@ class LessonView:
         on_watched(self.course.id, self.lesson.id, watched)
         refresh()
         shown = Static(w.VBox([*boxes, bar, status]), form)
-        for box in boxes:
-            box.observe(lambda change: shown.refresh(), names="value")
         return shown
 
 
