@@ -20,6 +20,7 @@ from .errors import BuildError, BusyError, CatalogError, UsageError
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
+    from nbformat.sign import NotebookNotary
 
     from .report import Report
     from .store import ProgressStore
@@ -81,7 +82,7 @@ def _plan(path: Path, target: Path, *, twins: bool | None, privacy_enhanced: boo
 
 
 def _sync(planned: dict[PurePosixPath, NotebookNode], target: Path, text: bool, *, dry_run: bool,
-          trust: bool, notary: object | None = None) -> Report:
+          trust: bool, notary: NotebookNotary | None = None) -> Report:
     """Reconcile the output folder with the plan, then apply (unless `dry_run`)."""
     from .writer import sync
 

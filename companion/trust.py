@@ -6,14 +6,18 @@ recorded in one transaction, since `NotebookNotary.sign` commits once or twice p
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from nbformat import NotebookNode
 
 from .errors import BuildError
 
+if TYPE_CHECKING:  # imported when used: nbformat.sign brings traitlets' config machinery (~30 ms)
+    from nbformat.sign import NotebookNotary
 
-def open_notary() -> object:
+
+def open_notary() -> NotebookNotary:
     """This machine's notary, checked writable before the build writes anything: trust is stored
     in the Jupyter data folder, and a build that fails there after writing is half done."""
     import sqlite3
@@ -36,16 +40,13 @@ def open_notary() -> object:
     return notary
 
 
-def sign(notary: object, notebooks: list[NotebookNode]) -> int:
+def sign(notary: NotebookNotary, notebooks: list[NotebookNode]) -> int:
     """Trust what the build wrote, so the saved players show on open; trust is per machine.
 
     The signatures `NotebookNotary.sign` stores, but in one transaction and only those not stored
     yet: `sign` commits (fsyncs) the database once or twice per notebook, most of a no-op rebuild."""
-    from datetime import datetime
+    from nbformat.sign import SQLiteSignatureStore
 
-    from nbformat.sign import NotebookNotary, SQLiteSignatureStore
-
-    assert isinstance(notary, NotebookNotary)
     store = notary.store
     if not isinstance(store, SQLiteSignatureStore) or store.db is None:
         for nb in notebooks:

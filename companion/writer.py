@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 from nbformat import NotebookNode
@@ -26,6 +26,9 @@ from .nodes import dumps
 from .report import Change, Report
 from .scan import Existing, Scanned, refuse_nested, scan
 from .trust import open_notary, sign
+
+if TYPE_CHECKING:
+    from nbformat.sign import NotebookNotary
 
 KEPT = PurePosixPath(KEPT_FOLDER)  # where files the build cannot use are kept
 
@@ -185,7 +188,7 @@ RETRIES = 5  # re-reads of a notebook saved again and again while the build want
 
 
 def apply(changes: list[Change], out: Path, *, trust: bool = True,
-          notary: object | None = None) -> tuple[int, list[Change]]:
+          notary: NotebookNotary | None = None) -> tuple[int, list[Change]]:
     """Write, archive and remove what `reconcile` found: files kept aside first, then every write
     (all staged before any file is replaced: a full disk changes nothing), then archives and
     removals; with `trust`, sign every notebook the output keeps. A file saved since it was read
@@ -275,7 +278,7 @@ def _unlink(path: Path) -> None:
 
 
 def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True,
-         text: bool = False, notary: object | None = None) -> Report:
+         text: bool = False, notary: NotebookNotary | None = None) -> Report:
     """Reconcile, then (unless `dry_run`) apply: the report lists what changed or would change."""
     scanned = scan(out, text=text, expected=set(planned))
     refuse_nested(scanned)
