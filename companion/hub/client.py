@@ -20,6 +20,7 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,7 +64,7 @@ WINDOW = 0.2  # seconds to wait after a tick for others to join its batch
 POLL = 30.0  # seconds between looks at the outbox when nothing woke the thread (other kernels' ticks)
 
 
-def service_url(env: os._Environ[str] | dict[str, Any] = os.environ) -> str | None:
+def service_url(env: Mapping[str, str] = os.environ) -> str | None:
     """Where the service is: $COMPANION_HUB_URL, else beside the hub's public URL, else None."""
     if env.get("COMPANION_HUB_URL"):
         return env["COMPANION_HUB_URL"].rstrip("/") + "/"

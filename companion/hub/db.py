@@ -93,6 +93,7 @@ def migrate(engine: Engine) -> None:
 
 
 KEY = ("learner", "course", "lesson", "item")  # what one row is about, in both tables
+POSITION = (*KEY, "position", "duration", "played", "changed_at")  # a position as given and as read
 
 
 def upsert(engine: Engine, ticks: Iterable[tuple[str, str, str, str, bool, float]], now: float) -> None:
@@ -105,8 +106,7 @@ def upsert_positions(engine: Engine, positions: Iterable[tuple[str, str, str, st
                      now: float) -> None:
     """Store (learner, course, lesson, item, position, duration, played, changed_at) in one
     transaction, each unless its row already holds a newer one (as `upsert` does for ticks)."""
-    fields = (*KEY, "position", "duration", "played", "changed_at")
-    _upsert_newer(engine, VideoPosition, (dict(zip(fields, p, strict=True)) for p in positions), now)
+    _upsert_newer(engine, VideoPosition, (dict(zip(POSITION, p, strict=True)) for p in positions), now)
 
 
 def _upsert_newer(engine: Engine, table: type[Progress] | type[VideoPosition], given: Iterable[dict[str, Any]],
@@ -132,8 +132,7 @@ def _upsert_newer(engine: Engine, table: type[Progress] | type[VideoPosition], g
 
 def positions(engine: Engine, course: str | None = None, learner: str | None = None) -> list[tuple[Any, ...]]:
     """(learner, course, lesson, item, position, duration, played, changed_at) rows, in a stable order."""
-    columns = (*KEY, "position", "duration", "played", "changed_at")
-    return [tuple(r) for r in _select(engine, VideoPosition, columns, course, learner)]
+    return [tuple(r) for r in _select(engine, VideoPosition, POSITION, course, learner)]
 
 
 def rows(engine: Engine, course: str | None = None, learner: str | None = None) -> list[Row]:

@@ -160,7 +160,7 @@ class ApiHandler(_Handler):
     async def own(self, name: str) -> dict[str, Any]:
         """A learner's rows and video positions as JSON."""
         data = report.rows_json(await self.in_db(db.rows, None, name))
-        keys = ("course", "lesson", "item", "position", "duration", "played", "changed_at")
+        keys = db.POSITION[1:]  # the learner is the caller's business, not the answer's
         data["positions"] = [dict(zip(keys, p[1:], strict=True)) for p in await self.in_db(db.positions, None, name)]
         return data
 
