@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .store import Note, Position, Tick
@@ -35,16 +35,9 @@ class Export:
 
 def dumps(ticks: list[Tick], positions: list[Position], notes: list[Note]) -> str:
     """The export file's text; `read_export` reads it back."""
-    return json.dumps({
-        "format": FORMAT, "version": VERSION,
-        "ticks": [{"course": t.course, "lesson": t.lesson, "item": t.item, "done": t.done,
-                   "changed_at": t.changed_at} for t in ticks],
-        "positions": [{"course": p.course, "lesson": p.lesson, "item": p.item, "position": p.position,
-                       "duration": p.duration, "played": [list(i) for i in p.played], "changed_at": p.changed_at}
-                      for p in positions],
-        "notes": [{"id": n.id, "course": n.course, "lesson": n.lesson, "item": n.item, "at": n.at, "text": n.text,
-                   "changed_at": n.changed_at} for n in notes],
-    }, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps({"format": FORMAT, "version": VERSION, "ticks": [asdict(t) for t in ticks],
+                       "positions": [asdict(p) for p in positions], "notes": [asdict(n) for n in notes]},
+                      indent=1, ensure_ascii=False) + "\n"  # fields in the records' order; tuples as lists
 
 
 def read_export(text: str, name: str, now: float | None = None) -> Export:
