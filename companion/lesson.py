@@ -190,6 +190,8 @@ class LessonView:
             c_done, c_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
             status.value = html.escape(f"{done} of {len(items)} items done in this lesson · course: {c_done} of "
                                        f"{c_total} items ({100 * c_done // max(c_total, 1)}%)")
+            if hub:
+                status.value += hub.aside_line()
 
         def on_change(change: dict[str, Any], item: str) -> None:
             # the form a save keeps first, then the line the learner reads: once the line shows the

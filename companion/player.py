@@ -15,12 +15,14 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets as t
 
+from . import records
 from .catalog import Catalog, Course
 from .embed import Embed
 from .errors import StoreError
@@ -36,8 +38,9 @@ _listeners: dict[tuple[str, str], Listener] = {}
 
 
 def moment_url(video: str, seconds: float) -> str:
-    """The YouTube page that opens the video at that moment (where the inline player can't seek)."""
-    return f"https://www.youtube.com/watch?v={video}&t={int(seconds)}s"
+    """The YouTube page that opens the video at that moment (where the inline player can't seek); the video's
+    start for a moment no video holds (a value stored before the records were checked)."""
+    return f"https://www.youtube.com/watch?v={video}&t={0 if records.seconds_problem(seconds) else int(seconds)}s"
 
 
 def on_watched(course: str, lesson: str, listener: Listener) -> None:
@@ -154,22 +157,32 @@ class Player(anywidget.AnyWidget):
         """Messages from the page; a problem becomes the status line, never a kernel error."""
         if self._tracker is None or not isinstance(content, dict):
             return
+        course, lesson, item = self._tracker.key
+        now = time.time()
+        where = {"course": course, "lesson": lesson, "item": item, "changed_at": now}
         try:
             if content.get("kind") == "progress":
-                played = [(float(a), float(b)) for a, b in content.get("played", [])]
-                if self._tracker.report(str(content.get("event")), float(content.get("position", 0)),
-                                        float(content.get("duration", 0)), played):
+                report = {**where, "position": content.get("position", 0), "duration": content.get("duration", 0),
+                          "played": content.get("played", [])}
+                if not self._refused("position", report) and self._tracker.report(
+                        str(content.get("event")), report["position"], report["duration"], report["played"]):
                     self.status = f"✓ Ticked “{self.title}” as watched in the checklist"
-            elif content.get("kind") == "note" and str(content.get("text", "")).strip():
-                course, lesson, item = self._tracker.key
-                self._tracker.store.add_note(Note(uuid.uuid4().hex, course, lesson, item, float(content["at"]),
-                                                  " ".join(str(content["text"]).split()), time.time()))
-                self._load_notes()
-                self.status = f"Note kept at {clock(float(content['at']))}"
+            elif content.get("kind") == "note" and isinstance(content.get("text"), str) and content["text"].strip():
+                note = Note(uuid.uuid4().hex, course, lesson, item, content.get("at"),  # type: ignore[arg-type]
+                            " ".join(content["text"].split()), now)
+                if not self._refused("note", asdict(note)):
+                    self._tracker.store.add_note(note)
+                    self._load_notes()
+                    self.status = f"Note kept at {clock(note.at)}"
         except StoreError as e:
             self.status = f"Not kept: {e}"
-        except (TypeError, ValueError, KeyError) as e:
-            self.status = f"Not kept: the page sent something unexpected ({e})"
+
+    def _refused(self, kind: str, record: dict[str, Any]) -> bool:
+        """Check what the page sent as the store and the hub will (`companion.records`); a refusal is the status."""
+        found = records.problems(kind, record)
+        if found:
+            self.status = f"Not kept: the page sent a {kind} that can't be kept ({found[0]})"
+        return bool(found)
 
 
 def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, item: str, threshold: float) -> Player:

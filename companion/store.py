@@ -15,10 +15,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import records
 from .errors import StoreError
 
 if TYPE_CHECKING:
@@ -68,6 +69,11 @@ ON CONFLICT (course, lesson, item) DO UPDATE SET position = excluded.position, d
     played = excluded.played, changed_at = excluded.changed_at
 WHERE excluded.changed_at >= positions.changed_at"""
 POSITION_MERGE = POSITION_UPSERT.replace(">=", ">")
+# Where the learner left a video now wins like a click, over a stored time from the future too.
+POSITION_CLICK = """
+INSERT INTO positions (course, lesson, item, position, duration, played, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (course, lesson, item) DO UPDATE SET position = excluded.position, duration = excluded.duration,
+    played = excluded.played, changed_at = max(excluded.changed_at, positions.changed_at + 0.001)"""
 NOTE_UPSERT = """
 INSERT INTO notes (id, course, lesson, item, at, text, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET at = excluded.at, text = excluded.text, changed_at = excluded.changed_at
@@ -127,8 +133,11 @@ class Note:
 
 
 def clock(seconds: float) -> str:
-    """2232 → "37:12", 4000 → "1:06:40"."""
-    s = max(0, int(seconds))
+    """2232 → "37:12", 4000 → "1:06:40"; a dash for what no video holds (a value stored before the
+    records were checked: infinite, huge, not a number)."""
+    if records.seconds_problem(seconds):
+        return "—"
+    s = int(seconds)
     h, m, sec = s // 3600, s % 3600 // 60, s % 60
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
@@ -222,7 +231,8 @@ class ProgressStore:
         if "full" in text:
             return StoreError(f"progress store {self.path}: the disk is full ({text}); nothing was changed, "
                               "the store is intact: free some space and try again")
-        if isinstance(e, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)):
+        if isinstance(e, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)) or \
+                "malformed JSON" in text:
             # a refused value or a misuse of the connection, not a damaged file: no backup
             return StoreError(f"progress store {self.path} refused a value or call ({text}); nothing was changed")
         if "locked" in text or "busy" in text:
@@ -254,8 +264,17 @@ class ProgressStore:
             except sqlite3.DatabaseError as e:
                 raise self._explain(e) from None
 
+    def _check(self, kind: str, record: dict[str, Any]) -> None:
+        """Refuse a record the export could not write or the hub could not take; nothing is written."""
+        found = records.problems(kind, record)
+        if found:
+            raise StoreError(f"progress store {self.path}: not kept, the {kind} is not valid ({found[0]}); "
+                             "nothing was changed")
+
     def set(self, course: str, lesson: str, item: str, done: bool, at: float | None = None) -> None:
         """A learner's click (`at` None: it beats any stored time), or a change dated `at`."""
+        self._check("tick", {"course": course, "lesson": lesson, "item": item, "done": bool(done),
+                             "changed_at": time.time() if at is None else at})
         if at is None:
             self._run(CLICK, (course, lesson, item, int(done), time.time()))
         else:
@@ -274,9 +293,15 @@ class ProgressStore:
 
     def save_position(self, course: str, lesson: str, item: str, position: float, duration: float,
                       played: Iterable[Interval], at: float | None = None) -> None:
-        """Where a video was left and the stretches played, dated `at` (default now); a newer stored one stays."""
-        self._run(POSITION_UPSERT, (course, lesson, item, float(position), float(duration),
-                                    json.dumps(union(played)), time.time() if at is None else at))
+        """Where a video was left and the stretches played: the learner's own report (`at` None, it wins
+        like a click), or one dated `at` (a newer stored one stays)."""
+        stretches = list(played)
+        self._check("position", {"course": course, "lesson": lesson, "item": item, "position": position,
+                                 "duration": duration, "played": stretches,
+                                 "changed_at": time.time() if at is None else at})
+        self._run(POSITION_UPSERT if at is not None else POSITION_CLICK,
+                  (course, lesson, item, float(position), float(duration), json.dumps(union(stretches)),
+                   time.time() if at is None else at))
 
     def positions(self, course: str | None = None, lesson: str | None = None) -> dict[tuple[str, str, str], Position]:
         """{(course, lesson, item): Position} of every video a learner played."""
@@ -284,12 +309,13 @@ class ProgressStore:
         sql = "SELECT course, lesson, item, position, duration, played, changed_at FROM positions" + where
         out = {}
         for c, l, i, pos, dur, played, at in self._run(sql + " ORDER BY course, lesson, item", args):
-            p = Position(c, l, i, pos, dur, union(json.loads(played)), at)
+            p = Position(c, l, i, pos, dur, _stretches(played), at)
             out[p.key] = p
         return out
 
     def add_note(self, note: Note) -> None:
         """Save a note, or replace the one with its id when this one is newer (an edited text or moment)."""
+        self._check("note", asdict(note))
         self._run(NOTE_UPSERT, (note.id, note.course, note.lesson, note.item, note.at, note.text, note.changed_at))
 
     def notes(self, course: str | None = None, lesson: str | None = None, item: str | None = None) -> list[Note]:
@@ -306,6 +332,9 @@ class ProgressStore:
         from .export import Export
 
         export = data if isinstance(data, Export) else Export(list(data), [], [])
+        for kind, entries in (("tick", export.ticks), ("position", export.positions), ("note", export.notes)):
+            for entry in entries:
+                self._check(kind, asdict(entry))
         with self._lock:
             return self._merge(export)
 
@@ -324,11 +353,25 @@ class ProgressStore:
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None
 
-    def export_json(self) -> str:
-        """Everything in the store, as the file `companion progress --export` writes."""
+    def export_json(self) -> tuple[str, list[str]]:
+        """Everything in the store as the file `companion progress --export` writes, and a line for each
+        record left out because import would refuse it (kept before the store checked what it takes)."""
         from .export import dumps
 
-        return dumps(list(self.all()), list(self.positions().values()), self.notes())
+        left_out: list[str] = []
+
+        def valid(kind: str, entries: Iterable[Any]) -> list[Any]:
+            kept = []
+            for entry in entries:
+                found = records.problems(kind, asdict(entry))
+                if found:
+                    left_out.append(f"a {kind} of {entry.course}/{entry.lesson}/{entry.item}: {found[0]}")
+                else:
+                    kept.append(entry)
+            return kept
+
+        return dumps(valid("tick", self.all()), valid("position", self.positions().values()),
+                     valid("note", self.notes())), left_out
 
     def close(self) -> None:
         """Close the file; the next call opens it again."""
@@ -345,6 +388,15 @@ def _where(course: str | None, lesson: str | None) -> tuple[str, list[str]]:
     if lesson is None:
         return " WHERE course = ?", [course]
     return " WHERE course = ? AND lesson = ?", [course, lesson]
+
+
+def _stretches(played: str) -> tuple[Interval, ...]:
+    """The played stretches a row holds; none for a value that isn't a list of pairs (kept before checks)."""
+    try:
+        pairs = json.loads(played)
+        return union(pairs) if not records.stretches_problem(pairs) else ()
+    except (ValueError, TypeError):
+        return ()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -93,15 +93,15 @@ def test_a_store_folder_that_cannot_be_made_is_reported(tmp_path):
 
 def test_export_then_import_merges_and_never_drops_newer_ticks(tmp_path, monkeypatch, capsys):
     laptop, desktop = tmp_path / "laptop.sqlite", tmp_path / "desktop.sqlite"
-    ProgressStore(laptop).set("c", "l", "a", True, at=10)
-    ProgressStore(laptop).set("c", "l", "b", True, at=10)
-    ProgressStore(desktop).set("c", "l", "a", False, at=20)  # a newer untick
-    ProgressStore(desktop).set("c", "l", "z", True, at=5)
+    ProgressStore(laptop).set("math-for-ml", "l", "a", True, at=10)
+    ProgressStore(laptop).set("math-for-ml", "l", "b", True, at=10)
+    ProgressStore(desktop).set("math-for-ml", "l", "a", False, at=20)  # a newer untick
+    ProgressStore(desktop).set("math-for-ml", "l", "z", True, at=5)
     monkeypatch.setenv("COMPANION_PROGRESS", str(laptop))
     assert main(["progress", "--export", str(tmp_path / "p.json")]) == 0
     monkeypatch.setenv("COMPANION_PROGRESS", str(desktop))
     assert main(["progress", "--import", str(tmp_path / "p.json")]) == 0
-    assert ProgressStore(desktop).ticks() == {("c", "l", "a"): False, ("c", "l", "b"): True, ("c", "l", "z"): True}
+    assert ProgressStore(desktop).ticks() == {("math-for-ml", "l", "a"): False, ("math-for-ml", "l", "b"): True, ("math-for-ml", "l", "z"): True}
     assert main(["progress", "--import", str(tmp_path / "p.json")]) == 0
     assert "0 of 2 ticks, positions and notes" in capsys.readouterr().out.splitlines()[-1]
 
