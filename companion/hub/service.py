@@ -442,7 +442,8 @@ class InstructorPage(PageHandler):
 def make_app(settings: Settings) -> web.Application:
     """The service's routes under the hub's prefix, each caller identified by the hub with the service's token."""
     p = settings.prefix
-    hub_auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=settings.auth_cache)
+    # the one instance every handler (and the OAuth callback) asks: `HubAuthenticated.hub_auth` is the singleton
+    hub_auth = HubOAuth.instance(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=settings.auth_cache)
     return web.Application([
         (p, LearnerPage),
         (p + "instructor(\\.csv)?", InstructorPage),
