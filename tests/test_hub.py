@@ -553,3 +553,113 @@ def test_the_csv_export_never_starts_a_cell_with_a_formula():
     text = report.csv_text(cat, [Row("=HYPERLINK(1)", course.id, lesson.id, item, True, 1.0, 1.0)])
     learners = {line["learner"] for line in csv.DictReader(io.StringIO(text))}
     assert learners == {"'=HYPERLINK(1)"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_db(request, tmp_path) -> str:
+    """The URL of a new, empty database: a SQLite file, or a new database in the module's PostgreSQL cluster."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/companion.sqlite"
+    import psycopg
+
+    pg = request.getfixturevalue("postgres")
+    name = f"fresh_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=companion dbname=postgres", autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    return pg.url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_four_services_starting_at_once_on_a_new_database_all_migrate_it(fresh_db):
+    import subprocess
+    import sys
+
+    code = "import sys; from companion.hub import db; db.migrate(db.engine_for(sys.argv[1]))"
+    starts = [subprocess.Popen([sys.executable, "-c", code, fresh_db], stderr=subprocess.PIPE, text=True)
+              for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in starts]
+    assert [p.returncode for p in starts] == [0, 0, 0, 0], errors
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from companion.hub import db
+
+    with db.engine_for(fresh_db).connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
+
+
+def test_a_request_the_database_refuses_fails_alone_not_the_others_committed_with_it(fresh_db):
+    import asyncio
+
+    from companion.hub import db
+    from companion.hub.service import DatabaseRefused, Settings
+
+    engine = db.engine_for(fresh_db)
+    db.migrate(engine)
+    writer = Settings(engine, CATALOG, frozenset(), "/").writer
+    bad = "a\x00b" if engine.dialect.name == "postgresql" else "\ud800"  # what each database refuses
+
+    async def together():
+        return await asyncio.gather(*(writer.write(f"learner-{n}", [("c", "l", f"i{n}", True, 1.0)], [])
+                                      for n in range(5)),
+                                    writer.write("hostile", [("c", "l", bad, True, 1.0)], []), return_exceptions=True)
+
+    answers = asyncio.run(together())
+    assert answers[:5] == [None] * 5 and isinstance(answers[5], DatabaseRefused)
+    assert sorted(r.learner for r in db.rows(engine)) == [f"learner-{n}" for n in range(5)]
+
+
+def test_the_service_closes_connections_over_its_cap_and_connections_left_idle():
+    import asyncio
+    import socket
+    import threading
+
+    from tornado import web
+    from tornado.ioloop import IOLoop
+    from tornado.netutil import bind_sockets
+
+    from companion.hub.limits import CappedServer
+
+    class Hello(web.RequestHandler):
+        def get(self) -> None:
+            self.finish("hello")
+
+    started, box = threading.Event(), {}
+
+    def serve() -> None:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        sockets = bind_sockets(0, "127.0.0.1")
+        CappedServer(web.Application([("/", Hello)]), cap=3, idle_connection_timeout=1.0).add_sockets(sockets)
+        box["port"], box["loop"] = sockets[0].getsockname()[1], IOLoop.current()
+        started.set()
+        IOLoop.current().start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    started.wait(10)
+
+    def connect() -> socket.socket:
+        s = socket.create_connection(("127.0.0.1", box["port"]))
+        s.settimeout(20)
+        return s
+
+    try:
+        idle = [connect() for _ in range(3)]
+        time.sleep(0.3)  # let the server take them
+        over = connect()
+        assert over.recv(100) == b""  # closed at once: three are open
+        for s in idle:
+            assert s.recv(100) == b""  # closed by the server once idle past its timeout
+        fresh = connect()
+        fresh.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert fresh.recv(1000).startswith(b"HTTP/1.1 200")
+    finally:
+        box["loop"].add_callback(box["loop"].stop)
+
+
+def test_the_revocation_bound_is_at_most_30_seconds(monkeypatch, capsys):
+    from companion.cli import main
+    from companion.hub.service import AUTH_CACHE
+
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "x")
+    assert AUTH_CACHE <= 30
+    assert main(["hub-service", "--catalog", str(CATALOG), "--auth-cache", "300"]) == 2
+    assert "must be 1 to 30 seconds" in capsys.readouterr().err
