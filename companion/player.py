@@ -170,7 +170,10 @@ class Player(anywidget.AnyWidget):
             elif content.get("kind") == "note" and isinstance(content.get("text"), str) and content["text"].strip():
                 note = Note(uuid.uuid4().hex, course, lesson, item, content.get("at"),  # type: ignore[arg-type]
                             " ".join(content["text"].split()), now)
-                if not self._refused("note", asdict(note)):
+                if len(note.text) > records.MAX_TEXT:  # the one refusal a learner can cause: said plainly
+                    self.status = (f"Not kept: a note can hold at most {records.MAX_TEXT:,} characters; "
+                                   f"this one has {len(note.text):,}")
+                elif not self._refused("note", asdict(note)):
                     self._tracker.store.add_note(note)
                     self._load_notes()
                     self.status = f"Note kept at {clock(note.at)}"

@@ -156,10 +156,11 @@ def test_the_players_handler_refuses_what_the_store_and_the_hub_would(tmp_path):
     for message in [{"kind": "progress", "event": "pause", "position": "-5", "duration": 10, "played": []},
                     {"kind": "progress", "event": "pause", "position": 5, "duration": 10, "played": [[-1e308, 1e308]]},
                     {"kind": "progress", "event": "pause", "position": math.inf, "duration": 10, "played": []},
-                    {"kind": "note", "at": -100, "text": "a note"},
-                    {"kind": "note", "at": 5, "text": "y" * 10_001}]:
+                    {"kind": "note", "at": -100, "text": "a note"}]:
         player._received(player, message, [])
         assert player.status.startswith("Not kept: the page sent"), (message, player.status)
+    player._received(player, {"kind": "note", "at": 5, "text": "y" * 10_001}, [])
+    assert player.status == "Not kept: a note can hold at most 10,000 characters; this one has 10,001"
     assert store.positions() == {} and store.notes() == []
     player._received(player, {"kind": "progress", "event": "pause", "position": 5, "duration": 10,
                               "played": [[0, 5]]}, [])

@@ -3,9 +3,11 @@
 Active only on a JupyterHub (both $JUPYTERHUB_API_TOKEN and the service's address, from
 $COMPANION_HUB_URL or the hub's public URL). The learner's SQLite store stays the source of
 truth: a trigger there copies every tick into an outbox table in the same transaction, the thread
-sends the outbox in batches and deletes what the service accepted, and retries with backoff when
-the hub or service is down. So a click never waits for the network, and no tick is lost when the
-kernel, the hub or the service restarts: the next sender picks up the outbox. Only ticks (course,
+sends the outbox in batches and deletes what the service accepted, sets aside (in the store's
+`hub_refused` table) only the rows it refused, and retries with backoff when the hub or service is
+down. Each row is checked as the service checks it (`companion.records`) before it is sent. So a
+click never waits for the network, and no tick is lost when the kernel, the hub or the service
+restarts: the next sender picks up the outbox. Only ticks (course,
 lesson, item, done, time) and video positions (position, duration, seconds played) are sent,
 never a learner's answers or notes. Standard library only.
 """
