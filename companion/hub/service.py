@@ -67,6 +67,7 @@ class Settings:
     auth_cache: int = AUTH_CACHE
     writer: Writer = field(init=False)
     expiry: dict[str, float | None] = field(default_factory=dict)  # token id -> when it expires (epoch s)
+    asking: set[str] = field(default_factory=set)  # token ids whose expiry is being read from the hub
     known: tuple[Catalog, frozenset[tuple[str, str, str]], frozenset[tuple[str, str, str]]] | None = None
 
     def __post_init__(self) -> None:
@@ -156,7 +157,7 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
     async def prepare(self) -> None:
         self.refusal: tuple[int, str] | None = None
         model = await self.hub_auth.get_user(self, sync=False)
-        if not model or await self._expired(model):
+        if not model or self._expired(model):
             self._hub_auth_user_cache = None
             self.refusal = (401, "no valid JupyterHub login or token: the token is wrong or expired "
                                  "(a kernel sends $JUPYTERHUB_API_TOKEN as 'Authorization: token ...')")
@@ -169,25 +170,32 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
                                  f"scope {' or '.join(sorted(self.hub_auth.access_scopes))} "
                                  "(see README, Teaching a class)")
 
-    async def _expired(self, model: dict[str, Any]) -> bool:
-        """Whether the token behind `model` (a kernel's, or the OAuth cookie's) is past its expiry. The expiry
-        is read from the hub when the token is first seen and kept, so an expired token is refused at once,
-        not when the hub's cached answer runs out."""
+    def _expired(self, model: dict[str, Any]) -> bool:
+        """Whether the token behind `model` (a kernel's, or the OAuth cookie's) is past its expiry. The hub
+        vouched for it just now when it is new, so its expiry is read from the hub beside this request, and
+        kept: from then on an expired token is refused at once, not when the hub's kept answer runs out."""
         token_id = model.get("token_id")
         if not token_id:
             return False
         if token_id not in self.cfg.expiry:
-            if len(self.cfg.expiry) > 100_000:
-                self.cfg.expiry.clear()
-            url = f"{self.hub_auth.api_url}/users/{quote(str(model.get('name')))}/tokens/{quote(token_id)}"
-            try:
-                found = await self.hub_auth._api_request("GET", url)
-                self.cfg.expiry[token_id] = _epoch(found.get("expires_at") if isinstance(found, dict) else None)
-            except Exception as e:  # noqa: BLE001 - the hub's answer about the token stands; asked again next time
-                app_log.warning("cannot read the expiry of token %s from the hub: %s", token_id, e)
-                return False
+            if token_id not in self.cfg.asking:
+                self.cfg.asking.add(token_id)
+                asyncio.get_running_loop().create_task(self._read_expiry(str(model.get("name")), token_id))
+            return False
         expires = self.cfg.expiry[token_id]
         return expires is not None and expires <= time.time()
+
+    async def _read_expiry(self, name: str, token_id: str) -> None:
+        url = f"{self.hub_auth.api_url}/users/{quote(name)}/tokens/{quote(token_id)}"
+        try:
+            found = await self.hub_auth._api_request("GET", url)
+            if len(self.cfg.expiry) > 100_000:
+                self.cfg.expiry.clear()
+            self.cfg.expiry[token_id] = _epoch(found.get("expires_at") if isinstance(found, dict) else None)
+        except Exception as e:  # noqa: BLE001 - the hub's answer about the token stands; asked again next time
+            app_log.warning("cannot read the expiry of token %s from the hub: %s", token_id, e)
+        finally:
+            self.cfg.asking.discard(token_id)
 
     @property
     def learner(self) -> str:
