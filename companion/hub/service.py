@@ -275,6 +275,9 @@ def parse_body(body: bytes) -> dict[str, list[Any]]:
     return {"ticks": data["ticks"], "positions": data.get("positions", [])}
 
 
+TICK = ("done", "changed_at")  # a tick's fields after its course, lesson and item
+
+
 def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str, str]], ...] | None = None,
                now: float | None = None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[str, Any]]]:
     """The ticks and positions of a parsed body as rows, and each row refused with why: one that fails
@@ -293,18 +296,6 @@ def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str
             else:
                 rows[key].append((row["course"], row["lesson"], row["item"], *(row[f] for f in fields)))
     return rows["ticks"], rows["positions"], refused
-
-
-def parse_ticks(body: bytes) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The rows of a body whose every row is valid, or a ValueError naming the first problem."""
-    ticks, positions, refused = check_rows(parse_body(body))
-    if refused:
-        first = refused[0]
-        raise ValueError(f"{first['list']}[{first['index']}]: {first['why']}")
-    return ticks, positions
-
-
-TICK = ("done", "changed_at")
 
 
 @web.stream_request_body
