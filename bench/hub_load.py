@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/hub_load.py                    # 200 learners x 50 ticks, SQLite then PostgreSQL
     .venv/bin/python bench/hub_load.py --batch 1 --backend postgresql
+    .venv/bin/python bench/hub_load.py --batch 1 --flood  # while one more learner floods the service
 
 Needs what `bash scripts/test` sets up: .venv, configurable-http-proxy under .venv/node, postgresql.
 
@@ -10,10 +11,13 @@ For each backend it starts a real JupyterHub with the companion service on the l
 (tests/hubkit.py; PostgreSQL in a fresh cluster with its default durability, fsync on), gives each
 learner a hub-issued token with a single-user server's scopes, and sends every learner's ticks
 through `companion.hub.client.Channel` (the sender's kept-alive connection), `--batch` ticks per
-request, `--concurrency` learners at a time. The first request of each learner includes the
-service's check of the token with the hub. Prints ticks/s accepted, request latency p50/p95 and
-the ticks lost (sent but not in the database afterwards). Bounded: `--max-seconds` per backend.
-Everything (hub, proxy, service, database, this client) shares the machine's cores.
+request, `--concurrency` learners at a time, each ticking items of the catalog (the service takes
+no others). The first request of each learner includes the service's check of the token with the
+hub. With `--flood`, one more learner sends, as fast as one connection goes, bodies over the size
+limit, 1,000 rows outside the catalog, 100,000-deep JSON and a 401-digit number. Prints ticks/s
+accepted, request latency p50/p95 and the ticks lost (sent but not in the database afterwards).
+Bounded: `--max-seconds` per backend. Everything (hub, proxy, service, database, this client)
+shares the machine's cores.
 """
 
 from __future__ import annotations
