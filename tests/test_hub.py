@@ -383,7 +383,7 @@ def test_hostile_bodies_are_refused_before_they_cost_anything(classroom):
         assert answer.status_code == 400 and answer.json()["error"], body[:50]
     junk = [_item(classroom, course="junk", item=f"i{n}") for n in range(1000)]
     answer = _post(classroom, token, {"ticks": junk})
-    assert answer.status_code == 400 and len(answer.json()["refused"]) == 1000
+    assert answer.status_code == 400 and len(answer.json()["refused"]) == 50  # checked no further
     assert requests.get(hub.service_url + "api/ticks", headers={"Authorization": f"token {token}"},
                         timeout=10).json()["ticks"] == []
     with socket.create_connection(("127.0.0.1", hub.service_port)) as idle:  # a half-open request: headers only

@@ -36,6 +36,7 @@ from . import db, limits, report
 MAX_BATCH = 1000  # ticks and positions a request (the sender sends up to 500)
 MAX_BODY = 2 * 2**20  # bytes of a request body, refused (413) before it is read
 MAX_DIGITS = 20  # of an integer in a body: no time or number of seconds needs more
+MAX_REFUSED = 50  # refused rows a request's answer lists; its other rows are not checked
 MAX_CONNECTIONS = 1000  # open at once; more are closed at once, before file descriptors run out
 IDLE_TIMEOUT = 30.0  # seconds a connection may wait for a request's headers or body, or idle between requests
 AUTH_CACHE = 30  # seconds the hub's answer about a token is kept: revocation and group changes count after this
@@ -282,11 +283,15 @@ def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str
                now: float | None = None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[str, Any]]]:
     """The ticks and positions of a parsed body as rows, and each row refused with why: one that fails
     `companion.records` (the check the kernel's sender makes too) or, given `known` (the catalog's items
-    and videos), is about an item the catalog doesn't hold."""
+    and videos), is about an item the catalog doesn't hold. After MAX_REFUSED refused rows the rest is not
+    checked (a request of junk costs little): the sender sets those aside and sends the rest again."""
     refused: list[dict[str, Any]] = []
     rows: dict[str, list[tuple[Any, ...]]] = {"ticks": [], "positions": []}
+    now = time.time() if now is None else now
     for key, kind, fields in (("ticks", "tick", TICK), ("positions", "sent_position", db.POSITION[4:])):
         for n, row in enumerate(data[key]):
+            if len(refused) >= MAX_REFUSED:
+                break
             why = records.problems(kind, row, now)
             where = (row["course"], row["lesson"], row["item"]) if not why else None
             if where and known is not None and where not in known[key == "positions"]:
