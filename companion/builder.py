@@ -14,7 +14,7 @@ from nbformat import NotebookNode
 
 from .board import course_table, heading, overview
 from .catalog import Assignment, Catalog, Course, Lesson, Series
-from .cells import ANSWER, EMBED, META, generated
+from .cells import ANSWER, EMBED, LANGUAGE_INFO, META, generated, seal
 from .embed import Embed, embed_for
 from .errors import BuildError
 from .extras import Extra
@@ -22,7 +22,6 @@ from .layout import INDEX, Layout, catalog_from, reserved
 from .markup import link, md, md_block, py, url
 from .nodes import new_notebook, new_output
 from .prompts import prompts_for
-from .serverext import LANGUAGE_INFO
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 RUN_HINT = ("Watch the videos here, write your answers under the prompts, then tick what you have done in the "
@@ -265,4 +264,6 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
         where = {parent: catalog_from(folder / parent, catalog.path) for parent in {p.parent for p in out}}
         for path, nb in out.items():
             nb.metadata[META]["catalog"] = where[path.parent]
+    for nb in out.values():
+        seal(nb)
     return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import re
 import sys
@@ -205,14 +204,12 @@ def _bar(done: int, total: int, width: int = 20) -> str:
 
 def lab_command(out: Path, lab_args: list[str]) -> list[str]:
     """`jupyter lab` rooted at the notebooks (not the repository), its printed URL opening the top
-    index, with the companion's server settings (`serverext`); the learner's options come last, so win."""
-    from . import serverext
+    index, with the companion's server extension on (as its installed switch does; named here too, so
+    an install without the switch gets it); the learner's options come last, so win."""
     from .layout import INDEX
 
-    settings = json.loads(serverext.CONFIG.read_text(encoding="utf-8"))
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={out.resolve()}",
-           f"--LabApp.default_url=/lab/tree/{INDEX}"]
-    cmd += [f"--{section}.{key}={value}" for section, values in settings.items() for key, value in values.items()]
+           f"--LabApp.default_url=/lab/tree/{INDEX}", "--ServerApp.jpserver_extensions=companion=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in lab_args:
         cmd.append("--allow-root")  # as root JupyterLab exits at once without it
     return cmd + lab_args
@@ -220,17 +217,11 @@ def lab_command(out: Path, lab_args: list[str]) -> list[str]:
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """Build, then hand the terminal to JupyterLab on the course index."""
-    from . import serverext
     from .api import build
 
     report = build(_catalog_path(args.catalog), args.out)
     _print_changes(report)
     assert report.out is not None
-    try:  # so a plain `jupyter lab` in this environment behaves the same later
-        serverext.install_config()
-    except OSError as e:
-        print(f"companion: could not record the JupyterLab settings in this environment ({e}); "
-              "they apply to this session only", file=sys.stderr)
     cmd = lab_command(report.out, args.lab_args)
     os.execv(sys.executable, cmd)
     return 0  # not reached

@@ -18,7 +18,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import atomic, twins
-from .cells import EXTRA_ROLES, META, LessonKey, generated_view, lesson_key, notebook_meta, removed_header
+from .cells import BUILT, EXTRA_ROLES, META, LessonKey, generated_view, lesson_key, notebook_meta, removed_header
 from .errors import BuildError
 from .layout import KEPT_FOLDER, archived, twin_path
 from .merge import has_learner_work, merge
@@ -302,7 +302,7 @@ def _why(old: dict[str, Any] | None, nb: NotebookNode) -> str:
         return "catalog changed"
 
     def split(view: list[Any]) -> tuple[list[Any], list[Any]]:
-        meta = {k: v for k, v in (view[0] or {}).items() if k != "extra"}
+        meta = {k: v for k, v in (view[0] or {}).items() if k not in ("extra", BUILT)}
         extra = [e for e in view[1:] if e[2] in EXTRA_ROLES]
         return [meta] + [e for e in view[1:] if e[2] not in EXTRA_ROLES], extra
 

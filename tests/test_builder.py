@@ -29,7 +29,9 @@ def test_one_notebook_per_lesson_plus_course_and_catalog_indexes(tmp_path):
 
 def test_lesson_notebook_names_course_lesson_and_the_python3_kernel(tmp_path):
     nb = nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4)
+    sealed = nb.metadata.companion.pop("built")
     assert nb.metadata.companion == {"course": "c1", "lesson": 2, "lesson_id": "l2", "catalog": "../../catalog.json"}
+    assert len(sealed) == 16, "the build's seal: a digest of what it generated"
     assert nb.metadata.kernelspec.name == "python3"
     assert "widgets" not in nb.metadata
 
