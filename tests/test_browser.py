@@ -16,6 +16,7 @@ no sleep stands in for something Playwright can wait for.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -130,12 +131,13 @@ class Lab:
     env: dict[str, str] = field(default_factory=dict)  # what the build and the server ran with (a rebuild uses it too)
     page: Any = None  # one JupyterLab page for the module: loading JupyterLab costs ~7 s, opening a notebook ~2 s
     players: list[tuple[str, str]] = field(default_factory=list)  # (URL, Referer) of each player the page loaded
-    env: dict[str, str] = field(default_factory=dict)  # what the build, the server and its kernels run with
+    python: str = sys.executable  # the environment whose companion builds and whose JupyterLab serves
+    log: Path | None = None  # the server's log
 
     def companion(self, *args: str) -> str:
         """Run the real `companion` CLI on this lab's catalog, store and trust database; its output."""
-        done = subprocess.run([sys.executable, "-m", "companion", *args], env=self.env, capture_output=True,
-                              text=True, timeout=180)
+        done = subprocess.run([self.python, "-m", "companion", *args], env=self.env, cwd=self.notebooks.parent,
+                              capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, f"companion {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
@@ -242,14 +244,16 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """Build the notebooks from a copy of the catalog, serve them with JupyterLab, load it in chromium."""
+@contextlib.contextmanager
+def serve_lab(tmp: Path, python: str = sys.executable, *, this_checkout: bool = True) -> Iterator[Lab]:
+    """Build the notebooks from a copy of the catalog with `python`'s companion, serve them with that
+    environment's plain JupyterLab (no option naming the companion), load it in chromium.
+    `this_checkout`: the build and the kernels import the companion of this checkout (PYTHONPATH);
+    otherwise the one installed in `python`'s environment."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium) for browser tests")
     from playwright.sync_api import sync_playwright
 
-    tmp = tmp_path_factory.mktemp("browser")
     catalog_path = tmp / "catalog.json"
     shutil.copy(REPO / "catalog.json", catalog_path)
     notebooks = tmp / "notebooks"
@@ -261,29 +265,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
            "JUPYTER_RUNTIME_DIR": str(tmp / "jupyter-runtime"),
            "IPYTHONDIR": str(tmp / "ipython"),
            "COMPANION_PROGRESS": str(progress),
-           "COMPANION_CATALOG": str(catalog_path),
-           # the build and the kernels use the companion of this checkout
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+           "COMPANION_CATALOG": str(catalog_path)}
+    if this_checkout:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    else:
+        env.pop("PYTHONPATH", None)
     # No "get notified about Jupyter news?" toast over the screenshots.
     settings = Path(env["JUPYTER_CONFIG_DIR"]) / "lab/user-settings/@jupyterlab/apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
 
-    Lab("", token, notebooks, load(catalog_path), progress, env=env).build()
+    Lab("", token, notebooks, load(catalog_path), progress, env=env, python=python).build()
     assert (Path(env["JUPYTER_DATA_DIR"]) / "nbsignatures.db").is_file(), "the build trusted nothing"
 
     log = tmp / "jupyter-lab.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={_free_port()}",
+    cmd = [python, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={_free_port()}",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}", "--LabApp.news_url=None",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # as root it exits at once without it
     with open(log, "wb") as log_file:
-        proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         lab = Lab(_wait_for_server(proc, Path(env["JUPYTER_RUNTIME_DIR"]), token, log), token, notebooks,
-                  load(catalog_path), progress, env=env)
+                  load(catalog_path), progress, env=env, python=python, log=log)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
             try:
@@ -301,6 +307,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 browser.close()
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One JupyterLab of this environment on notebooks built from this checkout, for a test module."""
+    with serve_lab(tmp_path_factory.mktemp("browser")) as lab:
+        yield lab
 
 
 @pytest.fixture
