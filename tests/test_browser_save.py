@@ -62,11 +62,11 @@ def type_answer(lab: Lab, cell_id: str, text: str) -> None:
 
 
 def add_prompt(lab: Lab, path: Path, prompt: str) -> None:
-    """An author's catalog edit to this lesson, built while the learner has it open."""
+    """An author's catalog edit to this lesson, then a build."""
     catalog = json.loads(lab.catalog.path.read_text(encoding="utf-8"))
     lesson_id = json.loads(path.read_text(encoding="utf-8"))["metadata"]["companion"]["lesson_id"]
     lesson = next(l for c in catalog["courses"] if c["id"] == LESSON[0] for l in c["lessons"] if l["id"] == lesson_id)
-    lesson["prompts"] = [*lesson.get("prompts", []), {"id": "added-while-run", "text": prompt}]
+    lesson["prompts"] = [*lesson.get("prompts", []), {"id": f"added-{os.urandom(3).hex()}", "text": prompt}]
     lab.catalog.path.write_text(json.dumps(catalog, indent=2, ensure_ascii=False), encoding="utf-8")
     companion(lab, "build")
 
@@ -108,6 +108,10 @@ def test_a_run_ticked_and_answered_lesson_reopens_trusted_with_its_players(lab: 
             settings.unlink()
 
     lab.close_all()
+    if how == "rebuild":  # and a build that merges the saved lesson, closed this time
+        add_prompt(lab, path, later := f"Another prompt, added after the save {os.urandom(3).hex()}")
+        assert later in path.read_text(encoding="utf-8") and answer in path.read_text(encoding="utf-8")
+        assert signed(lab, path), "the build merged the learner's lesson and left it untrusted"
     if how == "autosave":
         lab.load()  # back to the default interval for the next test
     open_path(lab, rel)
