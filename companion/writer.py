@@ -11,6 +11,7 @@ with it; a lesson that left the catalog is deleted only if nobody wrote in it, e
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from .merge import has_learner_work, merge
 from .nodes import dumps
 from .report import Change, Report
 from .scan import Existing, Scanned, refuse_nested, scan
-from .trust import open_notary, sign
+from .trust import lost_trust, open_notary, sign
 
 if TYPE_CHECKING:
     from nbformat.sign import NotebookNotary
@@ -50,10 +51,12 @@ def decide(nb: NotebookNode, path: PurePosixPath, source: Existing | None) -> tu
     return _why(old, nb), merge(nb, old)
 
 
-def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False) -> list[Change]:
+def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False,
+              untrusted: Callable[[dict[str, Any]], bool] | None = None) -> list[Change]:
     """Every change that brings `scanned` in line with `planned`, each with its reason; writes nothing.
     Notebook writes come first, then removals and archives, then the text twins (with `text`).
-    A file the build cannot read or match, where it would write, is kept aside first."""
+    A file the build cannot read or match, where it would write, is kept aside first. A learner's
+    file that `untrusted` says lost its trust is made again with their work, to be signed."""
     existing = scanned.notebooks
     by_key: dict[LessonKey, Existing] = {}
     for e in existing.values():
@@ -83,6 +86,9 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
         else:
             reason = ""
         why, merged = decide(nb, path, source)
+        if merged is None and aside is None and source is not None and source.nb is not None \
+                and untrusted is not None and untrusted(source.nb):
+            why, merged = "not trusted on this machine, so its players were hidden: trusted again", merge(nb, source.nb)
         if merged is None and aside is None:
             changes.append(Change("keep", path, why))  # leave their file alone
             continue
@@ -282,7 +288,8 @@ def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool
     """Reconcile, then (unless `dry_run`) apply: the report lists what changed or would change."""
     scanned = scan(out, text=text, expected=set(planned))
     refuse_nested(scanned)
-    changes = reconcile(planned, scanned, text=text)
+    untrusted = functools.partial(lost_trust, notary) if notary is not None and trust and not dry_run else None
+    changes = reconcile(planned, scanned, text=text, untrusted=untrusted)
     report = Report([c for c in changes if c.action != "keep"], unchanged=sum(c.action == "keep" for c in changes))
     if not dry_run:
         report.trusted, events = apply(changes, out, trust=trust, notary=notary)
