@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
     from nbformat.sign import NotebookNotary
 
+    from .evidence import Proposal, Source, Unresolved
     from .report import Report
-    from .resolve import Proposal, Source, Unresolved
     from .store import ProgressStore
     from .tally import CourseProgress
 
@@ -197,10 +197,10 @@ class Resolved:
 
 def resolve(source: str | Path | Source, *, catalog: str | Path = CATALOG_NAME, accept: bool = False) -> Resolved:
     """Propose YouTube ids for the catalog's videos that have none, from the pages `source` knows
-    (a path: an evidence file, see `companion.resolve.EvidenceFile`); `accept` writes them into the
+    (a path: an evidence file, see `companion.evidence.EvidenceFile`); `accept` writes them into the
     catalog with their pages as `evidence` (atomically, only a valid result), else nothing is written."""
-    from .resolve import EvidenceFile, propose
-    from .resolve import accept as accept_into
+    from .evidence import EvidenceFile, propose
+    from .evidence import accept as accept_into
 
     path = Path(catalog)
     pages = EvidenceFile(Path(source)) if isinstance(source, (str, Path)) else source

@@ -141,10 +141,11 @@ def propose(data: dict[str, Any], source: Source) -> tuple[list[Proposal], list[
 
 
 def _names(page: Page, video: dict[str, Any], channel: str) -> bool:
-    """Whether the page is about this video: it names the video's title or an alias (as whole words)
-    and, when both say, the same channel (by their first word: "MIT OCW" is "MIT OpenCourseWare")."""
+    """Whether the page is about this video: it names the video's title or an alias, with or without
+    a bracketed aside ("[Grokking]"), as whole words, and, when both say, the same channel (by their
+    first word: "MIT OCW" is "MIT OpenCourseWare")."""
     said = [f" {k} " for k in title_keys(page.title)]
-    wanted = [f" {k} " for t in (video["title"], *video.get("aliases", ())) for k in title_keys(t)[:1]]
+    wanted = [f" {k} " for t in (video["title"], *video.get("aliases", ())) for k in title_keys(t)]
     if not any(w.strip() and w in s for w in wanted for s in said):
         return False
     if page.channel and channel:
