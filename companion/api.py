@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
     from nbformat.sign import NotebookNotary
 
+    from .evidence import Proposal, Source, Unresolved
     from .report import Report
     from .store import ProgressStore
     from .tally import CourseProgress
@@ -181,6 +182,42 @@ def _import(index: Path, text: str, course: str, path: Path, title: str | None) 
     if after != before:
         atomic.write_text(path, after)
     return Imported(path, course, lessons, after != before)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What `resolve` found: an id proposed (with its pages) or the reason there is none, for each
+    catalog video without one, and how many proposals were written (`accept`)."""
+
+    catalog: Path
+    proposals: list[Proposal]
+    left: list[Unresolved]
+    written: int
+
+
+def resolve(source: str | Path | Source, *, catalog: str | Path = CATALOG_NAME, accept: bool = False) -> Resolved:
+    """Propose YouTube ids for the catalog's videos that have none, from the pages `source` knows
+    (a path: an evidence file, see `companion.evidence.EvidenceFile`); `accept` writes them into the
+    catalog with their pages as `evidence` (atomically, only a valid result), else nothing is written."""
+    from .evidence import EvidenceFile, propose
+    from .evidence import accept as accept_into
+
+    path = Path(catalog)
+    pages = EvidenceFile(Path(source)) if isinstance(source, (str, Path)) else source
+    load(path)  # a catalog with mistakes is reported as such, before anything is proposed for it
+    proposals, left = propose(read_json(path), pages)
+    if not accept or not proposals:
+        return Resolved(path, proposals, left, 0)
+    with _locked(path.parent, "import"):  # the catalog is read again under the lock: no import is lost
+        data = read_json(path)
+        proposals, left = propose(data, pages)
+        written = accept_into(data, proposals)
+        problems = problems_of(data)
+        if problems:
+            raise CatalogError([f"after resolving: {p}" for p in problems])
+        if written:
+            atomic.write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return Resolved(path, proposals, left, written)
 
 
 def _refuse_broken(before: str, path: Path) -> None:

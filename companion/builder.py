@@ -110,7 +110,8 @@ class LessonBuilder:
         if embed:
             lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)}" + (f" · *{NO_PLAYER}*" if n == 1 else "")]
         else:
-            lines += ["", f"↗ {link('Find it on YouTube', v.url)} (the source list gives no direct link to this video)"]
+            lines += ["", f"The source list names this video but gives no link to it, so it can't play here: "
+                          f"↗ {link('search for it on YouTube', v.url)}"]
         cells = [generated("markdown", "video", a.id, "\n".join(lines))]
         if embed:
             out = new_output("display_data", data=embed.bundle(), metadata={})

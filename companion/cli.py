@@ -85,6 +85,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """`companion resolve`: the ids proposed for videos named by title only, each with its pages, and
+    what stays without one and why; `--accept` writes the proposals into the catalog."""
+    from .api import resolve
+
+    done = resolve(args.evidence, catalog=_catalog_path(args.catalog), accept=args.accept)
+    for p in done.proposals:
+        print(f'{p.video}: "{p.title}" is {p.youtube}, named by')
+        for page in p.evidence:
+            print(f"    {page}")
+    for u in done.left:
+        print(f'{u.video}: "{u.title}" keeps its search link: {u.why}')
+    if args.accept:
+        print(f"{done.catalog}: {done.written} id(s) written with their evidence; {len(done.left)} video(s) left")
+    elif done.proposals:
+        print(f"{len(done.proposals)} id(s) proposed, {len(done.left)} video(s) left; nothing was written: check the "
+              f"pages, then run again with --accept to write them into {done.catalog}")
+    else:
+        print(f"no id proposed, {len(done.left)} video(s) left; nothing was written")
+    return 0
+
+
 def _shown(out: Path | None, rel: object) -> str:
     """A file the build touches, as a plain path (twins are `../text/...` from the output folder)."""
     return os.path.normpath(out / str(rel)) if out is not None else str(rel)
@@ -258,6 +280,12 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--course", required=True, help="id of the course to add or replace")
     i.add_argument("--title", help="course title (default: the index's # heading)")
     i.set_defaults(func=cmd_import)
+    r = with_catalog(sub.add_parser("resolve", help="propose YouTube ids, with their evidence, for videos named "
+                                                    "by title only"))
+    r.add_argument("--evidence", required=True, metavar="FILE",
+                   help='JSON file of public pages: {"pages": [{"url", "youtube", "title", "channel"}, ...]}')
+    r.add_argument("--accept", action="store_true", help="write the proposed ids and their pages into the catalog")
+    r.set_defaults(func=cmd_resolve)
     b = with_catalog(sub.add_parser("build", help="write one notebook per lesson, keeping learner work"))
     b.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 naming notebooks that are out of date")

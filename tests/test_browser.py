@@ -116,6 +116,8 @@ STUB_API = """(() => {
 MANY_VIDEOS = ("math-for-ml", 13)  # eight videos
 PLAYLIST = ("llms-asap", "prelude")  # its video plays inside a playlist (list=...)
 CHECKLIST = ("deep-learning-3blue1brown", 1)
+SVD_LESSON = ("ml-foundations", 8)  # Strang's lecture 29, which the source names by title only
+NO_LINK = ("math-for-ml", 19)  # two Welch Labs videos the source names without a link
 ANSWERS = ("intuition-3blue1brown", 1)
 
 
@@ -404,14 +406,17 @@ def screenshot(page: Any, name: str, folder: Path = SCREENSHOTS) -> Path:
 
 # --- the tests ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("course, lesson_key", [MANY_VIDEOS, PLAYLIST], ids=["many-videos", "playlist"])
+@pytest.mark.parametrize("course, lesson_key", [MANY_VIDEOS, PLAYLIST, SVD_LESSON],
+                         ids=["many-videos", "playlist", "svd-lesson"])
 def test_saved_players_show_on_open_without_running(lab: Lab, course: str, lesson_key: int | str):
     expected = expected_embeds(lab.catalog, course, lesson_key)
     assert not lab.catalog.privacy_enhanced, "this test expects www.youtube.com embeds"
     if (course, lesson_key) == MANY_VIDEOS:
         assert len(expected) >= 3, "pick a lesson with several videos"
-    else:
+    elif (course, lesson_key) == PLAYLIST:
         assert any("list" in q for _, q in expected), "pick a lesson whose video plays inside a playlist"
+    else:
+        assert [src for src, _ in expected] == ["https://www.youtube.com/embed/TX_vooSnhm8"], "Strang's lecture 29"
 
     page, path = lab.page, lab.open(course, lesson_key)
     frames = page.locator(IFRAME)
@@ -436,6 +441,23 @@ def test_saved_players_show_on_open_without_running(lab: Lab, course: str, lesso
     referers = [ref for url, ref in lab.players if url == srcs[0]]
     assert referers and all(ref.startswith(lab.url) for ref in referers), lab.players
     screenshot(page, f"{course}-{lesson_key}-on-open.png")
+
+
+def test_a_video_the_source_names_without_a_link_says_so_and_links_a_search(lab: Lab):
+    course, lesson_key = NO_LINK
+    lesson = lab.catalog.course(course).lesson(lesson_key)
+    linkless = [a.id for a in lesson.videos if not lab.catalog.videos[a.id].youtube]
+    assert linkless, "pick a lesson with a video the source names without a link"
+    page = lab.page
+    lab.open(course, lesson_key)
+    lines = page.locator(".jp-MarkdownOutput", has_text="gives no link to it")
+    expect(lines).to_have_count(len(linkless))
+    line = lines.first
+    line.scroll_into_view_if_needed()
+    expect(line).to_contain_text("The source list names this video but gives no link to it, so it can't play here")
+    href = line.locator("a", has_text="search for it on YouTube").get_attribute("href")
+    assert href == lab.catalog.videos[linkless[0]].url
+    screenshot(page, f"{course}-{lesson_key}-no-link.png")
 
 
 def test_checklist_ticks_survive_a_kernel_restart(lab: Lab):

@@ -56,7 +56,9 @@ def test_each_video_has_text_a_player_cell_by_id_and_a_plain_link(tmp_path):
 
 def test_a_video_without_a_youtube_id_gets_a_search_link_and_no_player(tmp_path):
     c = cells(nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4))
-    assert "Find it on YouTube](https://www.youtube.com/results?search_query=x)" in c["video-no-link"].source
+    text = c["video-no-link"].source
+    assert "The source list names this video but gives no link to it" in text
+    assert "[search for it on YouTube](https://www.youtube.com/results?search_query=x)" in text
     assert "embed-no-link" not in c
 
 
