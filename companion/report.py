@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from .scan import Existing
 
-ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "keep")
+ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "copy", "keep")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from .layout import KEPT_FOLDER, archived, twin_path
 from .merge import has_learner_work, merge
 from .nodes import dumps
 from .report import Change, Report
-from .scan import Existing, Scanned, refuse_nested, scan
+from .scan import Existing, Scanned, owners, refuse_nested, scan
 from .trust import open_notary, sign
 
 if TYPE_CHECKING:
@@ -55,11 +55,9 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     Notebook writes come first, then removals and archives, then the text twins (with `text`).
     A file the build cannot read or match, where it would write, is kept aside first."""
     existing = scanned.notebooks
-    by_key: dict[LessonKey, Existing] = {}
-    for e in existing.values():
-        if e.key is not None and (e.key not in by_key or by_key[e.key].problem is not None):
-            by_key[e.key] = e  # a well-formed notebook of the lesson wins over a damaged one
     keys = {path: _key(nb) for path, nb in planned.items()}
+    home = {key: path for path, key in keys.items()}
+    by_key = owners(existing.values(), home)
     planned_keys = set(keys.values())
     consumed: set[PurePosixPath] = set()
     changes: list[Change] = []
@@ -106,18 +104,19 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     for path, e in existing.items():
         if path in planned or e.key is None:
             continue
+        if e.key in planned_keys and path not in consumed:  # not the lesson's own file: a learner's duplicate
+            changes.append(Change("copy", path, f"a copy of {_name(planned[home[e.key]])}; left as it is "
+                                                f"(the lesson's notebook is {home[e.key]})"))
+            continue
         work = bool(e.nb and has_learner_work(e.nb))
-        if e.problem is not None and (path in consumed or e.key not in planned_keys or work):
-            if path in consumed or e.key not in planned_keys:
-                where = _free(scanned, path, claimed)
-                changes.append(Change("aside", path, f"cannot read it ({e.problem}); moved to {scanned.root / where}",
-                                      aside=where, read=e))
-                changes.append(Change("remove", path, f"kept in {where}", read=e))
+        if e.problem is not None:
+            where = _free(scanned, path, claimed)
+            changes.append(Change("aside", path, f"cannot read it ({e.problem}); moved to {scanned.root / where}",
+                                  aside=where, read=e))
+            changes.append(Change("remove", path, f"kept in {where}", read=e))
         elif path in consumed:
             changes.append(Change("remove", path, "its lesson and your work in it moved to a new file",
                                   None if work else "lesson moved", read=e))
-        elif e.key in planned_keys:
-            continue  # another file already took this lesson's work
         elif work:
             kept = nbformat.from_dict(e.nb)
             kept.cells.insert(0, removed_header())
@@ -130,6 +129,12 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     if text:
         changes += _reconcile_twins(planned, scanned, {c.path: c.reason for c in changes if c.action != "keep"})
     return changes
+
+
+def _name(nb: NotebookNode) -> str:
+    """A lesson as a learner names it in a report line: "Lesson 41", or its id when it has no number."""
+    lesson = nb.metadata[META].get("lesson")
+    return f"Lesson {lesson}" if isinstance(lesson, int) else f"lesson {lesson}"
 
 
 def _aside(here: Existing, key: LessonKey, planned_keys: set[LessonKey],
