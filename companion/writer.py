@@ -11,6 +11,10 @@ with it; a lesson that left the catalog is deleted only if nobody wrote in it, e
 from __future__ import annotations
 
 import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +22,25 @@ import nbformat
 from nbformat import NotebookNode
 
 from . import atomic, twins
-from .cells import EXTRA_ROLES, META, LessonKey, generated_view, lesson_key, notebook_meta, removed_header
+from .cells import (
+    ANSWER,
+    EMBED,
+    EXTRA_ROLES,
+    META,
+    MOVABLE,
+    LessonKey,
+    generated_view,
+    is_generated,
+    lesson_key,
+    notebook_meta,
+    removed_header,
+    role,
+    source,
+)
 from .errors import BuildError
+from .follow import destination
 from .layout import KEPT_FOLDER, archived, twin_path
-from .merge import has_learner_work, merge
+from .merge import Cells, has_learner_work, merge, strays
 from .nodes import dumps
 from .report import Change, Report
 from .scan import Existing, Scanned, owners, refuse_nested, scan
@@ -39,21 +58,46 @@ def _key(nb: NotebookNode) -> LessonKey:
     return key
 
 
-def decide(nb: NotebookNode, path: PurePosixPath, source: Existing | None) -> tuple[str, NotebookNode | None]:
+@dataclass(frozen=True)
+class Moves:
+    """Work crossing between lessons in one build, as one notebook sees it: `incoming`, what it
+    takes from others under the id of the generated cell it goes under; `sent`, what left it
+    with a video or prompt (as read: `decide` lets it go only while the file still holds it so)."""
+
+    incoming: dict[str, Cells] = field(default_factory=dict)
+    sent: dict[str, Cells] = field(default_factory=dict)
+    why: tuple[str, ...] = ()  # for the report: what came from where, what went where
+
+
+def decide(nb: NotebookNode, path: PurePosixPath, source: Existing | None,
+           moves: Moves | None = None) -> tuple[str, NotebookNode | None]:
     """What to write at `path` for the planned `nb` given the file the learner's work is read from:
     (reason, the merged notebook), or (reason, None) to leave the file as it is. The writer asks
     it once when planning and again whenever that file changed before it could be replaced."""
     old = source.nb if source is not None else None
-    if source is not None and source.path == path and source.problem is None and old \
-            and generated_view(old) == generated_view(nb):
+    mine = source is not None and source.path == path and source.problem is None and old \
+        and generated_view(old) == generated_view(nb)
+    if mine and moves is None:
         return "only the learner's work differs", None
-    return _why(old, nb), merge(nb, old)
+    moved: list[str] = []
+    if moves is not None and moves.sent:
+        now = strays(nb, old)
+        moved = [a for a, cells in moves.sent.items() if now.get(a) == cells]
+    merged = merge(nb, old, moves.incoming if moves else None, moved)
+    if mine and old is not None and _same_cells(merged, old):
+        return "only the learner's work differs", None  # what came from elsewhere was here already
+    return _why(old, nb), merged
+
+
+def _same_cells(nb: NotebookNode, old: dict[str, Any]) -> bool:
+    return json.dumps(nb.cells, sort_keys=True) == json.dumps(old.get("cells"), sort_keys=True)
 
 
 def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, text: bool = False) -> list[Change]:
     """Every change that brings `scanned` in line with `planned`, each with its reason; writes nothing.
     Notebook writes come first, then removals and archives, then the text twins (with `text`).
-    A file the build cannot read or match, where it would write, is kept aside first."""
+    A file the build cannot read or match, where it would write, is kept aside first. A learner's
+    work under a video or prompt the catalog moved to another lesson goes with it (`_moves`)."""
     existing = scanned.notebooks
     keys = {path: _key(nb) for path, nb in planned.items()}
     home = {key: path for path, key in keys.items()}
@@ -62,17 +106,25 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     consumed: set[PurePosixPath] = set()
     changes: list[Change] = []
     claimed: set[PurePosixPath] = set()
-    for path, nb in planned.items():
-        key = keys[path]
+
+    def sources(path: PurePosixPath) -> tuple[Existing | None, str | None, Existing | None]:
+        """The file at `path`, why it must be kept aside (or None), the file the learner's work is read from."""
         here = existing.get(path)
-        if here is not None and here.data == dumps(nb).encode():
+        aside = _aside(here, keys[path], planned_keys, by_key) if here is not None else None
+        if here is not None and here.nb is not None and (here.key == keys[path] or (aside and here.key is None)):
+            return here, aside, here
+        return here, aside, by_key.get(keys[path])
+
+    unchanged = {path for path, nb in planned.items()
+                 if path in existing and existing[path].data == dumps(nb).encode()}
+    found = {path: sources(path) for path in planned if path not in unchanged}
+    moves = _moves(planned, keys, {path: s for path, (_, _, s) in found.items()})
+    for path, nb in planned.items():
+        move = moves.get(path)
+        if path in unchanged and (move is None or not move.incoming):
             changes.append(Change("keep", path, "unchanged", sign=nb))
             continue
-        aside = _aside(here, key, planned_keys, by_key) if here is not None else None
-        if here is not None and here.nb is not None and (here.key == key or (aside and here.key is None)):
-            source: Existing | None = here
-        else:
-            source = by_key.get(key)
+        here, aside, source = found[path] if path in found else sources(path)
         if source is not None and source.path != path and source.path not in planned:
             consumed.add(source.path)
             reason = f"lesson moved from {source.path}"
@@ -80,7 +132,7 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
             reason = "new in the catalog" if here is None else "replaces a notebook of another lesson"
         else:
             reason = ""
-        why, merged = decide(nb, path, source)
+        why, merged = decide(nb, path, source, move)
         if merged is None and aside is None:
             changes.append(Change("keep", path, why))  # leave their file alone
             continue
@@ -99,8 +151,12 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
         if aside is not None:
             reason = "made again from the catalog" + (
                 " and what could be read of the old file" if source is here else "")
-        changes.append(Change("add" if here is None else "update", path, reason or why, stale, write=merged,
-                              sign=merged, plan=nb, read=source, replaces=here))
+        if move is not None and here is not None and here.nb is not None and stale.endswith("catalog changed") \
+                and generated_view(here.nb) == generated_view(nb):
+            stale = "; ".join(move.why)  # only work another lesson gave it is missing
+        changes.append(Change("add" if here is None else "update", path, "; ".join((reason or why,) + (
+            move.why if move else ())), stale, write=merged, sign=merged, plan=nb, read=source, replaces=here,
+            moves=move))
     for path, e in existing.items():
         if path in planned or e.key is None:
             continue
@@ -129,6 +185,69 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     if text:
         changes += _reconcile_twins(planned, scanned, {c.path: c.reason for c in changes if c.action != "keep"})
     return changes
+
+
+def _moves(planned: dict[PurePosixPath, NotebookNode], keys: dict[PurePosixPath, LessonKey],
+           sources: dict[PurePosixPath, Existing | None]) -> dict[PurePosixPath, Moves]:
+    """For each notebook of a changed lesson, the work leaving it with a video or prompt another
+    lesson of its course now has, and the work it takes in (`follow.destination` decides where).
+    `sources`: the file each changed lesson's work is read from; a lesson not in it is unchanged."""
+    gone = {path: strays(planned[path], s.nb) for path, s in sources.items() if s is not None and s.nb}
+    if not any(gone.values()):
+        return {}
+    holders: dict[tuple[Any, str], list[PurePosixPath]] = {}
+    for path, nb in planned.items():
+        for c in nb.cells:
+            if role(c) in MOVABLE:
+                holders.setdefault((keys[path][0], c.id), []).append(path)
+
+    @functools.cache
+    def old_ids(path: PurePosixPath) -> frozenset[str]:
+        if path not in sources:
+            return frozenset(c.id for c in planned[path].cells)  # unchanged: the file is the plan
+        old = sources[path]
+        cells = (old.nb or {}).get("cells", []) if old is not None else []
+        return frozenset(str(c.get("id")) for c in cells if is_generated(c))
+
+    out: dict[PurePosixPath, Moves] = {}
+    sent: dict[tuple[PurePosixPath, PurePosixPath], list[str]] = {}
+    for path, work in gone.items():
+        for anchor, cells in work.items():
+            to = destination((q for q in holders.get((keys[path][0], anchor), []) if q != path),
+                             functools.partial(_had, old_ids, anchor))
+            if to is None:
+                continue  # no lesson has it now: it stays here, under "Notes from removed content"
+            out.setdefault(to, Moves()).incoming.setdefault(anchor, []).extend(cells)
+            out.setdefault(path, Moves()).sent[anchor] = cells
+            sent.setdefault((path, to), []).append(_what(planned[to], anchor))
+    for (path, to), what in sent.items():
+        source = sources[path]
+        assert source is not None
+        items = " and ".join(dict.fromkeys(what))
+        them = "it" if len(set(what)) == 1 else "them"
+        out[path] = replace(out[path], why=out[path].why + (f"your work under {items} moved with {them} to {to}",))
+        out[to] = replace(out[to], why=out[to].why + (f"took in your work under {items} from {source.path}",))
+    return out
+
+
+def _had(old_ids: Callable[[PurePosixPath], frozenset[str]], anchor: str, path: PurePosixPath) -> bool:
+    return anchor in old_ids(path)
+
+
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def _what(nb: NotebookNode, anchor: str) -> str:
+    """A video or prompt as a learner reads it in a report line: `the video "Backpropagation"`."""
+    at = {c.id: i for i, c in enumerate(nb.cells)}[anchor]
+    if role(nb.cells[at]) in (ANSWER, EMBED) and at > 0 and role(nb.cells[at - 1]) in ("prompt", "video"):
+        at -= 1  # an answer is its prompt's, a player its video's
+    c = nb.cells[at]
+    line = _UNESCAPE.sub(r"\1", source(c).strip().split("\n")[0]).lstrip("#").strip().strip("*")
+    if role(c) == "video":
+        line = line.split(". ", 1)[-1]  # "## 2. Title"
+    kind = {"video": "the video", "prompt": "the prompt"}.get(role(c) or "", "the player")
+    return f'{kind} "{line if len(line) <= 60 else line[:59] + "…"}"'
 
 
 def _name(nb: NotebookNode) -> str:
@@ -206,14 +325,22 @@ def apply(changes: list[Change], out: Path, *, trust: bool = True,
         if c.action == "aside" and c.read is None:
             assert c.aside is not None
             atomic.keep_aside(out / c.path, out, c.aside)
-    writes = [c for c in changes if c.action in ("add", "update")]
+    # the notebooks taking in work first, so a file giving it away is replaced after them
+    writes = sorted((c for c in changes if c.action in ("add", "update")),
+                    key=lambda c: not (c.moves is not None and c.moves.incoming))
     signed: dict[PurePosixPath, NotebookNode | None] = {c.path: c.sign for c in changes if c.sign is not None}
+    together = _Together([c for c in writes if c.moves is not None], out)
     try:
-        refused = atomic.write_many((out / c.path, _text(c), _check(c, out)) for c in writes)
+        refused = atomic.write_many((out / c.path, _text(c), together.check(c)) for c in writes)
     except OSError as e:
         raise BuildError(f"cannot write {e.filename or out}: {e.strerror or e}; no notebook was changed") from None
     for c in (c for c in writes if out / c.path in refused):
-        signed[c.path] = _rewrite(c, out, events)
+        if c.moves is not None and not together.ok:
+            events.append(Change("skip", c.path, "saved while the build ran; left as it is, with the work that was "
+                                                 "to move between it and other lessons: build again"))
+            signed[c.path] = None
+        else:
+            signed[c.path] = _rewrite(c, out, events)
     for c in changes:
         if c.action == "aside" and c.read is not None:
             assert c.aside is not None
@@ -249,6 +376,26 @@ def _check(c: Change, out: Path) -> atomic.Check | None:
                     and (read is None or read is here or read.unchanged(out)))
 
 
+class _Together:
+    """The notebooks that pass work between them in one build are written all or none: each is
+    replaced only if, when the first of them is, none of them was saved since it was read."""
+
+    def __init__(self, members: list[Change], out: Path):
+        self.members, self.out = members, out
+        self.ok: bool | None = None  # unknown until the first of them is about to be replaced
+
+    def check(self, c: Change) -> atomic.Check | None:
+        own = _check(c, self.out)
+        if c.moves is None or own is None:
+            return own
+
+        def all_then_own() -> bool:
+            if self.ok is None:
+                self.ok = all(check() for check in (_check(m, self.out) for m in self.members) if check is not None)
+            return self.ok and own()
+        return all_then_own
+
+
 def _rewrite(c: Change, out: Path, events: list[Change]) -> NotebookNode | None:
     """The notebook was saved after it was read: read it again, merge again, write if it stayed
     put; a bounded number of times. What was written (to sign), or None when the file was left as
@@ -265,7 +412,7 @@ def _rewrite(c: Change, out: Path, events: list[Change]) -> NotebookNode | None:
             break  # no longer this lesson's notebook as the build can read it: leave it
         if fresh.stamp is None:
             continue
-        _, merged = decide(c.plan, c.path, fresh)
+        _, merged = decide(c.plan, c.path, fresh, c.moves)
         if merged is None:
             return None  # only the learner's work differs now: their file stays as saved
         if atomic.write_text(out / c.path, dumps(merged), check=functools.partial(fresh.unchanged, out)):

@@ -100,3 +100,100 @@ def test_a_build_after_a_duplicate_was_reported_changes_nothing(tmp_path, capsys
     code, printed, _ = build(capsys, tmp_path)
     assert code == 0 and snapshot(out) == before
     assert printed.endswith("0 added, 0 updated, 0 removed, 0 archived, 5 unchanged\n")
+
+
+def split_catalog() -> dict:
+    """The small catalog with prompts of its own in the first lesson, to split it."""
+    data = small_catalog()
+    data["courses"][0]["lessons"][0]["prompts"] = [{"id": "p-nets", "text": "What is a neuron?"},
+                                                   {"id": "p-descent", "text": "Why follow the gradient?"}]
+    return data
+
+
+def split(data: dict) -> dict:
+    """Move the second video and its prompt out of lesson 1 into a new lesson 4."""
+    lessons = data["courses"][0]["lessons"]
+    video = lessons[0]["videos"].pop(1)
+    prompt = lessons[0]["prompts"].pop(1)
+    lessons.append({"id": "l4", "number": 4, "title": "Descent", "videos": [video], "prompts": [prompt]})
+    return data
+
+
+def learner_wrote_in_lesson_1(out: Path) -> None:
+    path = out / FIRST
+    nb = nbformat.read(path, as_version=4)
+    answers = {"answer-p-nets": "neurons hold numbers", "answer-p-descent": "downhill is the fastest way down"}
+    for c in nb.cells:
+        c.source = answers.get(c.id, c.source)
+    at = next(i for i, c in enumerate(nb.cells) if c.id == "embed-IHZwWFHWa-w")
+    nb.cells.insert(at + 1, new_markdown_cell("my note under the descent video", id="my-note"))
+    nbformat.write(nb, path)
+
+
+def test_a_split_lesson_takes_the_answer_and_the_note_with_the_video_and_prompt(tmp_path, capsys):
+    write_catalog(tmp_path, split_catalog())
+    assert build(capsys, tmp_path)[0] == 0
+    out = tmp_path / "notebooks"
+    learner_wrote_in_lesson_1(out)
+    nbformat.write(nbformat.v4.new_notebook(cells=[new_markdown_cell("my notes")]), out / MINE)
+    mine = (out / MINE).read_bytes()
+    write_catalog(tmp_path, split(split_catalog()))
+    code, printed, _ = build(capsys, tmp_path)
+    assert code == 0
+    new = nbformat.read(out / "c1" / "04-descent.ipynb", as_version=4).cells
+    ids = [c.id for c in new]
+    assert ids[ids.index("embed-IHZwWFHWa-w") + 1] == "my-note"
+    assert new[ids.index("answer-p-descent")].source == "downhill is the fastest way down"
+    first = nbformat.read(out / FIRST, as_version=4).cells
+    assert "removed-notes" not in [c.id for c in first]
+    assert not any("downhill" in c.source or "my note" in c.source for c in first)
+    assert next(c.source for c in first if c.id == "answer-p-nets") == "neurons hold numbers"
+    assert (out / MINE).read_bytes() == mine
+    moved = 'the video "Gradient descent" and the prompt "Why follow the gradient?"'
+    assert f"your work under {moved} moved with them to c1/04-descent.ipynb" in printed
+    assert f"took in your work under {moved} from c1/01-first.ipynb" in printed
+    before = snapshot(out)
+    code, printed, _ = build(capsys, tmp_path)  # and again: nothing left to move, nothing written
+    assert code == 0 and snapshot(out) == before and " 0 updated" in printed
+    assert build(capsys, tmp_path, "--check")[0] == 0
+
+
+def test_work_under_a_video_kept_in_several_lessons_goes_to_the_lesson_it_was_moved_to(tmp_path, capsys):
+    """Lesson 3 has the first video too; moving it from lesson 1 to a new lesson takes the work there."""
+    data = split_catalog()
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    out = tmp_path / "notebooks"
+    path = out / FIRST
+    nb = nbformat.read(path, as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if c.id == "embed-aircAruvnKk")
+    nb.cells.insert(at + 1, new_markdown_cell("my note under the first video", id="my-note"))
+    nbformat.write(nb, path)
+    lessons = data["courses"][0]["lessons"]
+    lessons[0]["videos"].pop(0)
+    lessons.append({"id": "l4", "number": 4, "title": "Networks", "videos": ["aircAruvnKk"]})
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    assert "my note under the first video" in (out / "c1" / "04-networks.ipynb").read_text()
+    assert "my note under the first video" not in (out / "c1" / "03-third.ipynb").read_text()
+    assert "my note under the first video" not in path.read_text()
+
+
+def test_an_answer_that_meets_another_answer_is_kept_beside_it(tmp_path, capsys):
+    """Two lessons merged into one: each had its own answer to the same prompt; both are kept."""
+    data = small_catalog()
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    out = tmp_path / "notebooks"
+    answer(out / FIRST, ANSWER, "answered in lesson one")
+    answer(out / "c1" / "03-third.ipynb", ANSWER, "answered in lesson three")
+    lessons = data["courses"][0]["lessons"]
+    lessons[0]["videos"].pop(0)  # the first video now only in lesson 3, whose answer says something else
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    third = nbformat.read(out / "c1" / "03-third.ipynb", as_version=4).cells
+    at = next(i for i, c in enumerate(third) if c.id == ANSWER)
+    assert third[at].source == "answered in lesson three" and third[at + 1].source == "answered in lesson one"
+    assert "answered in lesson one" not in (out / FIRST).read_text()
+    before = snapshot(out)
+    assert build(capsys, tmp_path)[0] == 0 and snapshot(out) == before
