@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .scan import Existing
     from .writer import Moves
 
-ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "copy", "keep")
+ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "copy", "progress", "keep")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from .cells import (
     META,
     MOVABLE,
     LessonKey,
+    cell_id,
     generated_view,
     is_generated,
     lesson_key,
@@ -38,7 +39,7 @@ from .cells import (
     source,
 )
 from .errors import BuildError
-from .follow import destination
+from .follow import Had, destination
 from .layout import KEPT_FOLDER, archived, twin_path
 from .merge import Cells, has_learner_work, merge, strays
 from .nodes import dumps
@@ -200,6 +201,8 @@ def _moves(planned: dict[PurePosixPath, NotebookNode], keys: dict[PurePosixPath,
         for c in nb.cells:
             if role(c) in MOVABLE:
                 holders.setdefault((keys[path][0], c.id), []).append(path)
+    for lessons in holders.values():
+        lessons.sort(key=lambda q: _order(planned[q]))  # the course's order, as `Course.ordered` gives it
 
     @functools.cache
     def old_ids(path: PurePosixPath) -> frozenset[str]:
@@ -228,6 +231,11 @@ def _moves(planned: dict[PurePosixPath, NotebookNode], keys: dict[PurePosixPath,
         out[path] = replace(out[path], why=out[path].why + (f"your work under {items} moved with {them} to {to}",))
         out[to] = replace(out[to], why=out[to].why + (f"took in your work under {items} from {source.path}",))
     return out
+
+
+def _order(nb: NotebookNode) -> tuple[int, int]:
+    lesson = nb.metadata[META].get("lesson")
+    return (0, lesson) if isinstance(lesson, int) else (1, 0)
 
 
 def _had(old_ids: Callable[[PurePosixPath], frozenset[str]], anchor: str, path: PurePosixPath) -> bool:
@@ -430,8 +438,11 @@ def _unlink(path: Path) -> None:
 
 
 def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool = False, trust: bool = True,
-         text: bool = False, notary: NotebookNotary | None = None) -> Report:
-    """Reconcile, then (unless `dry_run`) apply: the report lists what changed or would change."""
+         text: bool = False, notary: NotebookNotary | None = None,
+         progress: Callable[[Had], list[Change]] | None = None) -> Report:
+    """Reconcile, then (unless `dry_run`) apply: the report lists what changed or would change.
+    `progress` (`follow.move_progress` on a catalog and a store) then moves ticks, positions and
+    notes with their videos, told which lessons' notebooks had which video before this build."""
     scanned = scan(out, text=text, expected=set(planned))
     refuse_nested(scanned)
     changes = reconcile(planned, scanned, text=text)
@@ -439,7 +450,16 @@ def sync(planned: dict[PurePosixPath, NotebookNode], out: Path, *, dry_run: bool
     if not dry_run:
         report.trusted, events = apply(changes, out, trust=trust, notary=notary)
         report.changes += events
+        if progress is not None:
+            report.changes += progress(functools.partial(_had_before, owners(scanned.notebooks.values(), {})))
     return report
+
+
+def _had_before(files: dict[LessonKey, Existing], course: str, lesson: str, item: str) -> bool:
+    """Whether the lesson's notebook, as this build found it, showed the video or resource `item`."""
+    e = files.get((course, lesson))
+    cells = (e.nb or {}).get("cells", []) if e is not None else []
+    return any(c.get("id") in (cell_id("video", item), cell_id(EMBED, item)) for c in cells if is_generated(c))
 
 
 def _why(old: dict[str, Any] | None, nb: NotebookNode) -> str:

@@ -11,6 +11,8 @@ import nbformat
 from helpers import run_cli, small_catalog, snapshot, write_catalog
 from nbformat.v4 import new_markdown_cell
 
+from companion.store import Note, ProgressStore
+
 FIRST = Path("c1") / "01-first.ipynb"
 COPY = Path("c1") / "01-first-Copy1.ipynb"  # what JupyterLab's "Duplicate" names it
 MINE = Path("my-own-notes.ipynb")  # a learner's notebook that is no lesson's
@@ -130,11 +132,22 @@ def learner_wrote_in_lesson_1(out: Path) -> None:
     nbformat.write(nb, path)
 
 
-def test_a_split_lesson_takes_the_answer_and_the_note_with_the_video_and_prompt(tmp_path, capsys):
+def learner_watched_in_lesson_1() -> None:
+    """The moved video ticked, half watched and noted at 1:30; the video that stays ticked too."""
+    store = ProgressStore()
+    store.set("c1", "l1", "IHZwWFHWa-w", True, at=100.0)
+    store.set("c1", "l1", "aircAruvnKk", True, at=100.0)
+    store.save_position("c1", "l1", "IHZwWFHWa-w", 90, 180, [(0, 90)], at=100.0)
+    store.add_note(Note("note-1", "c1", "l1", "IHZwWFHWa-w", 90, "the slope points uphill", 100.0))
+
+
+def test_a_split_lesson_takes_the_answer_and_the_note_with_the_video_and_prompt(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "progress.sqlite"))
     write_catalog(tmp_path, split_catalog())
     assert build(capsys, tmp_path)[0] == 0
     out = tmp_path / "notebooks"
     learner_wrote_in_lesson_1(out)
+    learner_watched_in_lesson_1()
     nbformat.write(nbformat.v4.new_notebook(cells=[new_markdown_cell("my notes")]), out / MINE)
     mine = (out / MINE).read_bytes()
     write_catalog(tmp_path, split(split_catalog()))
@@ -152,9 +165,18 @@ def test_a_split_lesson_takes_the_answer_and_the_note_with_the_video_and_prompt(
     moved = 'the video "Gradient descent" and the prompt "Why follow the gradient?"'
     assert f"your work under {moved} moved with them to c1/04-descent.ipynb" in printed
     assert f"took in your work under {moved} from c1/01-first.ipynb" in printed
+    store = ProgressStore()
+    assert store.ticks("c1") == {("c1", "l1", "aircAruvnKk"): True, ("c1", "l4", "IHZwWFHWa-w"): True}
+    assert [(p.lesson, p.position, p.played) for p in store.positions("c1").values()] == [("l4", 90, ((0, 90),))]
+    assert [(n.lesson, n.text) for n in store.notes("c1")] == [("l4", "the slope points uphill")]
+    assert (f"progress {out / 'c1' / '04-descent.ipynb'}: took the tick, the position and 1 note of the video "
+            '"Gradient descent" from Lesson 1 — First') in printed.splitlines()
+    kept = store.export_json()
     before = snapshot(out)
-    code, printed, _ = build(capsys, tmp_path)  # and again: nothing left to move, nothing written
-    assert code == 0 and snapshot(out) == before and " 0 updated" in printed
+    (out / ".companion-build.json").unlink()  # a full build, not the stamp's answer: nothing left to move
+    code, printed, _ = build(capsys, tmp_path)
+    assert code == 0 and snapshot(out) == before and " 0 updated" in printed and "progress " not in printed
+    assert store.export_json() == kept
     assert build(capsys, tmp_path, "--check")[0] == 0
 
 
@@ -197,3 +219,41 @@ def test_an_answer_that_meets_another_answer_is_kept_beside_it(tmp_path, capsys)
     assert "answered in lesson one" not in (out / FIRST).read_text()
     before = snapshot(out)
     assert build(capsys, tmp_path)[0] == 0 and snapshot(out) == before
+
+
+def test_progress_of_a_video_kept_in_several_lessons_goes_to_the_lesson_it_was_moved_to(tmp_path, capsys,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "progress.sqlite"))
+    data = split_catalog()
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    store = ProgressStore()
+    store.set("c1", "l1", "aircAruvnKk", True, at=100.0)  # lesson 3 has the video too, unticked
+    lessons = data["courses"][0]["lessons"]
+    lessons[0]["videos"].pop(0)
+    lessons.append({"id": "l4", "number": 4, "title": "Networks", "videos": ["aircAruvnKk"]})
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    assert store.ticks("c1") == {("c1", "l4", "aircAruvnKk"): True}
+
+
+def test_progress_of_a_video_no_lesson_has_stays_where_it_was(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "progress.sqlite"))
+    data = small_catalog()
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    ProgressStore().set("c1", "l2", "no-link", True, at=100.0)
+    data["courses"][0]["lessons"][1]["videos"].remove("no-link")
+    write_catalog(tmp_path, data)
+    code, printed, _ = build(capsys, tmp_path)
+    assert code == 0 and "progress " not in printed
+    assert ProgressStore().ticks("c1") == {("c1", "l2", "no-link"): True}
+
+
+def test_a_build_makes_no_progress_store(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "progress.sqlite"))
+    write_catalog(tmp_path, split_catalog())
+    assert build(capsys, tmp_path)[0] == 0
+    write_catalog(tmp_path, split(split_catalog()))
+    assert build(capsys, tmp_path)[0] == 0
+    assert not (tmp_path / "progress.sqlite").exists()
