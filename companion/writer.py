@@ -28,6 +28,7 @@ from .cells import (
     EXTRA_ROLES,
     META,
     MOVABLE,
+    REMOVED,
     LessonKey,
     cell_id,
     generated_view,
@@ -119,7 +120,9 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
     unchanged = {path for path, nb in planned.items()
                  if path in existing and existing[path].data == dumps(nb).encode()}
     found = {path: sources(path) for path in planned if path not in unchanged}
-    moves = _moves(planned, keys, {path: s for path, (_, _, s) in found.items()})
+    leaving = {path: e for path, e in existing.items() if path not in planned and e.key is not None
+               and e.key not in planned_keys and e.problem is None and e.nb and has_learner_work(e.nb)}
+    moves = _moves(planned, keys, {path: s for path, (_, _, s) in found.items()}, leaving)
     for path, nb in planned.items():
         move = moves.get(path)
         if path in unchanged and (move is None or not move.incoming):
@@ -155,8 +158,11 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
         if move is not None and here is not None and here.nb is not None and stale.endswith("catalog changed") \
                 and generated_view(here.nb) == generated_view(nb):
             stale = "; ".join(move.why)  # only work another lesson gave it is missing
+        kept = (f"your work under content no lesson has now is kept at the end of {path}, "
+                f"under \"Notes from removed content\"",) \
+            if _kept_at_end(merged) > _kept_at_end(source.nb if source is not None else None) else ()
         changes.append(Change("add" if here is None else "update", path, "; ".join((reason or why,) + (
-            move.why if move else ())), stale, write=merged, sign=merged, plan=nb, read=source, replaces=here,
+            move.why if move else ()) + kept), stale, write=merged, sign=merged, plan=nb, read=source, replaces=here,
             moves=move))
     for path, e in existing.items():
         if path in planned or e.key is None:
@@ -178,9 +184,10 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
             kept = nbformat.from_dict(e.nb)
             kept.cells.insert(0, removed_header())
             where = _free(scanned, path, claimed, archived(PurePosixPath()))
-            changes.append(Change("archive", path,
-                                  f"no longer in the catalog; your notes are kept in {scanned.root / where}",
-                                  write=kept, read=e, aside=where))
+            gave = moves[path].why if path in moves else ()
+            changes.append(Change("archive", path, "; ".join(
+                (f"no longer in the catalog; your notes are kept in {scanned.root / where}",) + gave),
+                write=kept, read=e, aside=where))
         else:
             changes.append(Change("remove", path, "no longer in the catalog", "not in the catalog", read=e))
     if text:
@@ -189,11 +196,17 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
 
 
 def _moves(planned: dict[PurePosixPath, NotebookNode], keys: dict[PurePosixPath, LessonKey],
-           sources: dict[PurePosixPath, Existing | None]) -> dict[PurePosixPath, Moves]:
+           sources: dict[PurePosixPath, Existing | None], leaving: dict[PurePosixPath, Existing]
+           ) -> dict[PurePosixPath, Moves]:
     """For each notebook of a changed lesson, the work leaving it with a video or prompt another
     lesson of its course now has, and the work it takes in (`follow.destination` decides where).
-    `sources`: the file each changed lesson's work is read from; a lesson not in it is unchanged."""
+    `sources`: the file each changed lesson's work is read from; a lesson not in it is unchanged.
+    `leaving`: the notebooks, with work in them, of lessons that left the catalog (they are
+    archived whole; what another lesson has now goes there too)."""
     gone = {path: strays(planned[path], s.nb) for path, s in sources.items() if s is not None and s.nb}
+    gone |= {path: strays(_NOTHING, e.nb) for path, e in leaving.items()}
+    course = {path: key[0] for path, key in keys.items()} | {path: e.key[0] for path, e in leaving.items() if e.key}
+    read = {path: s.path for path, s in sources.items() if s is not None} | {path: path for path in leaving}
     if not any(gone.values()):
         return {}
     holders: dict[tuple[Any, str], list[PurePosixPath]] = {}
@@ -216,7 +229,7 @@ def _moves(planned: dict[PurePosixPath, NotebookNode], keys: dict[PurePosixPath,
     sent: dict[tuple[PurePosixPath, PurePosixPath], list[str]] = {}
     for path, work in gone.items():
         for anchor, cells in work.items():
-            to = destination((q for q in holders.get((keys[path][0], anchor), []) if q != path),
+            to = destination((q for q in holders.get((course[path], anchor), []) if q != path),
                              functools.partial(_had, old_ids, anchor))
             if to is None:
                 continue  # no lesson has it now: it stays here, under "Notes from removed content"
@@ -224,13 +237,21 @@ def _moves(planned: dict[PurePosixPath, NotebookNode], keys: dict[PurePosixPath,
             out.setdefault(path, Moves()).sent[anchor] = cells
             sent.setdefault((path, to), []).append(_what(planned[to], anchor))
     for (path, to), what in sent.items():
-        source = sources[path]
-        assert source is not None
         items = " and ".join(dict.fromkeys(what))
         them = "it" if len(set(what)) == 1 else "them"
         out[path] = replace(out[path], why=out[path].why + (f"your work under {items} moved with {them} to {to}",))
-        out[to] = replace(out[to], why=out[to].why + (f"took in your work under {items} from {source.path}",))
+        out[to] = replace(out[to], why=out[to].why + (f"took in your work under {items} from {read[path]}",))
     return out
+
+
+_NOTHING = NotebookNode(cells=[])  # what a lesson that left the catalog has now
+
+
+def _kept_at_end(nb: dict[str, Any] | None) -> int:
+    """How many cells a notebook keeps under "Notes from removed content"."""
+    cells = (nb or {}).get("cells", [])
+    at = next((i for i, c in enumerate(cells) if isinstance(c, dict) and role(c) == REMOVED), len(cells))
+    return len(cells[at + 1:])
 
 
 def _order(nb: NotebookNode) -> tuple[int, int]:

@@ -257,3 +257,45 @@ def test_a_build_makes_no_progress_store(tmp_path, capsys, monkeypatch):
     write_catalog(tmp_path, split(split_catalog()))
     assert build(capsys, tmp_path)[0] == 0
     assert not (tmp_path / "progress.sqlite").exists()
+
+
+def test_a_lesson_merged_into_another_takes_its_work_there_and_is_archived_whole(tmp_path, capsys):
+    data = small_catalog()
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    out = tmp_path / "notebooks"
+    second = out / "c1" / "02-second.ipynb"
+    answer(second, "answer-recall-Ilg3gGewQ5U", "backprop is the chain rule")
+    lessons = data["courses"][0]["lessons"]
+    lessons[0]["videos"] += lessons[1]["videos"]
+    del lessons[1]
+    write_catalog(tmp_path, data)
+    code, printed, _ = build(capsys, tmp_path)
+    assert code == 0
+    assert answer_of(out / FIRST, "answer-recall-Ilg3gGewQ5U") == "backprop is the chain rule"
+    assert "backprop is the chain rule" in (out / "removed" / "c1" / "02-second.ipynb").read_text()
+    assert not second.exists()
+    assert (f'archive {second}: no longer in the catalog; your notes are kept in {out / "removed" / "c1" / "02-second.ipynb"}; '
+            'your work under the prompt') in printed
+    before = snapshot(out)
+    assert build(capsys, tmp_path)[0] == 0 and snapshot(out) == before
+
+
+def test_work_under_content_no_lesson_has_is_kept_at_the_end_and_the_build_says_where(tmp_path, capsys):
+    data = small_catalog()
+    write_catalog(tmp_path, data)
+    assert build(capsys, tmp_path)[0] == 0
+    out = tmp_path / "notebooks"
+    answer(out / FIRST, ANSWER, "an answer about a video that is gone")
+    lessons = data["courses"][0]["lessons"]
+    lessons[0]["videos"].pop(0)
+    del lessons[2]  # the only other lesson with that video
+    write_catalog(tmp_path, data)
+    code, printed, _ = build(capsys, tmp_path)
+    assert code == 0
+    line = next(l for l in printed.splitlines() if l.startswith(f"update {out / FIRST}"))
+    assert line.endswith('your work under content no lesson has now is kept at the end of c1/01-first.ipynb, '
+                         'under "Notes from removed content"')
+    cells = nbformat.read(out / FIRST, as_version=4).cells
+    assert [c.id for c in cells[-2:]] == ["removed-notes", ANSWER]
+    assert cells[-2].source.startswith("## Notes from removed content\n\nThe catalog no longer has")
