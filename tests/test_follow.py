@@ -299,3 +299,62 @@ def test_work_under_content_no_lesson_has_is_kept_at_the_end_and_the_build_says_
     cells = nbformat.read(out / FIRST, as_version=4).cells
     assert [c.id for c in cells[-2:]] == ["removed-notes", ANSWER]
     assert cells[-2].source.startswith("## Notes from removed content\n\nThe catalog no longer has")
+
+
+def test_saves_to_the_lesson_work_leaves_while_the_build_moves_it_lose_nothing(tmp_path):
+    """Real processes: a "learner" saves lesson 1 every 10 ms (read, add a line, replace) while
+    a build splits it; the answer that moves and every saved line are somewhere afterwards."""
+    import json
+    import os
+    import subprocess
+    import threading
+    import time
+
+    from helpers import PYTHON, subprocess_env
+
+    def cli(folder: Path) -> None:
+        done = subprocess.run([PYTHON, "-m", "companion", "build", "--catalog", str(folder / "catalog.json"),
+                               "--no-trust"], env=subprocess_env(), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+    def saver(path: Path, stop: threading.Event, saved: list[str]) -> None:
+        n = 0
+        while not stop.is_set():
+            try:
+                nb = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            mine = next(c for c in nb["cells"] if c["id"] == "mine")
+            mine["source"] = "".join(mine["source"]) + f"save {n}\n"
+            tmp = path.with_name(f".saver-{n}.tmp")
+            tmp.write_text(json.dumps(nb, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+            saved.append(f"save {n}")
+            n += 1
+            time.sleep(0.01)
+
+    for round_ in range(4):
+        folder = tmp_path / f"round-{round_}"
+        folder.mkdir()
+        write_catalog(folder, split_catalog())
+        cli(folder)
+        out = folder / "notebooks"
+        learner_wrote_in_lesson_1(out)
+        nb = nbformat.read(out / FIRST, as_version=4)
+        nb.cells.insert(1, new_markdown_cell("", id="mine"))
+        nbformat.write(nb, out / FIRST)
+        write_catalog(folder, split(split_catalog()))
+        stop, saved = threading.Event(), []
+        thread = threading.Thread(target=saver, args=(out / FIRST, stop, saved))
+        thread.start()
+        try:
+            cli(folder)
+        finally:
+            stop.set()
+            thread.join()
+        cli(folder)  # what a save kept from moving, the next build moves
+        texts = {p.name: p.read_text() for p in (out / "c1").glob("*.ipynb")}
+        assert "downhill is the fastest way down" in texts["04-descent.ipynb"]
+        assert "my note under the descent video" in texts["04-descent.ipynb"]
+        mine = next(c.source for c in nbformat.read(out / FIRST, as_version=4).cells if c.id == "mine")
+        assert [line for line in saved if line not in mine.splitlines()] == []
