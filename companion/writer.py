@@ -69,6 +69,7 @@ class Moves:
     incoming: dict[str, Cells] = field(default_factory=dict)
     sent: dict[str, Cells] = field(default_factory=dict)
     why: tuple[str, ...] = ()  # for the report: what came from where, what went where
+    waiting: tuple[str, ...] = ()  # for --check: the work it would take in
 
 
 def decide(nb: NotebookNode, path: PurePosixPath, source: Existing | None,
@@ -155,9 +156,9 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
         if aside is not None:
             reason = "made again from the catalog" + (
                 " and what could be read of the old file" if source is here else "")
-        if move is not None and here is not None and here.nb is not None and stale.endswith("catalog changed") \
+        if move is not None and move.waiting and here is not None and here.problem is None and here.nb is not None \
                 and generated_view(here.nb) == generated_view(nb):
-            stale = "; ".join(move.why)  # only work another lesson gave it is missing
+            stale = "; ".join(move.waiting)  # what the catalog makes is here: only work from another lesson is not
         kept = (f"your work under content no lesson has now is kept at the end of {path}, "
                 f"under \"Notes from removed content\"",) \
             if _kept_at_end(merged) > _kept_at_end(source.nb if source is not None else None) else ()
@@ -240,7 +241,8 @@ def _moves(planned: dict[PurePosixPath, NotebookNode], keys: dict[PurePosixPath,
         items = " and ".join(dict.fromkeys(what))
         them = "it" if len(set(what)) == 1 else "them"
         out[path] = replace(out[path], why=out[path].why + (f"your work under {items} moved with {them} to {to}",))
-        out[to] = replace(out[to], why=out[to].why + (f"took in your work under {items} from {read[path]}",))
+        out[to] = replace(out[to], why=out[to].why + (f"took in your work under {items} from {read[path]}",),
+                          waiting=out[to].waiting + (f"your work under {items} is still in {read[path]}",))
     return out
 
 

@@ -212,6 +212,9 @@ def test_an_answer_that_meets_another_answer_is_kept_beside_it(tmp_path, capsys)
     lessons = data["courses"][0]["lessons"]
     lessons[0]["videos"].pop(0)  # the first video now only in lesson 3, whose answer says something else
     write_catalog(tmp_path, data)
+    code, printed, _ = build(capsys, tmp_path, "--check")
+    third = next(l for l in printed.splitlines() if l.startswith(f"stale: {out / 'c1' / '03-third.ipynb'}: "))
+    assert code == 1 and third.endswith(" is still in c1/01-first.ipynb") and ": your work under the prompt " in third
     assert build(capsys, tmp_path)[0] == 0
     third = nbformat.read(out / "c1" / "03-third.ipynb", as_version=4).cells
     at = next(i for i, c in enumerate(third) if c.id == ANSWER)
