@@ -5,7 +5,9 @@ found and says what to change and why; it writes nothing, so `build`, `--check` 
 all use it. `apply` then writes the changes: every file atomically and only when its bytes change,
 all writes before any removal. A lesson that moved (renamed, renumbered) takes the learner's work
 with it; a lesson that left the catalog is deleted only if nobody wrote in it, else archived under
-`removed/`.
+`removed/`. Work under a video or prompt the catalog moved to another lesson goes to that lesson
+(`_moves`; the notebooks involved are written all or none). When several files claim one lesson
+(a learner's duplicate), the lesson's own is used (`scan.owners`) and the others are left alone.
 """
 
 from __future__ import annotations
@@ -159,11 +161,11 @@ def reconcile(planned: dict[PurePosixPath, NotebookNode], scanned: Scanned, *, t
         if move is not None and move.waiting and here is not None and here.problem is None and here.nb is not None \
                 and generated_view(here.nb) == generated_view(nb):
             stale = "; ".join(move.waiting)  # what the catalog makes is here: only work from another lesson is not
-        kept = (f"your work under content no lesson has now is kept at the end of {path}, "
-                f"under \"Notes from removed content\"",) \
+        at_end = (f"your work under content no lesson has now is kept at the end of {path}, "
+                  f"under \"Notes from removed content\"",) \
             if _kept_at_end(merged) > _kept_at_end(source.nb if source is not None else None) else ()
         changes.append(Change("add" if here is None else "update", path, "; ".join((reason or why,) + (
-            move.why if move else ()) + kept), stale, write=merged, sign=merged, plan=nb, read=source, replaces=here,
+            move.why if move else ()) + at_end), stale, write=merged, sign=merged, plan=nb, read=source, replaces=here,
             moves=move))
     for path, e in existing.items():
         if path in planned or e.key is None:
