@@ -6,9 +6,10 @@ writes nothing then; any other exception is a bug.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
     from nbformat.sign import NotebookNotary
 
+    from .catalog import Catalog
     from .evidence import Proposal, Source, Unresolved
-    from .report import Report
+    from .follow import Had
+    from .report import Change, Report
     from .store import ProgressStore
     from .tally import CourseProgress
 
@@ -56,22 +59,24 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
         return done
     key = stamp.begin(request)
     parsed = stamp.parsed_extras(key)
-    planned, text = _plan(path, target, twins=twins, privacy_enhanced=privacy_enhanced, parsed=parsed)
+    cat, planned, text = _plan(path, target, twins=twins, privacy_enhanced=privacy_enhanced, parsed=parsed)
     if not writes:
         return _sync(planned, target, text, dry_run=True, trust=trust)
+    from .follow import move_progress
     from .trust import open_notary
 
     notary = open_notary() if trust else None  # a trust database that can't be written: stop before any change
     with _locked(target, "build"):  # the stamp too: a build that waited finds the tree as the first left it
-        report = _sync(planned, target, text, dry_run=False, trust=trust, notary=notary)
+        report = _sync(planned, target, text, dry_run=False, trust=trust, notary=notary,
+                       progress=functools.partial(move_progress, cat, _store()))
         stamp.record(request, key, report, trust=trust, started_ns=stamp.now_ns(), parsed=parsed)
     return report
 
 
 def _plan(path: Path, target: Path, *, twins: bool | None, privacy_enhanced: bool | None,
-          parsed: dict[str, list[Any]]) -> tuple[dict[PurePosixPath, NotebookNode], bool]:
-    """Load and plan (nothing written: a catalog mistake stops here): the notebooks the catalog
-    makes, and whether text twins are kept. `parsed`: lesson extras parsed before, added to."""
+          parsed: dict[str, list[Any]]) -> tuple[Catalog, dict[PurePosixPath, NotebookNode], bool]:
+    """Load and plan (nothing written: a catalog mistake stops here): the catalog, the notebooks
+    it makes, and whether text twins are kept. `parsed`: lesson extras parsed before, added to."""
     from . import extras
     from .builder import plan
     from .scan import has_twins
@@ -79,15 +84,17 @@ def _plan(path: Path, target: Path, *, twins: bool | None, privacy_enhanced: boo
     cat = load(path)
     lesson_extras = extras.load(cat, extras.folder_of(path), parsed=parsed)
     planned = plan(cat, privacy_enhanced, lesson_extras, folder=target)
-    return planned, has_twins(target) if twins is None else twins
+    return cat, planned, has_twins(target) if twins is None else twins
 
 
 def _sync(planned: dict[PurePosixPath, NotebookNode], target: Path, text: bool, *, dry_run: bool,
-          trust: bool, notary: NotebookNotary | None = None) -> Report:
-    """Reconcile the output folder with the plan, then apply (unless `dry_run`)."""
+          trust: bool, notary: NotebookNotary | None = None,
+          progress: Callable[[Had], list[Change]] | None = None) -> Report:
+    """Reconcile the output folder with the plan, then apply (unless `dry_run`), then move the
+    learner's progress with the videos the catalog moved (`progress`)."""
     from .writer import sync
 
-    report = sync(planned, target, dry_run=dry_run, trust=trust, text=text, notary=notary)
+    report = sync(planned, target, dry_run=dry_run, trust=trust, text=text, notary=notary, progress=progress)
     report.out, report.notebooks, report.twins = target, len(planned), text
     return report
 

@@ -21,6 +21,9 @@ META = "companion"  # the key under `metadata` of a notebook and of its generate
 ANSWER = "answer"  # the empty cell under a prompt that is the learner's
 EMBED = "embed"  # a code cell whose saved output is a player
 REMOVED = "removed-notes"  # the header of the "notes from removed content" section
+# Roles of generated cells whose id names a catalog entry (a video, a resource's player, a prompt)
+# rather than a place in the lesson: a learner's work under one follows it to another lesson.
+MOVABLE = ("video", EMBED, "prompt", ANSWER)
 EXTRA_ROLES = ("extra", "extras-header")  # the cells a lesson extra adds
 BUILT = "built"  # under a notebook's `metadata.companion`: the digest of its generated view as the build wrote it
 # What ipykernel (6 and 7) reports as language_info, less the interpreter's version, which differs
