@@ -223,6 +223,24 @@ def merge(new: NotebookNode, old: dict[str, Any] | None, incoming: dict[str, Cel
     return merged
 
 
+def unseen(on_disk: dict[str, Any], tab: dict[str, Any]) -> dict[str, Cells]:
+    """Learner work on disk that a tab opened before a build lacks (work the build moved here with its
+    video or prompt), by the generated cell it goes under, for `merge`'s `incoming`: cells whose id
+    the tab has not, answers the tab left empty. What the tab has is newer and stays as the tab has it."""
+    ids = {c.get("id") for c in tab.get("cells", [])}
+    empty = {c.get("id") for c in tab.get("cells", []) if role(c) == ANSWER and not _source(c).strip()}
+    work = _sort({c["id"] for c in on_disk.get("cells", []) if is_generated(c)}, on_disk)
+    out: dict[str, Cells] = {}
+    for anchor, cells in work.after.items():
+        fresh = [c for c in cells if c.get("id") not in ids]
+        if anchor is not None and fresh:
+            out[anchor] = fresh
+    for answer, c in work.answers.items():
+        if _source(c).strip() and (answer in empty or answer not in ids):
+            out.setdefault(answer, []).append(c)
+    return out
+
+
 def _take_in(work: _Sorted, anchor: str, cells: Cells, taken: set[str]) -> None:
     """Work that followed its video or prompt from another lesson, put under `anchor` here; what
     this notebook already holds (the same cell, the same answer) is not added twice."""

@@ -121,7 +121,7 @@ def take_in_rebuild(incoming: dict[str, Any], on_disk: dict[str, Any]) -> dict[s
     import nbformat
 
     from .cells import ANSWER, REMOVED, edited, is_generated, notebook_meta, rebuilt, role, source
-    from .merge import merge
+    from .merge import merge, unseen
 
     if notebook_meta(on_disk) is None or not rebuilt(incoming, on_disk):
         return incoming
@@ -130,7 +130,7 @@ def take_in_rebuild(incoming: dict[str, Any], on_disk: dict[str, Any]) -> dict[s
     built = copy.deepcopy(on_disk)
     built["cells"] = [{**c, "source": ""} if role(c) == ANSWER else c for c in built["cells"]
                       if is_generated(c) and role(c) != REMOVED]
-    merged = merge(nbformat.from_dict(built), incoming)
+    merged = merge(nbformat.from_dict(built), incoming, unseen(on_disk, incoming))
     ran = {c["id"]: c for c in incoming["cells"] if c.get("cell_type") == "code" and "id" in c}
     for c in merged.cells:  # outputs of the learner's last run, where the code is the same
         mine = ran.get(c.get("id"))

@@ -289,3 +289,35 @@ def test_a_save_that_takes_in_a_rebuild_keeps_a_trusted_tab_trusted(server):
     saved = path.read_text(encoding="utf-8")
     assert "my answer" in saved and "Added while open, trusted" in saved
     assert signed(server, path), "the merged save is not signed: its players vanish on reopen"
+
+
+def test_a_save_after_a_build_moved_work_into_the_open_lesson_keeps_that_work_and_the_tabs():
+    """A build moved an answer and a cell of the learner's into this lesson (their video or prompt
+    came here) while a tab had it open; the tab's save takes them in, and its own newer text wins."""
+    nb = json.loads(next((REPO / "notebooks" / "deep-learning-3blue1brown").glob("01-*.ipynb")).read_text())
+    answers = [c for c in nb["cells"] if c["metadata"].get("tags") == ["answer"]]
+    assert len(answers) >= 2
+    tab = copy.deepcopy(nb)
+    by_id = {c["id"]: c for c in tab["cells"]}
+    by_id[answers[0]["id"]]["source"] = "the tab's answer"
+    mine = nbformat.v4.new_markdown_cell("my own cell, edited in the tab", id="mine-1")
+    tab["cells"].insert(tab["cells"].index(by_id[answers[0]["id"]]) + 1, mine)
+
+    on_disk = copy.deepcopy(nb)  # the build: a moved-in answer, a moved-in cell, the learner's older save
+    disk = {c["id"]: c for c in on_disk["cells"]}
+    disk[answers[1]["id"]]["source"] = "an answer that came with its prompt from another lesson"
+    at = on_disk["cells"].index(disk[answers[0]["id"]]) + 1
+    on_disk["cells"][at:at] = [nbformat.v4.new_markdown_cell("my own cell, as saved before", id="mine-1"),
+                               nbformat.v4.new_markdown_cell("a note that came with its video", id="moved-1")]
+    header = on_disk["cells"][0]
+    header["source"] = "".join(header["source"]) + "\n\nRebuilt."
+    header["metadata"]["companion"]["digest"] = digest(header["source"])
+    on_disk = seal(nbformat.from_dict(on_disk))
+
+    saved = serverext.take_in_rebuild(tab, on_disk)
+    texts = ["".join(c["source"]) for c in saved["cells"]]
+    assert "the tab's answer" in texts and "my own cell, edited in the tab" in texts
+    assert "an answer that came with its prompt from another lesson" in texts
+    assert "a note that came with its video" in texts
+    assert "my own cell, as saved before" not in texts, "the tab's newer text wins; no stale twin"
+    assert texts[0].endswith("Rebuilt.")
