@@ -6,7 +6,8 @@ there is no `_repr_jpeg_`, so displaying a video never downloads a thumbnail.
 
 A saved player says why it is not playing, one cause at a time, without the kernel. JupyterLab
 strips the iframe and every script from the HTML of a notebook it does not trust, so the line
-under the player reads UNTRUSTED as saved; in a trusted notebook the saved script (`PROBE`, the
+under the player reads UNTRUSTED as saved (its offline line stays hidden by its style: the sanitizer drops a
+`hidden` attribute, measured, but keeps `display`); in a trusted notebook the saved script (`PROBE`, the
 same in every output: it reads the address from the iframe) swaps it for NOT_RUN and asks the
 embed's own address for its headers: no answer puts OFFLINE, a "Try again" and the YouTube link in
 the player's place, where chromium would show a grey box with a broken-page icon.
@@ -38,8 +39,8 @@ PROBE = ("(function (me) {"
          "  var stop = new AbortController(), timer = setTimeout(function () { stop.abort(); }, "
          f"{PROBE_TIMEOUT_MS});"
          "  fetch(src, {method: 'HEAD', mode: 'no-cors', cache: 'no-store', credentials: 'omit', signal: stop.signal})"
-         "   .then(function () { off.hidden = true; frame.hidden = false; if (again) frame.src = src; },"
-         "         function () { off.hidden = false; frame.hidden = true; })"
+         "   .then(function () { off.style.display = 'none'; frame.hidden = false; if (again) frame.src = src; },"
+         "         function () { off.style.display = ''; frame.hidden = true; })"
          "   .then(function () { clearTimeout(timer); });"
          " }"
          " off.querySelector('button').addEventListener('click', function () { probe(true); });"
@@ -94,7 +95,7 @@ class Embed:
                 f'<iframe src="{q(self.src)}" width="{self.width}" height="{self.height}" title="{q(self.title)}" '
                 f'frameborder="0" allow="{ALLOW}" referrerpolicy="strict-origin-when-cross-origin" '
                 f'loading="lazy" allowfullscreen></iframe>'
-                f'<p class="cc-offline" hidden style="color:#b00020">{q(OFFLINE)} <button>Try again</button> '
+                f'<p class="cc-offline" style="display:none;color:#b00020">{q(OFFLINE)} <button>Try again</button> '
                 f'<a href="{q(self.watch_url)}" target="_blank" rel="noopener">Watch on YouTube ↗</a></p>'
                 f'<p class="cc-why" style="color:#555;margin:4px 0">{q(UNTRUSTED)}</p>'
                 f'<script>{PROBE}</script></div>')

@@ -191,7 +191,7 @@ def assert_inert_html(text: str, where: str) -> None:
             assert set(attrs) == {"href", "target", "rel"}, f"{where}: {attrs}"
             assert re.match(r"^https://www\.youtube\.com/(watch\?v=|playlist\?list=)[A-Za-z0-9_=&-]+$", attrs["href"])
         else:
-            assert set(attrs) <= {"style", "class", "hidden"}, f"{where}: {attrs}"
+            assert set(attrs) <= {"style", "class"}, f"{where}: {attrs}"
             assert attrs.get("class") in (None, "companion-static", "cc-saved-player", "cc-offline", "cc-why"), attrs
 
 

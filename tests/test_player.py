@@ -305,7 +305,7 @@ def test_a_saved_player_carries_a_reason_for_each_way_it_can_be_missing():
     html = Embed("A <video>", video=KEY[2], start=30).bundle()["text/html"]
     assert '<p class="cc-why" style="color:#555;margin:4px 0">' + UNTRUSTED.replace("'", "&#x27;") + "</p>" in html
     assert f"<script>{PROBE}</script></div>" in html
-    assert '<p class="cc-offline" hidden' in html and "https://www.youtube.com/watch?v=aircAruvnKk&amp;t=30s" in html
+    assert '<p class="cc-offline" style="display:none;' in html and "https://www.youtube.com/watch?v=aircAruvnKk&amp;t=30s" in html
     assert "A &lt;video&gt;" in html and "A <video>" not in html and "A <video>" not in PROBE
     assert '"' + NOT_RUN + '"' in PROBE and "companion build" not in html
     assert OFFLINE.replace("'", "&#x27;") in html
