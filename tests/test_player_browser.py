@@ -282,6 +282,10 @@ def test_offline_a_saved_player_says_youtube_cannot_be_reached_and_try_again_bri
         _learner_sees_no_build_hint(page)
         box.evaluate("e => e.scrollIntoView({block: 'center'})")
         screenshot(page, "offline-before-run.png", SHOTS)
+        box.get_by_role("button", name="Try again").click()  # still offline: the line stays, ready for another try
+        expect(box.get_by_role("button", name="Try again")).to_be_enabled()
+        expect(box.locator(".cc-offline")).to_be_visible()
+        expect(box.locator("iframe")).to_be_hidden()
     finally:
         page.context.unroute(EMBEDS, _refuse)
     box.get_by_role("button", name="Try again").click()
