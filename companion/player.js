@@ -191,18 +191,31 @@ function render({ model, el }) {
   }
 
   // In the player's place: why it is missing and what helps; notes can still be written and read.
+  let gone = false; // YouTube can't be reached: the player's place says so, for good on this page
   function offline(why) {
+    if (gone || closed) return;
     console.warn("course companion player:", why);
+    gone = true;
+    player = null;
+    noteBtn.textContent = "✎ Note at a moment"; // no player's moment to take: the learner types one
     resumeRow.remove();
     iframe.replaceWith(make("div", { className: "cc-offline" },
       [`${model.get("offline")} Back online? Run this cell again. `, watch()]));
   }
 
+  // The API may have loaded earlier on this page and the network gone since: the embed's own
+  // address is asked too (headers only), as the saved player does.
+  const stop = new AbortController();
+  const probeTimer = setTimeout(() => stop.abort(), API_TIMEOUT_MS);
+  fetch(model.get("src"), { method: "HEAD", mode: "no-cors", cache: "no-store", credentials: "omit", signal: stop.signal })
+    .then(() => clearTimeout(probeTimer), () => { clearTimeout(probeTimer); offline("the embed did not answer"); });
+
   loadApi().then((YT) => {
-    if (closed) return;
+    if (closed || gone) return;
     player = new YT.Player(iframe, {
       events: {
         onReady: () => {
+          if (gone) return;
           resumeBtn.disabled = overBtn.disabled = false;
           if (video) noteBtn.textContent = `✎ Note at ${clock(player.getCurrentTime ? player.getCurrentTime() : 0)}`;
         },
@@ -212,7 +225,7 @@ function render({ model, el }) {
         },
       },
     });
-  }, (err) => { if (!closed) offline(err.message); });
+  }, (err) => offline(err.message));
 
   resumeBtn.addEventListener("click", () => {
     resumeRow.remove();
@@ -260,6 +273,7 @@ function render({ model, el }) {
   return () => { // the output is cleared or the cell runs again
     leaving();
     closed = true;
+    clearTimeout(probeTimer);
     if (timer) clearInterval(timer);
     window.removeEventListener("pagehide", leaving);
     model.off("change:notes", noteKept);

@@ -399,3 +399,29 @@ def test_offline_after_running_the_player_says_so_and_a_note_takes_a_typed_time(
         page.context.unroute("https://www.youtube.com/iframe_api", _refuse)
         page.context.unroute(EMBEDS, _refuse)
         lab.load()
+
+
+def test_offline_after_youtube_loaded_once_on_the_page_a_player_run_then_still_says_so(lab: Lab):
+    """The API is already in the page (an earlier lesson ran online), then the network goes: the
+    player asks the embed's address itself, so the learner gets the reason, not a grey box."""
+    from companion.embed import OFFLINE
+
+    course, key = RESUME
+    page = lab.page
+    page.evaluate("""() => new Promise((resolve, reject) => {  // the page gets YouTube's API, as a run online does
+        const s = document.createElement('script');
+        s.src = 'https://www.youtube.com/iframe_api';
+        s.onload = resolve; s.onerror = reject;
+        document.head.appendChild(s);
+    })""")
+    assert page.evaluate("() => !!(window.YT && window.YT.Player)")
+    page.context.route(EMBEDS, _refuse)
+    try:
+        lab.open(course, key)
+        run_all(page)
+        box = page.locator(PLAYER).first
+        expect(box.locator(".cc-offline")).to_contain_text(f"{OFFLINE} Back online? Run this cell again.")
+        expect(box.locator("iframe")).to_have_count(0)
+        expect(box.get_by_role("button", name="✎ Note at a moment")).to_be_enabled()
+    finally:
+        page.context.unroute(EMBEDS, _refuse)
