@@ -8,7 +8,8 @@ A saved player says why it is not playing, one cause at a time, without the kern
 strips the iframe and every script from the HTML of a notebook it does not trust, so the line
 under the player reads UNTRUSTED as saved (its offline line stays hidden by its style: the sanitizer drops a
 `hidden` attribute, measured, but keeps `display`); in a trusted notebook the saved script (`PROBE`, the
-same in every output: it reads the address from the iframe) swaps it for NOT_RUN and asks the
+same in every output: it reads the address from the iframe) swaps it for NOT_RUN (or drops it
+under a whole playlist, which has no notes to offer) and asks the
 embed's own address for its headers: no answer puts OFFLINE, a "Try again" and the YouTube link in
 the player's place, where chromium would show a grey box with a broken-page icon.
 """
@@ -34,7 +35,9 @@ PROBE_TIMEOUT_MS = 15000  # a blocked address may neither answer nor fail
 PROBE = ("(function (me) {"
          " var box = me.parentElement, frame = box.querySelector('iframe'), why = box.querySelector('.cc-why'),"
          " off = box.querySelector('.cc-offline'), src = frame.getAttribute('src');"
-         f" why.textContent = {json.dumps(NOT_RUN, ensure_ascii=False)};"
+         # a whole playlist has no notes or resume: nothing for running to add
+         " if (src.indexOf('/embed/videoseries') >= 0) why.remove();"
+         f" else why.textContent = {json.dumps(NOT_RUN, ensure_ascii=False)};"
          " var retry = off.querySelector('button');"
          " function probe(again) {"
          "  var stop = new AbortController(), timer = setTimeout(function () { stop.abort(); }, "

@@ -26,6 +26,7 @@ from test_browser import (
     lab,  # noqa: F401 - a fixture: the module's JupyterLab, no tab or kernel left after each test
     run_all,
     screenshot,
+    scroll_to_cell,
     server,  # noqa: F401 - a fixture: the module's JupyterLab
 )
 from test_browser import STUB_DURATION as DURATION
@@ -308,6 +309,16 @@ def test_online_a_saved_player_plays_and_says_what_running_the_lesson_adds(lab: 
     _learner_sees_no_build_hint(page)
     box.evaluate("e => e.scrollIntoView({block: 'center'})")
     screenshot(page, "offline-normal.png", SHOTS)
+
+    # A whole playlist has no notes or resume: its saved player says nothing about running.
+    lab.close_all()
+    course, key = TWO_VIDEOS
+    playlist = lab.catalog.course(course).lesson(key).resources[0].id
+    assert lab.catalog.resources[playlist].playlist
+    lab.open(course, key)
+    cell = scroll_to_cell(page, f"embed-{playlist}")
+    expect(cell.locator(f"{SAVED} iframe")).to_be_visible()
+    expect(cell.locator(f"{SAVED} .cc-why")).to_have_count(0)
 
 
 def test_an_untrusted_lesson_says_why_its_players_are_hidden_and_run_all_brings_them_up(lab: Lab):
