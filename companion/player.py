@@ -136,7 +136,7 @@ class Player(anywidget.AnyWidget):
     resume = t.Float(0).tag(sync=True)  # where to offer "Resume at", 0 for none
     notes: t.List[dict[str, Any]] = t.List().tag(sync=True)  # [{"id", "at", "text"}] of this video, in order
     status = t.Unicode("").tag(sync=True)  # one line from the kernel (ticked, or why something was not kept)
-    offline = t.Unicode(OFFLINE).tag(sync=True)  # said in the player's place when YouTube's API does not load
+    offline = t.Unicode(OFFLINE).tag(sync=True)  # said in the player's place when YouTube can't be reached
 
     def __init__(self, embed: Embed, tracker: Tracker | None = None, status: str = "", **kwargs: Any):
         super().__init__(src=embed.src, video=embed.video, title=embed.title, watch_url=embed.watch_url,
@@ -179,7 +179,6 @@ class Player(anywidget.AnyWidget):
             self.status = f"Not kept: {e}"
         except (TypeError, ValueError, KeyError) as e:
             self.status = f"Not kept: the page sent something unexpected ({e})"
-
 
     def _keep_note(self, tracker: Tracker, typed: object, text: str) -> None:
         """A note at the time in the note's box (the player's moment, or one the learner typed)."""
