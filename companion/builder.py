@@ -27,7 +27,6 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 RUN_HINT = ("Watch the videos here, write your answers under the prompts, then tick what you have done in the "
             "checklist at the end. To tick, run the lesson first: **Run ▸ Run All Cells**. "
             "Your answers are saved with the notebook, your ticks on this computer.")
-NO_PLAYER = "No player? Run `companion build` once on this computer, then reopen the lesson."
 OWNED = {"playlist", "channel"}  # resource kinds a channel makes itself (a podcast it is only listed with)
 NBVAL_IGNORE = "nbval-ignore-output"  # an index's live progress is the learner's, not the saved one
 REFLECT_TEXT = ("## Reflect\n\nWrite your answers in the empty cells below each prompt (double-click to edit). "
@@ -108,7 +107,7 @@ class LessonBuilder:
             lines += ["", f"*About {md(series.title)}:* {md(note)}"]
         embed = self._embed(a)
         if embed:
-            lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)}" + (f" · *{NO_PLAYER}*" if n == 1 else "")]
+            lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)}"]
         else:
             lines += ["", f"The source list names this video but gives no link to it, so it can't play here: "
                           f"↗ {link('search for it on YouTube', v.url)}"]
