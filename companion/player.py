@@ -24,7 +24,7 @@ import traitlets as t
 
 from . import records
 from .catalog import Catalog, Course
-from .embed import Embed
+from .embed import OFFLINE, Embed
 from .errors import StoreError
 from .store import Interval, Note, Position, ProgressStore, clock, union
 
@@ -41,6 +41,18 @@ def moment_url(video: str, seconds: float) -> str:
     """The YouTube page that opens the video at that moment (where the inline player can't seek); the video's
     start for a moment no video holds (a value stored before the records were checked)."""
     return f"https://www.youtube.com/watch?v={video}&t={0 if records.seconds_problem(seconds) else int(seconds)}s"
+
+
+def typed_moment(typed: object) -> float | None:
+    """Seconds into a video from a time as a learner types it ("95", "12:30", "1:02:03"); None if it is not one."""
+    parts = typed.strip().split(":") if isinstance(typed, str) else []
+    if not 1 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[0]) > 5 \
+            or any(len(p) != 2 or int(p) > 59 for p in parts[1:]):
+        return None
+    seconds = 0
+    for p in parts:
+        seconds = seconds * 60 + int(p)
+    return float(seconds)
 
 
 def on_watched(course: str, lesson: str, listener: Listener) -> None:
@@ -127,6 +139,7 @@ class Player(anywidget.AnyWidget):
     resume = t.Float(0).tag(sync=True)  # where to offer "Resume at", 0 for none
     notes: t.List[dict[str, Any]] = t.List().tag(sync=True)  # [{"id", "at", "text"}] of this video, in order
     status = t.Unicode("").tag(sync=True)  # one line from the kernel (ticked, or why something was not kept)
+    offline = t.Unicode(OFFLINE).tag(sync=True)  # said in the player's place when YouTube can't be reached
 
     def __init__(self, embed: Embed, tracker: Tracker | None = None, status: str = "", **kwargs: Any):
         super().__init__(src=embed.src, video=embed.video, title=embed.title, watch_url=embed.watch_url,
@@ -168,15 +181,7 @@ class Player(anywidget.AnyWidget):
                         str(content.get("event")), report["position"], report["duration"], report["played"]):
                     self.status = f"✓ Ticked “{self.title}” as watched in the checklist"
             elif content.get("kind") == "note" and isinstance(content.get("text"), str) and content["text"].strip():
-                note = Note(uuid.uuid4().hex, course, lesson, item, content.get("at"),  # type: ignore[arg-type]
-                            " ".join(content["text"].split()), now)
-                if len(note.text) > records.MAX_TEXT:  # the one refusal a learner can cause: said plainly
-                    self.status = (f"Not kept: a note can hold at most {records.MAX_TEXT:,} characters; "
-                                   f"this one has {len(note.text):,}")
-                elif not self._refused("note", asdict(note)):
-                    self._tracker.store.add_note(note)
-                    self._load_notes()
-                    self.status = f"Note kept at {clock(note.at)}"
+                self._keep_note(self._tracker, content.get("at"), content["text"])
         except StoreError as e:
             self.status = f"Not kept: {e}"
 
@@ -186,6 +191,27 @@ class Player(anywidget.AnyWidget):
         if found:
             self.status = f"Not kept: the page sent a {kind} that can't be kept ({found[0]})"
         return bool(found)
+
+    def _keep_note(self, tracker: Tracker, typed: object, text: str) -> None:
+        """A note at the time in the note's box (the player's moment, or one the learner typed); what a
+        learner can get wrong is said plainly, the rest is checked as the store and the hub check it."""
+        at, length, text = typed_moment(typed), tracker.duration, " ".join(text.split())
+        if at is None:
+            self.status = f"Not kept: “{str(typed)[:20]}” is not a time in the video, like 12:30 or 1:02:03"
+        elif length and at > length:
+            self.status = f"Not kept: {clock(at)} is past the end of this video ({clock(length)})"
+        elif at > records.MAX_SECONDS:
+            self.status = f"Not kept: “{str(typed)[:20]}” is past the end of any video (24 hours)"
+        elif len(text) > records.MAX_TEXT:
+            self.status = (f"Not kept: a note can hold at most {records.MAX_TEXT:,} characters; "
+                           f"this one has {len(text):,}")
+        else:
+            course, lesson, item = tracker.key
+            note = Note(uuid.uuid4().hex, course, lesson, item, at, text, time.time())
+            if not self._refused("note", asdict(note)):
+                tracker.store.add_note(note)
+                self._load_notes()
+                self.status = f"Note kept at {clock(at)}"
 
 
 def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, item: str, threshold: float) -> Player:

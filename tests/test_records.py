@@ -155,11 +155,13 @@ def test_the_players_handler_refuses_what_the_store_and_the_hub_would(tmp_path):
     player = Player(embed, Tracker(store, COURSE, "l", "aircAruvnKk", 0, 0, 0.9))
     for message in [{"kind": "progress", "event": "pause", "position": "-5", "duration": 10, "played": []},
                     {"kind": "progress", "event": "pause", "position": 5, "duration": 10, "played": [[-1e308, 1e308]]},
-                    {"kind": "progress", "event": "pause", "position": math.inf, "duration": 10, "played": []},
-                    {"kind": "note", "at": -100, "text": "a note"}]:
+                    {"kind": "progress", "event": "pause", "position": math.inf, "duration": 10, "played": []}]:
         player._received(player, message, [])
         assert player.status.startswith("Not kept: the page sent"), (message, player.status)
-    player._received(player, {"kind": "note", "at": 5, "text": "y" * 10_001}, [])
+    for at, says in [("-100", "is not a time"), ("99999:00:00", "past the end of any video")]:
+        player._received(player, {"kind": "note", "at": at, "text": "a note"}, [])
+        assert player.status.startswith("Not kept:") and says in player.status, player.status
+    player._received(player, {"kind": "note", "at": "0:05", "text": "y" * 10_001}, [])
     assert player.status == "Not kept: a note can hold at most 10,000 characters; this one has 10,001"
     assert store.positions() == {} and store.notes() == []
     player._received(player, {"kind": "progress", "event": "pause", "position": 5, "duration": 10,
