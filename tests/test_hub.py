@@ -589,7 +589,7 @@ def test_four_services_starting_at_once_on_a_new_database_all_migrate_it(fresh_d
         assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
 
 
-def test_a_request_the_database_refuses_fails_alone_not_the_others_committed_with_it(fresh_db):
+def test_a_row_the_database_refuses_fails_alone_not_the_rows_and_requests_committed_with_it(fresh_db):
     import asyncio
 
     from companion.hub import db
@@ -603,11 +603,14 @@ def test_a_request_the_database_refuses_fails_alone_not_the_others_committed_wit
     async def together():
         return await asyncio.gather(*(writer.write(f"learner-{n}", [("c", "l", f"i{n}", True, 1.0)], [])
                                       for n in range(5)),
-                                    writer.write("hostile", [("c", "l", bad, True, 1.0)], []), return_exceptions=True)
+                                    writer.write("hostile", [("c", "l", "fine", True, 1.0), ("c", "l", bad, True, 1.0)],
+                                                 []), return_exceptions=True)
 
     answers = asyncio.run(together())
     assert answers[:5] == [None] * 5 and isinstance(answers[5], DatabaseRefused)
-    assert sorted(r.learner for r in db.rows(engine)) == [f"learner-{n}" for n in range(5)]
+    assert [(key, n) for key, n, _ in answers[5].rows] == [("ticks", 1)]
+    assert sorted((r.learner, r.item) for r in db.rows(engine)) == [
+        ("hostile", "fine"), *((f"learner-{n}", f"i{n}") for n in range(5))]
 
 
 def test_the_service_closes_connections_over_its_cap_and_connections_left_idle():

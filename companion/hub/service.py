@@ -51,7 +51,12 @@ class Unavailable(Exception):
 
 
 class DatabaseRefused(Exception):
-    """The database refused a request's rows that passed the records' check (400 for that request alone)."""
+    """The database refused rows of a request that passed the records' check: `rows` lists each as
+    (list, index, why); the request's other rows are stored (400 for that request alone)."""
+
+    def __init__(self, message: str, rows: list[tuple[str, int, str]] | None = None):
+        super().__init__(message)
+        self.rows = rows or []
 
 
 @dataclass
@@ -115,13 +120,29 @@ class Writer:
             while self.pending:
                 batch, self.pending = self.pending, []
                 error = await self._store([rows for rows, _ in batch])
-                if error is not None and len(batch) > 1 and not isinstance(error, Unavailable):
-                    for rows, future in batch:  # one request's rows broke the group: each alone
-                        self._answer([future], await self._store([rows]))
-                else:
+                if error is None or isinstance(error, Unavailable):
                     self._answer([future for _, future in batch], error)
+                else:
+                    for rows, future in batch:  # some request's rows broke the group: each alone
+                        self._answer([future], await self._alone(rows))
         finally:
             self.running = False
+
+    async def _alone(self, rows: Rows) -> Exception | None:
+        """Store one request's rows; if the database refuses them, each row alone, so that only the rows it
+        refuses are refused (DatabaseRefused naming them) and the others are stored."""
+        error = await self._store([rows])
+        if not isinstance(error, DatabaseRefused):
+            return error
+        refused = []
+        for key, listed in (("ticks", rows[0]), ("positions", rows[1])):
+            for n, row in enumerate(listed):
+                one = await self._store([([row], []) if key == "ticks" else ([], [row])])
+                if isinstance(one, Unavailable):
+                    return one
+                if one is not None:
+                    refused.append((key, n, str(one)))
+        return DatabaseRefused(str(error), refused) if refused else None
 
     async def _store(self, requests: list[Rows]) -> Exception | None:
         ticks = [row for t, _ in requests for row in t]
@@ -345,9 +366,9 @@ class TicksHandler(ApiHandler):
         except Unavailable:
             return self.fail(503, "the progress database is unavailable; the sender will retry")
         except DatabaseRefused as e:
-            return self.fail(400, f"the progress database refused these rows: {e}",
-                             refused=[{"list": key, "index": n, "why": f"refused by the database: {e}"}
-                                      for key in ("ticks", "positions") for n in range(len(data[key]))])
+            refused = [{"list": key, "index": n, "why": f"refused by the database: {why}"} for key, n, why in e.rows]
+            return self.fail(400, f"the progress database refused {len(refused)} of the rows, the others are "
+                                  f"stored: {e}", refused=refused)
         self.send({"accepted": len(ticks), "positions": len(positions), "learner": self.learner})
 
     async def get(self) -> None:
