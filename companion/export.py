@@ -13,14 +13,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .store import Note, Position, Tick
+from .store import Note, Position, Review, Tick
 
 FORMAT = "course-companion-progress"
-VERSION = 2  # 1: ticks only; 2: positions and notes too
+VERSION = 3  # 1: ticks only; 2: positions and notes too; 3: review cards' schedules too
 CLOCK_SKEW = 300.0  # seconds an imported tick may lie in the future (another machine's clock)
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ID = 200  # characters of a course, lesson or item id
 MAX_NOTE = 10_000  # characters of a note
+MAX_CARD = 4 * MAX_ID  # characters of a review card's key (kind, course, lesson and prompt or note id)
+MAX_FSRS = 2_000  # characters of a card's FSRS state
 MAX_LISTED = 20  # problems listed before "… and N more"
 
 
@@ -31,17 +33,20 @@ class Export:
     ticks: list[Tick]
     positions: list[Position]
     notes: list[Note]
+    reviews: list[Review]
 
 
-def dumps(ticks: list[Tick], positions: list[Position], notes: list[Note]) -> str:
+def dumps(ticks: list[Tick], positions: list[Position], notes: list[Note], reviews: list[Review]) -> str:
     """The export file's text; `read_export` reads it back."""
     return json.dumps({"format": FORMAT, "version": VERSION, "ticks": [asdict(t) for t in ticks],
-                       "positions": [asdict(p) for p in positions], "notes": [asdict(n) for n in notes]},
+                       "positions": [asdict(p) for p in positions], "notes": [asdict(n) for n in notes],
+                       "reviews": [asdict(r) for r in reviews]},
                       indent=1, ensure_ascii=False) + "\n"  # fields in the records' order; tuples as lists
 
 
 def read_export(text: str, name: str, now: float | None = None) -> Export:
-    """Ticks, positions and notes of an exported file (version 1 has ticks only), or a ValueError
+    """Ticks, positions, notes and review schedules of an exported file (version 1 has ticks only,
+    2 no reviews), or a ValueError
     listing each problem with its place.
 
     Strict, since a tick can't be taken back: `done` is true or false, `changed_at` a finite
@@ -73,10 +78,13 @@ def read_export(text: str, name: str, now: float | None = None) -> Export:
     notes = [Note(n["id"], n["course"], n["lesson"], n["item"], float(n["at"]), n["text"], float(n["changed_at"]))
              for n in _entries(_list(data, "notes", name, problems), f"{name}: notes", problems,
                                {"id": _id, **where, "at": _seconds, "text": _text, "changed_at": when})]
+    reviews = [Review(r["card"], r["fsrs"], float(r["due"]), float(r["changed_at"]))
+               for r in _entries(_list(data, "reviews", name, problems), f"{name}: reviews", problems,
+                                 {"card": _card, "fsrs": _fsrs, "due": _seconds, "changed_at": when})]
     if problems:
         more = f" … and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
         raise ValueError("\n".join(problems[:MAX_LISTED]) + more + "\nnothing was imported")
-    return Export(ticks, positions, notes)
+    return Export(ticks, positions, notes, reviews)
 
 
 def _list(data: dict[str, Any], key: str, name: str, problems: list[str]) -> list[Any]:
@@ -111,6 +119,26 @@ def _id(value: object) -> str:
     if not isinstance(value, str) or not value:
         return f"must be non-empty text, not {_shown(value)}"
     return _text(value, MAX_ID)
+
+
+def _card(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        return f"must be non-empty text, not {_shown(value)}"
+    return _text(value, MAX_CARD)
+
+
+def _fsrs(value: object) -> str:
+    """A card's FSRS state as the review notebook stores it (`review.fsrs_card` reads it)."""
+    from .review import fsrs_card
+
+    problem = _text(value, MAX_FSRS)
+    if problem or not isinstance(value, str):
+        return problem
+    try:
+        fsrs_card(value)
+    except ValueError as e:
+        return str(e)
+    return ""
 
 
 def _bool(value: object) -> str:
