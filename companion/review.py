@@ -220,7 +220,7 @@ class Session:
             self.status.value = f'<span style="color:#b00020">Not kept: {html.escape(str(e))}</span>'
             return
         self.done += 1
-        self.status.value = html.escape(f"{rating.name}: that card comes back {when(review.due, at)}.")
+        self.status.value = html.escape(f"The last card ({rating.name}) comes back {when(review.due, at)}.")
         self._show()
         self.changed()
 
@@ -231,9 +231,10 @@ class Session:
             self.where.value = ("Write answers under a lesson's prompts (and save the lesson), or keep notes on a "
                                 "video: they come back here for you to recall.")
         else:
-            self.head.value = f"<b>Nothing due.</b> You reviewed {self.done} card{'s' * (self.done != 1)} now."
+            self.head.value = f"<b>Nothing more due.</b> You reviewed {self.done} card{'s' * (self.done != 1)}."
             nxt = min(upcoming, default=None)
-            self.where.value = html.escape(f"The next card is due {when(nxt, now())}." if nxt else "")
+            self.where.value = html.escape(f"The next card is due {when(nxt, now())}: run this notebook again then."
+                                           if nxt else "")
         self.question.value = self.earlier.value = ""
         self._visible(typed=False, reveal=False, rating=False)
 

@@ -68,7 +68,7 @@ def test_a_review_with_the_clock_moved_on_shows_due_cards_takes_ratings_and_move
 
     store = ProgressStore(lab.progress)
     try:
-        store.add_note(Note("review-note", COURSE, lesson.id, video.id, 754, "queries meet keys", EARLIER.timestamp()))
+        store.add_note(Note("review-note", COURSE, lesson.id, video.id, 754, "row = first letter, column = the next", EARLIER.timestamp()))
         found = {c.key: c for c in cards(lab.catalog, store, lab.notebooks)}
         prompt_key = f"prompt/{COURSE}/{lesson.id}/{first.id}"
         later_key = f"prompt/{COURSE}/{lesson.id}/{second.id}"
@@ -103,11 +103,11 @@ def test_a_review_with_the_clock_moved_on_shows_due_cards_takes_ratings_and_move
         link = out.get_by_role("link", name=re.compile("watch that moment"))
         expect(link).to_have_attribute("href", f"https://www.youtube.com/watch?v={youtube}&t=754s")
         out.get_by_role("button", name="Show my earlier answer").click()
-        expect(out).to_contain_text("queries meet keys")
+        expect(out).to_contain_text("row = first letter, column = the next")
         screenshot(page, "review-note-card.png", SHOTS)
         out.get_by_role("button", name="Again").click()
-        expect(out.get_by_text(re.compile(r"^Nothing due\."))).to_be_visible()
-        expect(out).to_contain_text("Again: that card comes back in 1 minute.")
+        expect(out.get_by_text(re.compile(r"^Nothing more due\."))).to_be_visible()
+        expect(out).to_contain_text("The last card (Again) comes back in 1 minute.")
         screenshot(page, "review-done.png", SHOTS)
 
         reviews = store.reviews()
