@@ -73,6 +73,8 @@ def _answers(path: Path) -> dict[str, str]:
 
 def note_cards(catalog: Catalog, notes: list[Note]) -> Iterator[ReviewCard]:
     """A card per note kept at a moment of a video, linking to that moment on YouTube."""
+    if not notes:
+        return  # start-here counts cards on every run: no player import for a learner without notes
     from .markup import md
     from .player import moment_url
 
@@ -151,7 +153,8 @@ def when(due_at: float, at: datetime) -> str:
         hours = round(seconds / 3600)
         return f"in {hours} hour{'s' * (hours != 1)}"
     days = round(seconds / 86400)
-    date = datetime.fromtimestamp(due_at, UTC).strftime("%b %-d")
+    day = datetime.fromtimestamp(due_at, UTC)
+    date = f"{day:%b} {day.day}"  # not %-d: Windows' strftime has no such flag
     return "tomorrow" if days == 1 else f"in {days} days ({date})"
 
 

@@ -110,6 +110,13 @@ def test_a_review_with_the_clock_moved_on_shows_due_cards_takes_ratings_and_move
         expect(out).to_contain_text("The last card (Again) comes back in 1 minute.")
         screenshot(page, "review-done.png", SHOTS)
 
+        # Saved, the review keeps its static line (no widget to reconnect) and nothing of the cards.
+        page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:save'); }")
+        saved = json.loads((lab.notebooks / REVIEW).read_text(encoding="utf-8"))
+        (output,) = saved["cells"][1]["outputs"]
+        assert "application/vnd.jupyter.widget-view+json" not in output["data"]
+        assert "".join(output["data"]["text/plain"]).startswith("Review: 0 cards still due when this last ran.")
+
         reviews = store.reviews()
         now = LATER.timestamp()
         assert reviews[prompt_key].changed_at == now, "the kernel rated on the clock the test set"
