@@ -13,7 +13,7 @@ import html
 from dataclasses import dataclass
 
 from .catalog import Catalog, Course, Lesson
-from .layout import Layout
+from .layout import REVIEW, Layout
 from .markup import url
 from .tally import CourseProgress, Done, Ticks, of_course
 
@@ -146,8 +146,10 @@ def activity(done_at: list[float], now: float, weeks: int = 8) -> Board | None:
     return Board(html_, f"Items ticked per week, the last {weeks} (oldest first): {', '.join(map(str, counts))}")
 
 
-def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None = None) -> Board:
-    """The top index: where to continue in each course started, a bar per course, and the
+def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None = None,
+             due: int | None = None) -> Board:
+    """The top index: a link to the review (saying how many cards are `due`; the build, which knows
+    none, links it bare), where to continue in each course started, a bar per course, and the
     learner's `activity` when there is some."""
     e = html.escape
     progresses = [of_course(catalog, c, ticks or {}) for c in catalog.courses.values()]
@@ -164,6 +166,8 @@ def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None 
     else:
         top = "<p><b>Nothing ticked yet.</b> Pick a course below and open its first lesson.</p>"
         resume_text = ["Nothing ticked yet. Pick a course below and open its first lesson."]
+    review = "Review" if due is None else f"Review: {due} due"
+    top, resume_text = f'<p><b><a href="{e(url(REVIEW))}">{e(review)}</a></b></p>\n' + top, [review, *resume_text]
     rows = [f'<tr><td style="text-align:left"><a href="{e(url(p.course.id + "/index.ipynb"))}">{e(p.course.title)}</a>'
             f'</td><td style="text-align:left">{len(p.course.lessons)} lessons</td>'
             f'<td style="text-align:left">{bar(p.total, 160)}</td></tr>' for p in progresses]

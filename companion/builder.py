@@ -18,7 +18,7 @@ from .cells import ANSWER, EMBED, LANGUAGE_INFO, META, generated, seal
 from .embed import Embed, embed_for
 from .errors import BuildError
 from .extras import Extra
-from .layout import INDEX, Layout, catalog_from, reserved
+from .layout import INDEX, REVIEW, Layout, catalog_from, reserved
 from .markup import link, md, md_block, py, url
 from .nodes import new_notebook, new_output
 from .prompts import prompts_for
@@ -236,6 +236,21 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
     return _notebook(cells, {"course": None, "lesson": "index"})
 
 
+REVIEW_TEXT = ("# Review\n\nWhat you wrote comes back here to recall: your answers to the lessons' prompts and the "
+               "notes you kept on videos. Run this notebook (**Run ▸ Run All Cells**) to see the cards due today. "
+               "Answer each from memory, then compare with what you wrote before and rate how well you recalled it: "
+               "*Again*, *Hard*, *Good* or *Easy*. The better you knew it, the later it comes back. "
+               "The dates are kept on this computer only.\n\n[Back to all courses](" + INDEX + ")")
+
+
+def review_notebook() -> NotebookNode:
+    """The review notebook: what it is for, and the cell that shows the due cards (saved unrun:
+    the cards are the learner's, drawn from their lessons and notes when it runs)."""
+    cells = [generated("markdown", "review-intro", "", REVIEW_TEXT),
+             _code("review", "", "from companion.review import open_review\n\nopen_review()")]
+    return _notebook(cells, {"course": None, "lesson": "review"})
+
+
 def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
          extras: dict[tuple[str, str], Extra] | None = None, *,
          folder: Path | None = None) -> dict[PurePosixPath, NotebookNode]:
@@ -243,7 +258,8 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
     (from `extras.load`) adds authors' worked examples to their lessons. Given the output
     `folder`, each notebook records where the catalog is, relative to the notebook
     (`metadata.companion.catalog`), so a lesson finds it when run wherever it was written."""
-    out: dict[PurePosixPath, NotebookNode] = {PurePosixPath(INDEX): catalog_index(catalog)}
+    out: dict[PurePosixPath, NotebookNode] = {PurePosixPath(INDEX): catalog_index(catalog),
+                                              PurePosixPath(REVIEW): review_notebook()}
     for course in catalog.courses.values():
         why = reserved(course.id)
         if why:

@@ -14,11 +14,11 @@ from typing import Any
 
 from . import records
 from .records import shown
-from .store import Note, Position, Tick
+from .store import Note, Position, Review, Tick
 
 FORMAT = "course-companion-progress"
-VERSION = 2  # 1: ticks only; 2: positions and notes too
-VERSIONS = (1, 2)  # what `read_export` reads
+VERSION = 3  # 1: ticks only; 2: positions and notes too; 3: review cards' schedules too
+VERSIONS = (1, 2, 3)  # what `read_export` reads
 MAX_BYTES = 64 * 1024 * 1024
 MAX_LISTED = 20  # problems listed before "… and N more"
 
@@ -30,17 +30,20 @@ class Export:
     ticks: list[Tick]
     positions: list[Position]
     notes: list[Note]
+    reviews: list[Review]
 
 
-def dumps(ticks: list[Tick], positions: list[Position], notes: list[Note]) -> str:
+def dumps(ticks: list[Tick], positions: list[Position], notes: list[Note], reviews: list[Review]) -> str:
     """The export file's text; `read_export` reads it back."""
     return json.dumps({"format": FORMAT, "version": VERSION, "ticks": [asdict(t) for t in ticks],
-                       "positions": [asdict(p) for p in positions], "notes": [asdict(n) for n in notes]},
+                       "positions": [asdict(p) for p in positions], "notes": [asdict(n) for n in notes],
+                       "reviews": [asdict(r) for r in reviews]},
                       indent=1, ensure_ascii=False) + "\n"  # fields in the records' order; tuples as lists
 
 
 def read_export(text: str, name: str, now: float | None = None, courses: Collection[str] | None = None) -> Export:
-    """Ticks, positions and notes of an exported file (version 1 has ticks only), or a ValueError
+    """Ticks, positions, notes and review schedules of an exported file (version 1 has ticks only,
+    2 no reviews), or a ValueError
     listing each problem with its place.
 
     Strict, since a tick can't be taken back: each record is checked as the store checks it
@@ -64,14 +67,16 @@ def read_export(text: str, name: str, now: float | None = None, courses: Collect
                          f"(it reads versions {', '.join(map(str, VERSIONS))}); upgrade the companion; "
                          "nothing was imported")
     problems: list[str] = []
-    checked = {kind: list(_entries(kind, data, name, now, problems, courses)) for kind in ("tick", "position", "note")}
+    checked = {kind: list(_entries(kind, data, name, now, problems, courses))
+               for kind in ("tick", "position", "note", "review")}
     if problems:
         more = f" … and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
         raise ValueError("\n".join(problems[:MAX_LISTED]) + more + "\nnothing was imported")
     return Export([Tick(**t) for t in checked["tick"]],
                   [Position(**{**p, "played": tuple((float(a), float(b)) for a, b in p["played"])})
                    for p in checked["position"]],
-                  [Note(**n) for n in checked["note"]])
+                  [Note(**n) for n in checked["note"]],
+                  [Review(**r) for r in checked["review"]])
 
 
 def _entries(kind: str, data: dict[str, Any], name: str, now: float | None, problems: list[str],
@@ -84,7 +89,9 @@ def _entries(kind: str, data: dict[str, Any], name: str, now: float | None, prob
         return
     for i, entry in enumerate(entries):
         found = records.problems(kind, entry, now)
-        if not found and courses is not None and entry["course"] not in courses:
+        if not found and kind == "review":
+            found = _fsrs(entry["fsrs"])
+        if not found and courses is not None and "course" in entry and entry["course"] not in courses:
             found = [f"course: {shown(entry['course'])} is not a course of the catalog; import it into the "
                      "companion set up with that course"]
         problems += [f"{name}: {key}[{i}].{p}" if not p.startswith("must") else f"{name}: {key}[{i}]: {p}"
@@ -93,7 +100,18 @@ def _entries(kind: str, data: dict[str, Any], name: str, now: float | None, prob
             yield {**entry, **{k: float(entry[k]) for k in records.FIELDS[kind] if k in _TIMES}}
 
 
-_TIMES = {"changed_at", "position", "duration", "at"}
+_TIMES = {"changed_at", "position", "duration", "at", "due"}
+
+
+def _fsrs(state: str) -> list[str]:
+    """A card's FSRS state as the review reads it (`review.fsrs_card`), or why it is not one."""
+    from .review import fsrs_card
+
+    try:
+        fsrs_card(state)
+    except ValueError as e:
+        return [f"fsrs: {e}"]
+    return []
 
 
 def _no_constant(name: str) -> None:

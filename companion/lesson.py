@@ -25,7 +25,7 @@ from traitlets import TraitError
 from . import catalog as catalog_mod
 from .catalog import Assignment, Catalog, Course, Lesson
 from .embed import embed_for
-from .errors import CatalogError, StoreError
+from .errors import CatalogError, StoreError, UsageError
 from .store import ProgressStore
 from .tally import course_progress, lesson_items
 
@@ -291,13 +291,15 @@ def overview(store: ProgressStore | None = None) -> Any:
     """The top index: where to continue in each course started, and a bar per course."""
     from .board import activity
     from .board import overview as board
+    from .review import due_count
 
     try:
         cat = load_catalog()
         store = store or ProgressStore()
         ticks = store.ticks()
         done_at = [t.changed_at for t in store.all() if t.done]
-    except (CatalogError, StoreError, OSError) as e:
+        due = due_count(cat, store, Path.cwd())  # start-here's kernel runs in the notebooks folder
+    except (CatalogError, StoreError, UsageError, OSError) as e:
         display(_problem(str(e)))
         return None
-    return board(cat, ticks, activity(done_at, time.time()))
+    return board(cat, ticks, activity(done_at, time.time()), due)

@@ -21,7 +21,10 @@ MAX_TEXT = 10_000  # characters of a note
 MAX_SECONDS = 24 * 3600.0  # a position, duration, moment or played stretch: no video is longer
 MAX_STRETCHES = 1_000  # played stretches of one video (they are merged, so few in practice)
 CLOCK_SKEW = 300.0  # seconds a time may lie in the future (another machine's clock)
-KINDS = ("tick", "position", "note", "sent_position")
+MAX_CARD = 4 * MAX_ID  # characters of a review card's key (kind, course, lesson and prompt or note id)
+MAX_FSRS = 2_000  # characters of a review card's FSRS state (JSON)
+MAX_DATE = 32_503_680_000.0  # 3000-01-01: a review may be due far ahead, not beyond any calendar
+KINDS = ("tick", "position", "note", "sent_position", "review")
 
 # An id is text a page, a file name, a CSV cell and every database can show: no control
 # characters (C0, DEL, C1), no lone surrogates (UTF-8 can't encode them). A note may hold tabs
@@ -97,6 +100,32 @@ def stretches_problem(value: object, _latest: float = 0.0) -> str:
     return ""
 
 
+def _card(value: object, _latest: float) -> str:
+    """A review card's key: an id, up to MAX_CARD characters (it joins a kind, course, lesson and prompt)."""
+    if isinstance(value, str) and len(value) > MAX_ID:
+        return _id(value[:MAX_ID], _latest) or _id(value[MAX_ID:MAX_CARD + 1], _latest) or (
+            f"longer than {MAX_CARD} characters" if len(value) > MAX_CARD else "")
+    return _id(value, _latest)
+
+
+def _fsrs(value: object, _latest: float) -> str:
+    """A review card's scheduling state as text (JSON; `review.fsrs_card` reads it, export checks it so)."""
+    if not isinstance(value, str) or not value:
+        return f"must be non-empty text, not {shown(value)}"
+    if len(value) > MAX_FSRS:
+        return f"longer than {MAX_FSRS} characters"
+    if _TEXT_RE.search(value):
+        return f"holds a control character or a lone surrogate ({shown(value)}), not text"
+    return ""
+
+
+def _date(value: object, _latest: float) -> str:
+    """A date a review is due: seconds since 1970, possibly ahead, within any calendar."""
+    if not _number(value) or not 0 <= value <= MAX_DATE:  # type: ignore[operator]
+        return f"must be a number of seconds since 1970 before the year 3000, not {shown(value)}"
+    return ""
+
+
 _WHERE: dict[str, Check] = {"course": _id, "lesson": _id, "item": _id}
 FIELDS: dict[str, dict[str, Check]] = {
     "tick": {**_WHERE, "done": _bool, "changed_at": _time},
@@ -105,12 +134,17 @@ FIELDS: dict[str, dict[str, Check]] = {
     "note": {"id": _id, **_WHERE, "at": seconds_problem, "text": _text, "changed_at": _time},
     "sent_position": {**_WHERE, "position": seconds_problem, "duration": seconds_problem, "played": seconds_problem,
                       "changed_at": _time},
+    "review": {"card": _card, "fsrs": _fsrs, "due": _date, "changed_at": _time},
 }
 
 
 def latest(now: float | None = None) -> float:
-    """The latest time a record may carry: now plus the clock skew."""
-    return (time.time() if now is None else now) + CLOCK_SKEW
+    """The latest time a record may carry: now (`companion.now`, which tests can set) plus the clock skew."""
+    if now is None:
+        from .now import now as clock
+
+        now = max(time.time(), clock().timestamp())
+    return now + CLOCK_SKEW
 
 
 def problems(kind: str, record: object, now: float | None = None) -> list[str]:
@@ -141,7 +175,10 @@ def schema(kind: str, now: float | None = None) -> dict[str, Any]:
     stretch = {"type": "array", "prefixItems": [seconds, seconds], "minItems": 2, "maxItems": 2}
     types: dict[Check, dict[str, Any]] = {_id: ident, _text: text, _bool: {"type": "boolean"}, seconds_problem: seconds,
              _time: {"type": "number", "minimum": 0, "maximum": latest(now)},
-             stretches_problem: {"type": "array", "maxItems": MAX_STRETCHES, "items": stretch}}
+             stretches_problem: {"type": "array", "maxItems": MAX_STRETCHES, "items": stretch},
+             _card: {**ident, "maxLength": MAX_CARD},
+             _fsrs: {**text, "minLength": 1, "maxLength": MAX_FSRS},
+             _date: {"type": "number", "minimum": 0, "maximum": MAX_DATE}}
     fields = FIELDS[kind]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": kind, "type": "object",
             "properties": {key: types[check] for key, check in fields.items()}, "required": list(fields),

@@ -1,5 +1,6 @@
 """Learner progress in SQLite: a tick per (course, lesson, item), with the time it changed; where
-each video was left and which stretches of it were played; notes at a moment of a video.
+each video was left and which stretches of it were played; notes at a moment of a video; when
+each review card is due (FSRS).
 
 Small tables in WAL mode, one transaction per write, so two kernels and a CLI can share the
 file at once. A file that can't be used is never reset: it is copied aside and reported.
@@ -56,6 +57,13 @@ CREATE TABLE IF NOT EXISTS notes (
     changed_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notes_by_item ON notes (course, lesson, item, at);
+""", """
+CREATE TABLE IF NOT EXISTS reviews (
+    card TEXT PRIMARY KEY,
+    fsrs TEXT NOT NULL,
+    due REAL NOT NULL,
+    changed_at REAL NOT NULL
+);
 """]
 VERSION = len(MIGRATIONS)
 UPSERT = """
@@ -78,6 +86,12 @@ NOTE_UPSERT = """
 INSERT INTO notes (id, course, lesson, item, at, text, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET at = excluded.at, text = excluded.text, changed_at = excluded.changed_at
 WHERE excluded.changed_at > notes.changed_at"""
+# Review cards (`review`): no trigger copies them anywhere, they stay on this machine.
+REVIEW_UPSERT = """
+INSERT INTO reviews (card, fsrs, due, changed_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (card) DO UPDATE SET fsrs = excluded.fsrs, due = excluded.due, changed_at = excluded.changed_at
+WHERE excluded.changed_at >= reviews.changed_at"""
+REVIEW_MERGE = REVIEW_UPSERT.replace(">=", ">")
 # A learner's click always wins: it is dated now, or just after the item's last change when that
 # is later (a clock set back, or a time imported before imports refused future ticks).
 CLICK = """
@@ -129,6 +143,17 @@ class Note:
     item: str
     at: float
     text: str
+    changed_at: float
+
+
+@dataclass(frozen=True)
+class Review:
+    """A review card's schedule: its FSRS state (`fsrs.Card.to_dict()` as JSON), when it is due
+    next and when it was last rated (seconds since 1970)."""
+
+    card: str
+    fsrs: str
+    due: float
     changed_at: float
 
 
@@ -340,12 +365,23 @@ class ProgressStore:
             args = [v for _, v in where]
         return [Note(*row) for row in self._run(sql + " ORDER BY course, lesson, item, at, changed_at", args)]
 
+    def save_review(self, review: Review) -> None:
+        """Keep a card's new schedule, unless the store holds a later rating of it."""
+        self._check("review", asdict(review))
+        self._run(REVIEW_UPSERT, (review.card, review.fsrs, review.due, review.changed_at))
+
+    def reviews(self) -> dict[str, Review]:
+        """{card key: Review} of every card ever rated."""
+        return {row[0]: Review(*row) for row in self._run("SELECT card, fsrs, due, changed_at FROM reviews "
+                                                          "ORDER BY card")}
+
     def merge(self, data: Export | Iterable[Tick]) -> int:
         """Take each tick, position and note unless the store already has a newer change of it."""
         from .export import Export
 
-        export = data if isinstance(data, Export) else Export(list(data), [], [])
-        for kind, entries in (("tick", export.ticks), ("position", export.positions), ("note", export.notes)):
+        export = data if isinstance(data, Export) else Export(list(data), [], [], [])
+        for kind, entries in (("tick", export.ticks), ("position", export.positions), ("note", export.notes),
+                              ("review", export.reviews)):
             for entry in entries:
                 self._check(kind, asdict(entry))
         with self._lock:
@@ -362,6 +398,7 @@ class ProgressStore:
                                                  json.dumps(union(p.played)), p.changed_at) for p in export.positions])
                 db.executemany(NOTE_UPSERT, [(n.id, n.course, n.lesson, n.item, n.at, n.text, n.changed_at)
                                              for n in export.notes])
+                db.executemany(REVIEW_MERGE, [(r.card, r.fsrs, r.due, r.changed_at) for r in export.reviews])
             return db.total_changes - before
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None
@@ -416,13 +453,14 @@ class ProgressStore:
             for entry in entries:
                 found = records.problems(kind, asdict(entry))
                 if found:
-                    left_out.append(f"a {kind} of {entry.course}/{entry.lesson}/{entry.item}: {found[0]}")
+                    where = entry.card if kind == "review" else f"{entry.course}/{entry.lesson}/{entry.item}"
+                    left_out.append(f"a {kind} of {where}: {found[0]}")
                 else:
                     kept.append(entry)
             return kept
 
         return dumps(valid("tick", self.all()), valid("position", self.positions().values()),
-                     valid("note", self.notes())), left_out
+                     valid("note", self.notes()), valid("review", self.reviews().values())), left_out
 
     def close(self) -> None:
         """Close the file; the next call opens it again."""

@@ -230,14 +230,14 @@ def test_the_course_table_shows_progress_and_where_the_learner_stopped():
     assert "· stopped at 3:07 in Some video" in board.text and "· stopped at 3:07 in Some video" in board.html
 
 
-def test_the_top_index_opens_with_where_to_continue_in_each_course_started():
+def test_the_top_index_opens_with_the_review_then_where_to_continue_in_each_course_started():
     course = CATALOG.courses["math-for-ml"]
     first = course.ordered()[0]
     ticks = {(course.id, first.id, item): True for item in [a.id for a in first.items] + ["reflections"]}
     board = overview(CATALOG, ticks)
     nxt = course.ordered()[1]
-    assert board.text.splitlines()[0] == f"Continue: Lesson {nxt.number} — {nxt.title} (in {course.title})"
-    assert board.html.startswith("<ul><li><b>Continue:</b>")
+    assert board.text.splitlines()[:2] == ["Review", f"Continue: Lesson {nxt.number} — {nxt.title} (in {course.title})"]
+    assert board.html.startswith('<p><b><a href="review.ipynb">Review</a></b></p>\n<ul><li><b>Continue:</b>')
     assert len(re.findall(r"Continue:", board.text)) == 1  # only the course started
     assert board.html.count("<tr>") == len(CATALOG.courses) + 1  # a bar per course, under a header row
     saved = notebook(NOTEBOOKS / "start-here.ipynb").cells[1].outputs[0].data["text/plain"]

@@ -38,7 +38,9 @@ def record_of(kind: str) -> st.SearchStrategy[dict]:
                "changed_at": st.one_of(st.floats(0, NOW), NUMBERS), "position": NUMBERS, "duration": NUMBERS,
                "at": NUMBERS, "played": VALUES if kind == "sent_position" else st.lists(
                    st.tuples(st.floats(0, 86400), st.floats(0, 86400)) | st.lists(NUMBERS, max_size=3), max_size=4),
-               "text": st.one_of(TEXT, st.just("y" * 10_001))}
+               "text": st.one_of(TEXT, st.just("y" * 10_001)),
+               "card": st.one_of(IDS, st.just("prompt/" + "c" * 300), st.just("z" * 801)),
+               "fsrs": st.one_of(st.just('{"card_id": 1}'), TEXT, st.just("{" * 2001)), "due": NUMBERS}
     return st.fixed_dictionaries({key: st.one_of(typical[key], VALUES) if key != "done" else typical[key]
                                   for key in records.FIELDS[kind]})
 
