@@ -160,6 +160,30 @@ class LessonView:
                                 self.catalog.watched_threshold))
 
     @_explained
+    def self_check(self, check_id: str) -> Any:
+        """The self-check with this id: answer, Check, feedback at once; a right answer ticks its
+        checklist item through the checklist's box (the path a click takes), else in the store."""
+        from . import selfcheck
+        from .player import shown
+
+        check = next((c for c in self.lesson.checks if c.id == check_id), None)
+        if check is None:
+            display(_problem(f'"{check_id}" is not a self-check of this lesson any more; rebuild with '
+                             "`companion build`."))
+            return None
+
+        def on_right() -> None:
+            if not shown(self.course.id, self.lesson.id, check.item):
+                self.store.set(self.course.id, self.lesson.id, check.item, True)
+
+        try:
+            return selfcheck.widget(check, self.store, self.course.id, self.lesson.id, on_right,
+                                    lambda text: _problem(text).data)
+        except StoreError as e:
+            display(_problem(str(e)))
+            return None
+
+    @_explained
     def checklist(self) -> Any:
         """A box per video, resource and the reflections; each tick is saved as it is clicked."""
         import ipywidgets as w

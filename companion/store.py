@@ -55,6 +55,17 @@ CREATE TABLE IF NOT EXISTS notes (
     changed_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notes_by_item ON notes (course, lesson, item, at);
+""", """
+CREATE TABLE IF NOT EXISTS attempts (
+    course TEXT NOT NULL,
+    lesson TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    typed TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    gave_up INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_by_check ON attempts (course, lesson, check_id, at);
 """]
 VERSION = len(MIGRATIONS)
 UPSERT = """
@@ -124,6 +135,20 @@ class Note:
     at: float
     text: str
     changed_at: float
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One answer to a lesson's self-check: what was typed (at most `MAX_TYPED` characters), whether it
+    was right, or that the learner gave up and was shown the answer (`gave_up`, `typed` empty)."""
+
+    course: str
+    lesson: str
+    check: str
+    at: float
+    typed: str
+    right: bool
+    gave_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +338,23 @@ class ProgressStore:
             sql += " WHERE " + " AND ".join(f"{k} = ?" for k, _ in where)
             args = [v for _, v in where]
         return [Note(*row) for row in self._run(sql + " ORDER BY course, lesson, item, at, changed_at", args)]
+
+    def add_attempt(self, attempt: Attempt) -> None:
+        """Keep one attempt at a self-check; what was typed is cut to the length grading reads."""
+        from .grading import MAX_TYPED
+
+        a = attempt
+        self._run("INSERT INTO attempts (course, lesson, check_id, at, typed, correct, gave_up) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (a.course, a.lesson, a.check, a.at, a.typed[:MAX_TYPED], int(a.right), int(a.gave_up)))
+
+    def attempts(self, course: str | None = None, lesson: str | None = None) -> list[Attempt]:
+        """Attempts at self-checks, oldest first within each check (of a course, or of one of its lessons)."""
+        where, args = _where(course, lesson)
+        sql = "SELECT course, lesson, check_id, at, typed, correct, gave_up FROM attempts" + where
+        return [Attempt(c, l, k, at, typed, bool(right), bool(gave_up))
+                for c, l, k, at, typed, right, gave_up in self._run(sql + " ORDER BY course, lesson, check_id, at",
+                                                                     args)]
 
     def merge(self, data: Export | Iterable[Tick]) -> int:
         """Take each tick, position and note unless the store already has a newer change of it."""
