@@ -38,6 +38,7 @@ CHECKLIST_TEXT = ("## Checklist\n\nTick each video and resource when you are don
 CHECKS_TEXT = ("## Check yourself\n\nA few questions on this lesson's videos. Run the lesson, answer under each "
                "question and press **Check**: you see at once whether you are right, with a hint if not. "
                "**Show me** gives the answer.")
+CHECKS_TICK = " A self-check ticks itself when you answer it right."
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
 
@@ -171,7 +172,7 @@ class LessonBuilder:
             cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
         cells += self._check_cells(lesson, max(c.get("execution_count") or 0 for c in cells))
-        cells.append(generated("markdown", "checklist-intro", "", CHECKLIST_TEXT))
+        cells.append(generated("markdown", "checklist-intro", "", CHECKLIST_TEXT + CHECKS_TICK * bool(lesson.checks)))
         cells.append(_code("checklist", "", "lesson.checklist()"))
         cells.append(generated("markdown", "footer", "", self._nav(lesson)))
         meta = {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id}
