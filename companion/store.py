@@ -1,5 +1,6 @@
 """Learner progress in SQLite: a tick per (course, lesson, item), with the time it changed; where
-each video was left and which stretches of it were played; notes at a moment of a video.
+each video was left and which stretches of it were played; notes at a moment of a video; attempts
+at a lesson's self-checks.
 
 Small tables in WAL mode, one transaction per write, so two kernels and a CLI can share the
 file at once. A file that can't be used is never reset: it is copied aside and reported.
