@@ -4,8 +4,8 @@ The generated code cells are `lesson = open_lesson("<course>", "<lesson>")`, the
 `lesson.show_video("<id>")`, `lesson.show_resource("<id>")`, `lesson.self_check("<id>")` and
 `lesson.checklist()`; a course index runs `open_course("<course>").progress()`, the top index
 `overview()`. Imported by every lesson, so it stays small: the catalog model (plain JSON, no schema
-pass), the player, the progress store and its arithmetic (`tally`). Nothing here builds notebooks or touches the network.
-The catalog is the one `catalog.find` names (the build records it in the notebooks).
+pass), the player, the progress store and its arithmetic (`tally`). Nothing here builds notebooks or
+touches the network. The catalog is the one `catalog.find` names (the build records it in the notebooks).
 """
 
 from __future__ import annotations

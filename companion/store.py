@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     correct INTEGER NOT NULL,
     gave_up INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS attempts_by_check ON attempts (course, lesson, check_id, at);
+-- unique, so an attempt merged twice (a future progress import) is kept once
+CREATE UNIQUE INDEX IF NOT EXISTS attempts_by_check ON attempts (course, lesson, check_id, at);
 """]
 VERSION = len(MIGRATIONS)
 UPSERT = """
@@ -345,7 +346,7 @@ class ProgressStore:
         from .grading import MAX_TYPED
 
         a = attempt
-        self._run("INSERT INTO attempts (course, lesson, check_id, at, typed, correct, gave_up) "
+        self._run("INSERT OR IGNORE INTO attempts (course, lesson, check_id, at, typed, correct, gave_up) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
                   (a.course, a.lesson, a.check, a.at, a.typed[:MAX_TYPED], int(a.right), int(a.gave_up)))
 

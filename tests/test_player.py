@@ -48,7 +48,7 @@ def test_a_store_from_before_positions_and_notes_migrates_keeping_every_tick(tmp
     assert store.positions()[KEY].position == 2232.0 and store.notes()[0].text == "a thought"
     store.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == store_mod.VERSION == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == store_mod.VERSION == 2  # ticks, then positions and notes, then attempts
     assert db.execute("SELECT count(*) FROM ticks").fetchone()[0] == 50
 
 
