@@ -20,6 +20,8 @@ from .nodes import new_code_cell, new_markdown_cell
 META = "companion"  # the key under `metadata` of a notebook and of its generated cells
 ANSWER = "answer"  # the empty cell under a prompt that is the learner's
 EMBED = "embed"  # a code cell whose saved output is a player
+CHECK = "check"  # a self-check's question (markdown), its id the check's
+SELF_CHECK = "self-check"  # the code cell under a question: its widget, saved as a form without the answer
 REMOVED = "removed-notes"  # the header of the "notes from removed content" section
 # Roles of generated cells whose id names a catalog entry (a video, a resource's player, a prompt)
 # rather than a place in the lesson: a learner's work under one follows it to another lesson.

@@ -1,11 +1,11 @@
 """The API a lesson notebook calls: `open_lesson`, `open_course`, `overview`.
 
 The generated code cells are `lesson = open_lesson("<course>", "<lesson>")`, then
-`lesson.show_video("<id>")`, `lesson.show_resource("<id>")` and `lesson.checklist()`; a course
-index runs `open_course("<course>").progress()`, the top index `overview()`. Imported by every
-lesson, so it stays small: the catalog model (plain JSON, no schema pass), the player, the
-progress store and its arithmetic (`tally`). Nothing here builds notebooks or touches the network.
-The catalog is the one `catalog.find` names (the build records it in the notebooks).
+`lesson.show_video("<id>")`, `lesson.show_resource("<id>")`, `lesson.self_check("<id>")` and
+`lesson.checklist()`; a course index runs `open_course("<course>").progress()`, the top index
+`overview()`. Imported by every lesson, so it stays small: the catalog model (plain JSON, no schema
+pass), the player, the progress store and its arithmetic (`tally`). Nothing here builds notebooks or
+touches the network. The catalog is the one `catalog.find` names (the build records it in the notebooks).
 """
 
 from __future__ import annotations
@@ -158,6 +158,30 @@ class LessonView:
 
             display(live_player(embed, self.store, self.course.id, self.lesson.id, item,
                                 self.catalog.watched_threshold))
+
+    @_explained
+    def self_check(self, check_id: str) -> Any:
+        """The self-check with this id: answer, Check, feedback at once; a right answer ticks its
+        checklist item through the checklist's box (the path a click takes), else in the store."""
+        from . import selfcheck
+        from .player import shown
+
+        check = next((c for c in self.lesson.checks if c.id == check_id), None)
+        if check is None:
+            display(_problem(f'"{check_id}" is not a self-check of this lesson any more; rebuild with '
+                             "`companion build`."))
+            return None
+
+        def on_right() -> None:
+            if not shown(self.course.id, self.lesson.id, check.item):
+                self.store.set(self.course.id, self.lesson.id, check.item, True)
+
+        try:
+            return selfcheck.widget(check, self.store, self.course.id, self.lesson.id, on_right,
+                                    lambda text: _problem(text).data)
+        except StoreError as e:
+            display(_problem(str(e)))
+            return None
 
     @_explained
     def checklist(self) -> Any:

@@ -61,6 +61,14 @@ def on_watched(course: str, lesson: str, listener: Listener) -> None:
     _listeners[(course, lesson)] = listener
 
 
+def shown(course: str, lesson: str, item: str) -> bool:
+    """Tell the lesson's checklist (the latest one shown) that `item` is ticked; False when none is shown."""
+    listener = _listeners.get((course, lesson))
+    if listener:
+        listener(item)
+    return listener is not None
+
+
 def covered(played: Iterable[Interval], start: float, end: float) -> float:
     """Seconds of [start, end] inside the played stretches, each second counted once."""
     return sum(max(0.0, min(b, end) - max(a, start)) for a, b in union(played))
@@ -119,9 +127,7 @@ class Tracker:
         if self.key in self.store.ticks(course, lesson):  # ticked already, or unticked by hand: that stands
             return False
         self.store.set(course, lesson, item, True)
-        listener = _listeners.get((course, lesson))
-        if listener:
-            listener(item)
+        shown(course, lesson, item)
         return True
 
 

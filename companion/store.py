@@ -1,6 +1,6 @@
 """Learner progress in SQLite: a tick per (course, lesson, item), with the time it changed; where
 each video was left and which stretches of it were played; notes at a moment of a video; when
-each review card is due (FSRS).
+each review card is due (FSRS); attempts at a lesson's self-checks.
 
 Small tables in WAL mode, one transaction per write, so two kernels and a CLI can share the
 file at once. A file that can't be used is never reset: it is copied aside and reported.
@@ -64,6 +64,18 @@ CREATE TABLE IF NOT EXISTS reviews (
     due REAL NOT NULL,
     changed_at REAL NOT NULL
 );
+""", """
+CREATE TABLE IF NOT EXISTS attempts (
+    course TEXT NOT NULL,
+    lesson TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    typed TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    gave_up INTEGER NOT NULL
+);
+-- unique, so an attempt merged twice (a future progress import) is kept once
+CREATE UNIQUE INDEX IF NOT EXISTS attempts_by_check ON attempts (course, lesson, check_id, at);
 """]
 VERSION = len(MIGRATIONS)
 UPSERT = """
@@ -155,6 +167,20 @@ class Review:
     fsrs: str
     due: float
     changed_at: float
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One answer to a lesson's self-check: what was typed (at most `MAX_TYPED` characters), whether it
+    was right, or that the learner gave up and was shown the answer (`gave_up`, `typed` empty)."""
+
+    course: str
+    lesson: str
+    check: str
+    at: float
+    typed: str
+    right: bool
+    gave_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -374,6 +400,23 @@ class ProgressStore:
         """{card key: Review} of every card ever rated."""
         return {row[0]: Review(*row) for row in self._run("SELECT card, fsrs, due, changed_at FROM reviews "
                                                           "ORDER BY card")}
+
+    def add_attempt(self, attempt: Attempt) -> None:
+        """Keep one attempt at a self-check; what was typed is cut to the length grading reads."""
+        from .grading import MAX_TYPED
+
+        a = attempt
+        self._run("INSERT OR IGNORE INTO attempts (course, lesson, check_id, at, typed, correct, gave_up) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (a.course, a.lesson, a.check, a.at, a.typed[:MAX_TYPED], int(a.right), int(a.gave_up)))
+
+    def attempts(self, course: str | None = None, lesson: str | None = None) -> list[Attempt]:
+        """Attempts at self-checks, oldest first within each check (of a course, or of one of its lessons)."""
+        where, args = _where(course, lesson)
+        sql = "SELECT course, lesson, check_id, at, typed, correct, gave_up FROM attempts" + where
+        return [Attempt(c, l, k, at, typed, bool(right), bool(gave_up))
+                for c, l, k, at, typed, right, gave_up in self._run(sql + " ORDER BY course, lesson, check_id, at",
+                                                                     args)]
 
     def merge(self, data: Export | Iterable[Tick]) -> int:
         """Take each tick, position and note unless the store already has a newer change of it."""
