@@ -28,7 +28,7 @@ from .errors import CompanionError
 from .layout import Layout
 from .now import now
 from .prompts import prompts_for
-from .store import Note, ProgressStore, Review, clock
+from .store import Attempt, Note, ProgressStore, Review, clock
 
 SCHEDULER = Scheduler()  # FSRS's published defaults: 90% recall wanted, learning steps of 1 and 10 minutes
 RATINGS = (("Again", Rating.Again), ("Hard", Rating.Hard), ("Good", Rating.Good), ("Easy", Rating.Easy))
@@ -88,10 +88,26 @@ def note_cards(catalog: Catalog, notes: list[Note]) -> Iterator[ReviewCard]:
                          n.text, moment_url(video.youtube, n.at) if video and video.youtube else "")
 
 
+def check_cards(catalog: Catalog, attempts: list[Attempt]) -> Iterator[ReviewCard]:
+    """A card per self-check the learner answered wrong at least once (or asked to be shown): the
+    question again, then the answer and why, as the lesson gave them."""
+    from .markup import md_bold
+
+    missed = {(a.course, a.lesson, a.check) for a in attempts if not a.right}
+    for course in catalog.courses.values():
+        for lesson in course.lessons:
+            for check in lesson.checks:
+                if (course.id, lesson.id, check.id) in missed:
+                    question = "\n".join([md_bold(check.question), *(f"- {md_bold(c)}" for c in check.choices)])
+                    yield ReviewCard(f"check/{course.id}/{lesson.id}/{check.id}",
+                                     f"{course.title} · {heading(lesson)}", question,
+                                     f"{check.shown_answer}. {check.explanation}")
+
+
 def cards(catalog: Catalog, store: ProgressStore, root: Path) -> list[ReviewCard]:
-    """Every card the learner's work gives, source by source: the one place a new source joins
-    (self-checks answered wrong are next, once the store keeps their attempts)."""
-    return [*prompt_cards(catalog, root), *note_cards(catalog, store.notes())]
+    """Every card the learner's work gives, source by source: the one place a new source joins."""
+    return [*prompt_cards(catalog, root), *note_cards(catalog, store.notes()),
+            *check_cards(catalog, store.attempts())]
 
 
 def fsrs_card(text: str) -> Card:

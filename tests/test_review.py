@@ -155,3 +155,17 @@ def test_start_here_links_the_review_first_and_without_a_count_as_built():
     assert built.text.splitlines()[0] == "Review"
     assert built.html.startswith(f'<p><b><a href="{REVIEW}">Review</a></b></p>')
     assert overview(CATALOG, due=3).text.splitlines()[0] == "Review: 3 due"
+
+
+def test_a_self_check_answered_wrong_becomes_a_card_and_one_answered_right_at_once_does_not(tmp_path, store):
+    from companion.store import Attempt
+
+    course = next(c for c in CATALOG.courses.values() if any(len(l.checks) >= 2 for l in c.lessons))
+    lesson = next(l for l in course.lessons if len(l.checks) >= 2)
+    missed, known = lesson.checks[:2]
+    store.add_attempt(Attempt(course.id, lesson.id, missed.id, T0.timestamp(), "wrong", False))
+    store.add_attempt(Attempt(course.id, lesson.id, missed.id, T0.timestamp() + 5, "right", True))
+    store.add_attempt(Attempt(course.id, lesson.id, known.id, T0.timestamp(), "right", True))
+    found = [c for c in cards(CATALOG, store, tmp_path) if c.key.startswith("check/")]
+    assert [c.key for c in found] == [f"check/{course.id}/{lesson.id}/{missed.id}"]
+    assert missed.explanation in found[0].earlier and missed.hint not in found[0].question
