@@ -76,9 +76,9 @@ def save(lab: Lab) -> None:
     lab.page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
 
 
-def wait_for_file(path: Path, *needles: str, page: Any = None) -> str:
+def wait_for_file(path: Path, *needles: str, page: Any = None, timeout_s: float = TIMEOUT_MS / 1000) -> str:
     """The file's text once it holds every needle; fails at once if `page` shows a dialog meanwhile."""
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    deadline = time.monotonic() + timeout_s
     text = ""
     while time.monotonic() < deadline:
         text = path.read_text(encoding="utf-8")

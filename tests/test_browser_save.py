@@ -17,6 +17,7 @@ import pytest
 from test_browser import (  # noqa: F401
     CHECKBOX,
     IFRAME,
+    TIMEOUT_MS,
     Lab,
     expect,
     expected_embeds,
@@ -83,6 +84,9 @@ def test_a_run_ticked_and_answered_lesson_reopens_trusted_with_its_players(lab: 
         settings.parent.mkdir(parents=True, exist_ok=True)
         settings.write_text('{"autosave": true, "autosaveInterval": 2}')
         lab.load()
+        interval = page.evaluate("""async () => (await window.jupyterapp.serviceManager.settings.fetch(
+            '@jupyterlab/docmanager-extension:plugin')).settings.autosaveInterval""")
+        assert interval == 2, f"JupyterLab did not take the autosave setting: {interval}"
     try:
         open_path(lab, rel)
         run_all(page)
@@ -99,7 +103,7 @@ def test_a_run_ticked_and_answered_lesson_reopens_trusted_with_its_players(lab: 
             needles.append(prompt)
         if how != "autosave":
             save(lab)
-        wait_for_file(path, *needles, page=page)
+        wait_for_file(path, *needles, page=page, timeout_s=2 * TIMEOUT_MS / 1000)
         assert page.locator(".jp-Dialog").count() == 0, "saving asked a question"
         assert signed(lab, path), f"saved ({how}) but not trusted: the players vanish on reopen"
         screenshot(page, f"save-{how}-1-run-ticked-answered.png")
