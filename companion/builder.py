@@ -25,14 +25,17 @@ from .prompts import prompts_for
 from .serverext import LANGUAGE_INFO
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-RUN_HINT = ("Watch the videos here, write your answers under the prompts, then tick what you have done in the "
+RUN_HINT = ("Watch the videos here, write your answers under the questions, then tick what you have done in the "
             "checklist at the end. To tick, run the lesson first: **Run ▸ Run All Cells**. "
             "Your answers are saved with the notebook, your ticks on this computer.")
 NO_PLAYER = "No player? Run `companion build` once on this computer, then reopen the lesson."
 OWNED = {"playlist", "channel"}  # resource kinds a channel makes itself (a podcast it is only listed with)
 NBVAL_IGNORE = "nbval-ignore-output"  # an index's live progress is the learner's, not the saved one
-REFLECT_TEXT = ("## Reflect\n\nWrite your answers in the empty cells below each prompt (double-click to edit). "
-                "They are yours: rebuilding the notebooks keeps them.")
+# What answering takes in JupyterLab, key by key (a double-click on an empty answer cell after Run
+# All leaves JupyterLab reading keys as commands); a browser test follows these words literally.
+REFLECT_TEXT = ("## Reflect\n\nAnswer each question in the space just under it: click there, press **Enter**, "
+                "type your answer, then press **Shift+Enter**. Save with **Ctrl+S** (⌘S on a Mac). "
+                "Your answers are yours: rebuilding the notebooks keeps them.")
 CHECKLIST_TEXT = ("## Checklist\n\nTick each video and resource when you are done, and the reflections when you have "
                   "written them. Boxes that don't respond, or none here? Run the lesson (**Run ▸ Run All Cells**): "
                   "your ticks are still there.")
@@ -164,8 +167,9 @@ class LessonBuilder:
         extra = self.extras.get((self.course.id, lesson.id))
         cells += self._extra_cells(extra)
         cells.append(generated("markdown", "reflect", "", REFLECT_TEXT))
-        for p in prompts_for(lesson, self.catalog, has_next=self._at[lesson.id] + 1 < len(self.order)):
-            cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
+        prompts = prompts_for(lesson, self.catalog, has_next=self._at[lesson.id] + 1 < len(self.order))
+        for n, p in enumerate(prompts, 1):
+            cells.append(generated("markdown", "prompt", p.id, _question(n, p.text)))
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
         cells.append(generated("markdown", "checklist-intro", "", CHECKLIST_TEXT))
         cells.append(_code("checklist", "", "lesson.checklist()"))
@@ -221,6 +225,11 @@ class LessonBuilder:
         used = [self.catalog.series_of(a) for l in self.order for a in l.items]
         ids = dict.fromkeys([sid for sid, _ in self.course.series] + [s.id for s in used if s])
         return [self.catalog.series[sid] for sid in ids]
+
+
+def _question(n: int, text: str) -> str:
+    """A prompt as a numbered quote, so the learner's answer under it (plain text) reads as theirs."""
+    return "> " + "\n> ".join(f"**Question {n}.** {text}".splitlines())
 
 
 _label = heading  # one way of naming a lesson on every page: `Lesson N — title`
