@@ -443,7 +443,8 @@ def test_checklist_ticks_survive_a_kernel_restart(lab: Lab):
             expect(boxes.nth(i)).not_to_be_checked()
 
         boxes.first.scroll_into_view_if_needed()
-        boxes.first.check()
+        boxes.first.click()  # the kernel saves the tick, then the box shows it (not at once: no check())
+        expect(boxes.first).to_be_checked()
         # The kernel took the click: the checklist's own summary counts it, and the store has it.
         expect(page.locator(".jp-OutputArea-output .jupyter-widgets")
                .get_by_text(re.compile(rf"^1 of {n_items} items done in this lesson"))).to_be_visible()
