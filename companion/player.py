@@ -190,7 +190,7 @@ def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, it
 
 def stopped_at(catalog: Catalog, course: Course, positions: dict[tuple[str, str, str], Position]) -> dict[str, str]:
     """{lesson id: "stopped at 37:12 in <video>"} from the video played last in each lesson, named
-    as the lesson names it; "watched <video> to the end" when it was left at its end."""
+    as the lesson names it; "watched to the end: <video>" when it was left at its end."""
     latest: dict[str, Position] = {}
     for p in positions.values():
         if p.course == course.id and (p.lesson not in latest or p.changed_at > latest[p.lesson].changed_at):
@@ -203,7 +203,7 @@ def stopped_at(catalog: Catalog, course: Course, positions: dict[tuple[str, str,
         a = next((a for a in lesson.videos if a.id == p.item), None) if lesson else None
         title = (a.title if a else "") or (video.title if video else p.item)
         end = (a.end if a else None) or (video.end if video else None)
-        out[lesson_id] = (f"watched {title} to the end" if finished(p.position, p.duration, end)
+        out[lesson_id] = (f"watched to the end: {title}" if finished(p.position, p.duration, end)
                           else f"stopped at {clock(p.position)} in {title}")
     return out
 

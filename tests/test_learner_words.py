@@ -62,11 +62,11 @@ def test_the_index_names_a_video_as_its_lesson_does_and_a_video_watched_to_the_e
     data, store = small_catalog(), tmp_path / "p.sqlite"
     data["courses"][0]["lessons"][0]["videos"][0] = {"id": "aircAruvnKk", "title": "Neurons, intuitively"}
     assert _stopped(store, data, 125.0) == "stopped at 2:05 in Neurons, intuitively"
-    assert _stopped(store, data, 600.0) == "watched Neurons, intuitively to the end"
-    assert _stopped(store, data, 595.0) == "watched Neurons, intuitively to the end"  # the last seconds: credits
+    assert _stopped(store, data, 600.0) == "watched to the end: Neurons, intuitively"
+    assert _stopped(store, data, 595.0) == "watched to the end: Neurons, intuitively"  # the last seconds: credits
     # a clip that ends early (the lesson's `end`) is finished at its own end
     data["courses"][0]["lessons"][0]["videos"][1] = {"id": "IHZwWFHWa-w", "start": 90, "end": 300}
-    assert _stopped(store, data, 299.0, "IHZwWFHWa-w") == "watched Gradient descent to the end"
+    assert _stopped(store, data, 299.0, "IHZwWFHWa-w") == "watched to the end: Gradient descent"
 
 
 def test_reflections_tick_themselves_once_every_answer_is_written_and_a_learners_own_choice_stands(tmp_path):
