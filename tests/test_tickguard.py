@@ -28,8 +28,15 @@ def checklist(tmp_path, monkeypatch) -> tuple[Any, TickGuard, ProgressStore, lis
 def test_a_click_from_the_page_is_saved_before_its_box_shows_it(checklist, monkeypatch):
     shown, guard, store, answers = checklist
     box = shown.children[1]
-    seen: list[dict] = []  # the store when the page is told the box changed
-    monkeypatch.setattr(box, "send_state", lambda key=None: seen.append(store.ticks("c1", "l1")))
+    seen: list[dict] = []  # the store when the box's change is announced: ipywidgets tells the page first
+    announce = box.notify_change
+
+    def told(change: dict) -> None:
+        if change["name"] == "value":
+            seen.append(store.ticks("c1", "l1"))
+        announce(change)
+
+    monkeypatch.setattr(box, "notify_change", told)
     guard._received(guard, {"kind": "click", "click": 7, "index": 1, "value": True}, [])
     assert box.value is True
     assert seen == [{("c1", "l1", "IHZwWFHWa-w"): True}], "the page was told before the store had the tick"
