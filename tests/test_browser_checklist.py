@@ -65,6 +65,8 @@ def test_after_a_restart_the_old_checklist_says_so_and_a_click_ticks_nothing(lab
         boxes = page.locator(CHECKBOX)
         refused = page.locator(REFUSED)
         expect(refused).to_be_hidden()
+        scroll_to_cell(page, "reflect")
+        screenshot(page, "checklist-lesson-questions.png")
 
         if how == "Kernel menu":  # the learner's way: Kernel ▸ Restart Kernel…, then the dialog's Restart
             page.evaluate("() => { window.jupyterapp.commands.execute('kernelmenu:restart'); }")
