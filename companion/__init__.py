@@ -7,6 +7,8 @@ The library API (the `companion` command calls the same functions):
 - `import_index(index, course, *, catalog, title) -> Imported`
 - `progress(catalog, *, course, store) -> list[CourseProgress]`
 - `notes(catalog, *, course, store) -> str`: notes taken at moments of videos, as Markdown
+- `resolve(source, *, catalog, accept) -> Resolved`: YouTube ids proposed, with the pages that
+  confirm them, for videos the sources name by title only (`accept`: written into the catalog)
 
 Mistakes in what they are given raise `CompanionError` (see `companion.errors`). Importing
 `companion` is cheap: each function's modules load when it is first used.
@@ -19,15 +21,17 @@ from typing import TYPE_CHECKING, Any
 from .errors import BuildError, CatalogError, CompanionError, NotFound, StoreError, UsageError
 
 if TYPE_CHECKING:
-    from .api import Imported, build, import_index, notes, progress, validate
+    from .api import Imported, Resolved, build, import_index, notes, progress, resolve, validate
     from .report import Report
     from .tally import CourseProgress
 
 __version__ = "0.1.0"
-__all__ = ["build", "validate", "import_index", "progress", "notes", "Report", "Imported", "CourseProgress",
+__all__ = ["build", "validate", "import_index", "progress", "notes", "resolve", "Report", "Imported", "Resolved",
+           "CourseProgress",
            "CompanionError", "CatalogError", "NotFound", "BuildError", "UsageError", "StoreError"]
 
 _LAZY = {"build": "api", "validate": "api", "import_index": "api", "progress": "api", "notes": "api", "Imported": "api",
+         "resolve": "api", "Resolved": "api",
          "Report": "report", "CourseProgress": "tally"}
 
 
@@ -38,3 +42,9 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension `companion` (switched on by the file the wheel installs in
+    `etc/jupyter/jupyter_server_config.d/`): course notebooks open clean and keep their players on save."""
+    return [{"module": "companion.serverext"}]

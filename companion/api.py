@@ -6,9 +6,10 @@ writes nothing then; any other exception is a bug.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
     from nbformat.sign import NotebookNotary
 
-    from .report import Report
+    from .catalog import Catalog
+    from .evidence import Proposal, Source, Unresolved
+    from .follow import Had
+    from .report import Change, Report
     from .store import ProgressStore
     from .tally import CourseProgress
 
@@ -55,22 +59,24 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
         return done
     key = stamp.begin(request)
     parsed = stamp.parsed_extras(key)
-    planned, text = _plan(path, target, twins=twins, privacy_enhanced=privacy_enhanced, parsed=parsed)
+    cat, planned, text = _plan(path, target, twins=twins, privacy_enhanced=privacy_enhanced, parsed=parsed)
     if not writes:
         return _sync(planned, target, text, dry_run=True, trust=trust)
+    from .follow import move_progress
     from .trust import open_notary
 
     notary = open_notary() if trust else None  # a trust database that can't be written: stop before any change
     with _locked(target, "build"):  # the stamp too: a build that waited finds the tree as the first left it
-        report = _sync(planned, target, text, dry_run=False, trust=trust, notary=notary)
+        report = _sync(planned, target, text, dry_run=False, trust=trust, notary=notary,
+                       progress=functools.partial(move_progress, cat, _store()))
         stamp.record(request, key, report, trust=trust, started_ns=stamp.now_ns(), parsed=parsed)
     return report
 
 
 def _plan(path: Path, target: Path, *, twins: bool | None, privacy_enhanced: bool | None,
-          parsed: dict[str, list[Any]]) -> tuple[dict[PurePosixPath, NotebookNode], bool]:
-    """Load and plan (nothing written: a catalog mistake stops here): the notebooks the catalog
-    makes, and whether text twins are kept. `parsed`: lesson extras parsed before, added to."""
+          parsed: dict[str, list[Any]]) -> tuple[Catalog, dict[PurePosixPath, NotebookNode], bool]:
+    """Load and plan (nothing written: a catalog mistake stops here): the catalog, the notebooks
+    it makes, and whether text twins are kept. `parsed`: lesson extras parsed before, added to."""
     from . import extras
     from .builder import plan
     from .scan import has_twins
@@ -78,15 +84,17 @@ def _plan(path: Path, target: Path, *, twins: bool | None, privacy_enhanced: boo
     cat = load(path)
     lesson_extras = extras.load(cat, extras.folder_of(path), parsed=parsed)
     planned = plan(cat, privacy_enhanced, lesson_extras, folder=target)
-    return planned, has_twins(target) if twins is None else twins
+    return cat, planned, has_twins(target) if twins is None else twins
 
 
 def _sync(planned: dict[PurePosixPath, NotebookNode], target: Path, text: bool, *, dry_run: bool,
-          trust: bool, notary: NotebookNotary | None = None) -> Report:
-    """Reconcile the output folder with the plan, then apply (unless `dry_run`)."""
+          trust: bool, notary: NotebookNotary | None = None,
+          progress: Callable[[Had], list[Change]] | None = None) -> Report:
+    """Reconcile the output folder with the plan, then apply (unless `dry_run`), then move the
+    learner's progress with the videos the catalog moved (`progress`)."""
     from .writer import sync
 
-    report = sync(planned, target, dry_run=dry_run, trust=trust, text=text, notary=notary)
+    report = sync(planned, target, dry_run=dry_run, trust=trust, text=text, notary=notary, progress=progress)
     report.out, report.notebooks, report.twins = target, len(planned), text
     return report
 
@@ -181,6 +189,42 @@ def _import(index: Path, text: str, course: str, path: Path, title: str | None) 
     if after != before:
         atomic.write_text(path, after)
     return Imported(path, course, lessons, after != before)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What `resolve` found: an id proposed (with its pages) or the reason there is none, for each
+    catalog video without one, and how many proposals were written (`accept`)."""
+
+    catalog: Path
+    proposals: list[Proposal]
+    left: list[Unresolved]
+    written: int
+
+
+def resolve(source: str | Path | Source, *, catalog: str | Path = CATALOG_NAME, accept: bool = False) -> Resolved:
+    """Propose YouTube ids for the catalog's videos that have none, from the pages `source` knows
+    (a path: an evidence file, see `companion.evidence.EvidenceFile`); `accept` writes them into the
+    catalog with their pages as `evidence` (atomically, only a valid result), else nothing is written."""
+    from .evidence import EvidenceFile, propose
+    from .evidence import accept as accept_into
+
+    path = Path(catalog)
+    pages = EvidenceFile(Path(source)) if isinstance(source, (str, Path)) else source
+    load(path)  # a catalog with mistakes is reported as such, before anything is proposed for it
+    proposals, left = propose(read_json(path), pages)
+    if not accept or not proposals:
+        return Resolved(path, proposals, left, 0)
+    with _locked(path.parent, "import"):  # the catalog is read again under the lock: no import is lost
+        data = read_json(path)
+        proposals, left = propose(data, pages)
+        written = accept_into(data, proposals)
+        problems = problems_of(data)
+        if problems:
+            raise CatalogError([f"after resolving: {p}" for p in problems])
+        if written:
+            atomic.write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return Resolved(path, proposals, left, written)
 
 
 def _refuse_broken(before: str, path: Path) -> None:

@@ -14,7 +14,7 @@ from nbformat import NotebookNode
 
 from .board import course_table, heading, overview
 from .catalog import Assignment, Catalog, Course, Lesson, Series
-from .cells import ANSWER, EMBED, META, generated
+from .cells import ANSWER, EMBED, LANGUAGE_INFO, META, generated, seal
 from .embed import Embed, embed_for
 from .errors import BuildError
 from .extras import Extra
@@ -22,13 +22,11 @@ from .layout import INDEX, Layout, catalog_from, reserved
 from .markup import link, md, md_block, py, url
 from .nodes import new_notebook, new_output
 from .prompts import prompts_for
-from .serverext import LANGUAGE_INFO
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 RUN_HINT = ("Watch the videos here, write your answers under the questions, then tick what you have done in the "
             "checklist at the end. To tick, run the lesson first: **Run ▸ Run All Cells**. "
             "Your answers are saved with the notebook, your ticks on this computer.")
-NO_PLAYER = "No player? Run `companion build` once on this computer, then reopen the lesson."
 OWNED = {"playlist", "channel"}  # resource kinds a channel makes itself (a podcast it is only listed with)
 NBVAL_IGNORE = "nbval-ignore-output"  # an index's live progress is the learner's, not the saved one
 # What answering takes in JupyterLab, key by key (a double-click on an empty answer cell after Run
@@ -112,9 +110,10 @@ class LessonBuilder:
             lines += ["", f"*About {md(series.title)}:* {md(note)}"]
         embed = self._embed(a)
         if embed:
-            lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)}" + (f" · *{NO_PLAYER}*" if n == 1 else "")]
+            lines += ["", f"▶ {link('Watch on YouTube', embed.watch_url)}"]
         else:
-            lines += ["", f"↗ {link('Find it on YouTube', v.url)} (the source list gives no direct link to this video)"]
+            lines += ["", f"The source list names this video but gives no link to it, so it can't play here: "
+                          f"↗ {link('search for it on YouTube', v.url)}"]
         cells = [generated("markdown", "video", a.id, "\n".join(lines))]
         if embed:
             out = new_output("display_data", data=embed.bundle(), metadata={})
@@ -274,4 +273,6 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
         where = {parent: catalog_from(folder / parent, catalog.path) for parent in {p.parent for p in out}}
         for path, nb in out.items():
             nb.metadata[META]["catalog"] = where[path.parent]
+    for nb in out.values():
+        seal(nb)
     return out

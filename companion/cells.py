@@ -21,7 +21,22 @@ META = "companion"  # the key under `metadata` of a notebook and of its generate
 ANSWER = "answer"  # the empty cell under a prompt that is the learner's
 EMBED = "embed"  # a code cell whose saved output is a player
 REMOVED = "removed-notes"  # the header of the "notes from removed content" section
+# Roles of generated cells whose id names a catalog entry (a video, a resource's player, a prompt)
+# rather than a place in the lesson: a learner's work under one follows it to another lesson.
+MOVABLE = ("video", EMBED, "prompt", ANSWER)
 EXTRA_ROLES = ("extra", "extras-header")  # the cells a lesson extra adds
+BUILT = "built"  # under a notebook's `metadata.companion`: the digest of its generated view as the build wrote it
+# What ipykernel (6 and 7) reports as language_info, less the interpreter's version, which differs
+# between machines: notebooks carry it so a kernel that connects finds nothing to change (the
+# server extension adds the version on open; tests/test_serverext.py checks it against ipykernel).
+LANGUAGE_INFO = {
+    "name": "python",
+    "mimetype": "text/x-python",
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "pygments_lexer": "ipython3",
+    "nbconvert_exporter": "python",
+    "file_extension": ".py",
+}
 REMOVED_TEXT = ("## Notes from removed content\n\nThe catalog no longer has the video, prompt or lesson these notes "
                 "were written under. They are kept here for you; move or delete them as you like.")
 
@@ -110,16 +125,37 @@ def lesson_key(nb: dict[str, Any]) -> LessonKey | None:
     return meta.get("course"), meta.get("lesson_id", meta.get("lesson"))
 
 
-def generated_view(nb: dict[str, Any]) -> list[Any]:
+def generated_view(nb: dict[str, Any], *, outputs: bool = True) -> list[Any]:
     """What --check compares: generated cells as generated (roles, ids, digests, saved players),
-    blind to answers, added cells, outputs of the learner's runs and edits the learner made."""
+    blind to answers, added cells, outputs of the learner's runs and edits the learner made.
+    Without `outputs`, blind to the saved players too (a learner's run replaces them)."""
     view: list[Any] = [nb.get("metadata", {}).get(META)]
     for c in nb.get("cells", []):
         if is_generated(c) and role(c) != REMOVED:
             entry = [c["id"], c["cell_type"], c["metadata"][META].get("role"), c["metadata"][META].get("digest"),
                      c["metadata"][META].get("output")]
-            if role(c) == EMBED:
+            if role(c) == EMBED and outputs:
                 entry.append([{k: "".join(v) if isinstance(v, list) else v for k, v in o.get("data", {}).items()}
                               for o in c.get("outputs", [])])
             view.append(entry)
     return view
+
+
+def seal(nb: NotebookNode) -> NotebookNode:
+    """Record in the notebook what the build generated (`metadata.companion.built`), so a save can
+    tell "a build rewrote this file since the tab opened it" from "the learner ran it": outputs
+    and widgets differ after a run, this digest only after a build."""
+    meta = nb.metadata[META]
+    meta.pop(BUILT, None)
+    meta[BUILT] = digest(json.dumps(generated_view(nb), sort_keys=True, ensure_ascii=False))
+    return nb
+
+
+def rebuilt(opened: dict[str, Any], on_disk: dict[str, Any]) -> bool:
+    """Whether a build rewrote the generated content on disk since a tab opened `opened` (a tab sends
+    back the metadata it opened). Notebooks from builds before `seal`: their generated cells compared,
+    blind to outputs."""
+    mine, theirs = notebook_meta(opened) or {}, notebook_meta(on_disk) or {}
+    if BUILT in mine and BUILT in theirs:
+        return bool(mine[BUILT] != theirs[BUILT])
+    return generated_view(opened, outputs=False) != generated_view(on_disk, outputs=False)

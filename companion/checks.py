@@ -83,6 +83,9 @@ def references(data: dict[str, Any], series: Set[str], videos: Set[str], resourc
                             "(11 characters of A-Z a-z 0-9 _ -)")
         if not v.get("youtube") and not v.get("url"):
             problems.append(f'{at}: video "{v["id"]}" needs a "youtube" id or a "url" to find it')
+        if v.get("evidence") and not v.get("youtube"):
+            problems.append(f'{at}.evidence: the pages confirm a YouTube id, and video "{v["id"]}" has none; '
+                            'add its "youtube" id or remove the evidence')
         if v.get("series") and v["series"] not in series:
             problems.append(f'{at}.series: unknown series "{v["series"]}"')
         if v.get("start") is not None and v.get("end") is not None and v["end"] <= v["start"]:
@@ -156,6 +159,8 @@ def _urls(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
         for i, item in enumerate(data.get(kind, [])):
             if "url" in item:
                 yield f"{kind}[{i}].url", item["url"]
+            for j, page in enumerate(item.get("evidence", ())):
+                yield f"{kind}[{i}].evidence[{j}]", page
 
 
 def _series_refs(at: str, c: dict[str, Any]) -> Iterator[tuple[str, str]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import re
 import sys
@@ -83,6 +82,28 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"{done.catalog}: unchanged (course {done.course} already matches {name})")
     else:
         print(f"{done.catalog}: course {done.course} imported from {name} — {done.lessons} lessons")
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """`companion resolve`: the ids proposed for videos named by title only, each with its pages, and
+    what stays without one and why; `--accept` writes the proposals into the catalog."""
+    from .api import resolve
+
+    done = resolve(args.evidence, catalog=_catalog_path(args.catalog), accept=args.accept)
+    for p in done.proposals:
+        print(f'{p.video}: "{p.title}" is {p.youtube}, named by')
+        for page in p.evidence:
+            print(f"    {page}")
+    for u in done.left:
+        print(f'{u.video}: "{u.title}" keeps its search link: {u.why}')
+    if args.accept:
+        print(f"{done.catalog}: {done.written} id(s) written with their evidence; {len(done.left)} video(s) left")
+    elif done.proposals:
+        print(f"{len(done.proposals)} id(s) proposed, {len(done.left)} video(s) left; nothing was written: check the "
+              f"pages, then run again with --accept to write them into {done.catalog}")
+    else:
+        print(f"no id proposed, {len(done.left)} video(s) left; nothing was written")
     return 0
 
 
@@ -205,14 +226,12 @@ def _bar(done: int, total: int, width: int = 20) -> str:
 
 def lab_command(out: Path, lab_args: list[str]) -> list[str]:
     """`jupyter lab` rooted at the notebooks (not the repository), its printed URL opening the top
-    index, with the companion's server settings (`serverext`); the learner's options come last, so win."""
-    from . import serverext
+    index, with the companion's server extension on (as its installed switch does; named here too, so
+    an install without the switch gets it); the learner's options come last, so win."""
     from .layout import INDEX
 
-    settings = json.loads(serverext.CONFIG.read_text(encoding="utf-8"))
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={out.resolve()}",
-           f"--LabApp.default_url=/lab/tree/{INDEX}"]
-    cmd += [f"--{section}.{key}={value}" for section, values in settings.items() for key, value in values.items()]
+           f"--LabApp.default_url=/lab/tree/{INDEX}", "--ServerApp.jpserver_extensions=companion=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in lab_args:
         cmd.append("--allow-root")  # as root JupyterLab exits at once without it
     return cmd + lab_args
@@ -220,17 +239,11 @@ def lab_command(out: Path, lab_args: list[str]) -> list[str]:
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """Build, then hand the terminal to JupyterLab on the course index."""
-    from . import serverext
     from .api import build
 
     report = build(_catalog_path(args.catalog), args.out)
     _print_changes(report)
     assert report.out is not None
-    try:  # so a plain `jupyter lab` in this environment behaves the same later
-        serverext.install_config()
-    except OSError as e:
-        print(f"companion: could not record the JupyterLab settings in this environment ({e}); "
-              "they apply to this session only", file=sys.stderr)
     cmd = lab_command(report.out, args.lab_args)
     os.execv(sys.executable, cmd)
     return 0  # not reached
@@ -267,6 +280,12 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--course", required=True, help="id of the course to add or replace")
     i.add_argument("--title", help="course title (default: the index's # heading)")
     i.set_defaults(func=cmd_import)
+    r = with_catalog(sub.add_parser("resolve", help="propose YouTube ids, with their evidence, for videos named "
+                                                    "by title only"))
+    r.add_argument("--evidence", required=True, metavar="FILE",
+                   help='JSON file of public pages: {"pages": [{"url", "youtube", "title", "channel"}, ...]}')
+    r.add_argument("--accept", action="store_true", help="write the proposed ids and their pages into the catalog")
+    r.set_defaults(func=cmd_resolve)
     b = with_catalog(sub.add_parser("build", help="write one notebook per lesson, keeping learner work"))
     b.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 naming notebooks that are out of date")

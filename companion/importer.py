@@ -80,6 +80,14 @@ class _Catalog:
                     return v
         return None
 
+    def resource_by_title(self, title: str, series: str) -> dict[str, Any] | None:
+        """A resource of the series with this title: a row an author turned from a title-only video
+        into the playlist, channel or article it is stays that resource."""
+        wanted = title_keys(title)[0]
+        found: dict[str, Any] | None = next((r for r in self.data["resources"] if r.get("series") == series
+                                             and title_keys(r["title"])[0] == wanted), None)
+        return found
+
     def new_video(self, row: Row, youtube_id: str, url: str) -> dict[str, Any]:
         v: dict[str, Any] = {"id": self.fresh_id(youtube_id or slug(f"{row.series.channel} {row.title}")),
                              "title": row.title, "series": row.series.id}
@@ -118,6 +126,9 @@ def _item_for_row(cat: _Catalog, row: Row) -> tuple[str, dict[str, Any]]:
         label = row.link_text.lower()
         r = cat.resource(row.title, row.url, _RESOURCE_KINDS.get(label, "website"), row.series.id)
         assignment["id"] = r["id"]
+        kind = "resources"
+    elif (made := cat.resource_by_title(row.title, row.series.id)) is not None:  # no link, or only its channel
+        assignment["id"] = made["id"]
         kind = "resources"
     else:
         channel_url = row.url or next((u for lab, _, u in row.series.links if lab.lower() == "channel"), "")

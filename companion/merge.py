@@ -2,19 +2,22 @@
 
 Cells are matched by id, never by position. Generated cells carry `metadata.companion.role`
 and the digest of the source they were generated with; anything else is the learner's. Learner
-cells stay after the generated cell they followed; text whose anchor (a video, a prompt) left
-the catalog goes to a marked "notes from removed content" section, never away.
+cells stay after the generated cell they followed; text whose anchor (a video, a prompt) moved
+to another lesson follows it there (`strays`, then `merge(incoming=...)` in that lesson); text
+whose anchor left the catalog goes to a marked "notes from removed content" section, never away.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from nbformat import NotebookNode
 
-from .cells import ANSWER, META, REMOVED, cell_id, is_generated, removed_header, role
+from .cells import ANSWER, META, MOVABLE, REMOVED, cell_id, is_generated, removed_header, role
 from .cells import edited as _edited
 from .cells import source as _source
 
@@ -122,54 +125,147 @@ def adopt(old: dict[str, Any], new: NotebookNode) -> dict[str, Any]:
     return {**old, "cells": out}
 
 
-def merge(new: NotebookNode, old: dict[str, Any] | None) -> NotebookNode:
-    """`new` with every piece of learner work from `old` put back in its place."""
-    if not old:
-        return new
-    old = adopt(old, new)
-    new_ids = {c["id"] for c in new.cells}
+Cells = list[dict[str, Any]]
+
+
+@dataclass
+class _Sorted:
+    """The learner's work in an old notebook, sorted by where it goes in the new one."""
+
+    after: dict[str | None, Cells] = field(default_factory=dict)  # by the id of the generated cell it follows
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # answer cells the new notebook has too
+    # in the old order: work whose anchor left this lesson, with that anchor when it names a
+    # catalog entry (a video, resource or prompt another lesson may have now), else None
+    gone: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
+
+
+def _sort(new_ids: set[str], old: dict[str, Any]) -> _Sorted:
     taken = set(new_ids) | {c.get("id", "") for c in old.get("cells", [])}
-    after: dict[str | None, list[dict[str, Any]]] = {}
-    answers: dict[str, dict[str, Any]] = {}
-    removed: list[dict[str, Any]] = []
+    out = _Sorted()
     anchor: str | None = None
+    movable = False  # whether `anchor` names a catalog entry
+
+    def away(c: dict[str, Any]) -> None:
+        out.gone.append((anchor if movable and anchor not in new_ids else None, c))
+
     for c in old.get("cells", []):
         if is_generated(c):
             r = role(c)
             if r == REMOVED:
-                anchor = REMOVED
+                anchor, movable = REMOVED, False
                 if _edited(c):  # the learner wrote in the header itself
-                    removed.append(_as_learner_cell(c, taken))
+                    away(_as_learner_cell(c, taken))
                 continue
+            anchor, movable = c["id"], r in MOVABLE
             if r == ANSWER:
                 if c["id"] in new_ids:
-                    answers[c["id"]] = c
+                    out.answers[c["id"]] = c
                 elif _source(c).strip():
-                    removed.append(c)
-                anchor = c["id"]
+                    away(c)
                 continue
-            anchor = c["id"]
             if _edited(c):
                 mine = _as_learner_cell(c, taken)
-                (after.setdefault(anchor, []) if anchor in new_ids else removed).append(mine)
+                if anchor in new_ids:
+                    out.after.setdefault(anchor, []).append(mine)
+                else:
+                    away(mine)
             continue
         if anchor == REMOVED or (anchor is not None and anchor not in new_ids):
-            removed.append(c)
+            away(c)
         else:
-            after.setdefault(anchor, []).append(c)
-    cells: list[Any] = list(after.get(None, []))
+            out.after.setdefault(anchor, []).append(c)
+    return out
+
+
+def strays(new: NotebookNode, old: dict[str, Any] | None) -> dict[str, Cells]:
+    """The learner's work in `old` under videos, resources and prompts `new` no longer has, by the
+    id of the generated cell it was under (an answer: its own id): what may follow that content
+    to the lesson that has it now."""
+    if not old:
+        return {}
+    out: dict[str, Cells] = {}
+    for anchor, c in _sort({c["id"] for c in new.cells}, adopt(old, new)).gone:
+        if anchor is not None:
+            out.setdefault(anchor, []).append(c)
+    return out
+
+
+def merge(new: NotebookNode, old: dict[str, Any] | None, incoming: dict[str, Cells] | None = None,
+          moved: Iterable[str] = ()) -> NotebookNode:
+    """`new` with every piece of learner work from `old` put back in its place. `moved`: anchors
+    (keys of `strays`) whose work another lesson takes, left out here; `incoming`: such work
+    from other lessons, by the id of the generated cell in `new` it goes under (an answer fills
+    the empty answer cell, or follows it when this lesson's answer says something else)."""
+    if not old and not incoming:
+        return new
+    new_ids = {c["id"] for c in new.cells}
+    work = _sort(new_ids, adopt(old, new) if old else {})
+    gone = set(moved)
+    removed = [c for anchor, c in work.gone if anchor is None or anchor not in gone]
+    taken = set(new_ids) | {c.get("id", "") for c in (old or {}).get("cells", [])}
+    for anchor, pieces in (incoming or {}).items():
+        _take_in(work, anchor, pieces, taken)
+    cells: list[Any] = list(work.after.get(None, []))
     for c in new.cells:
-        if c["id"] in answers:
-            kept = answers[c["id"]]
+        if c["id"] in work.answers:
+            kept = work.answers[c["id"]]
             c = copy.deepcopy(c)
             c["source"] = _source(kept)
             if kept.get("attachments"):
                 c["attachments"] = kept["attachments"]
         cells.append(c)
-        cells += after.get(c["id"], [])
+        cells += work.after.get(c["id"], [])
     if removed:
         cells.append(removed_header())
         cells += removed
     merged = copy.deepcopy(new)
     merged.cells = [NotebookNode(copy.deepcopy(c)) if not isinstance(c, NotebookNode) else c for c in cells]
     return merged
+
+
+def unseen(on_disk: dict[str, Any], tab: dict[str, Any]) -> dict[str, Cells]:
+    """Learner work on disk that a tab opened before a build lacks (work the build moved here with its
+    video or prompt), by the generated cell it goes under, for `merge`'s `incoming`: cells whose id
+    the tab has not, answers the tab left empty. What the tab has is newer and stays as the tab has it."""
+    ids = {c.get("id") for c in tab.get("cells", [])}
+    empty = {c.get("id") for c in tab.get("cells", []) if role(c) == ANSWER and not _source(c).strip()}
+    work = _sort({c["id"] for c in on_disk.get("cells", []) if is_generated(c)}, on_disk)
+    out: dict[str, Cells] = {}
+    for anchor, cells in work.after.items():
+        fresh = [c for c in cells if c.get("id") not in ids]
+        if anchor is not None and fresh:
+            out[anchor] = fresh
+    for answer, c in work.answers.items():
+        if _source(c).strip() and (answer in empty or answer not in ids):
+            out.setdefault(answer, []).append(c)
+    return out
+
+
+def _take_in(work: _Sorted, anchor: str, cells: Cells, taken: set[str]) -> None:
+    """Work that followed its video or prompt from another lesson, put under `anchor` here; what
+    this notebook already holds (the same cell, the same answer) is not added twice."""
+    here = work.after.setdefault(anchor, [])
+    for c in cells:
+        if role(c) == ANSWER and is_generated(c) and c["id"] == anchor:
+            mine = _source(work.answers.get(anchor, {})).strip()
+            if not mine:
+                work.answers[anchor] = c
+                continue
+            if mine == _source(c).strip():
+                continue
+            c = _as_learner_cell(c, taken)  # this lesson's answer says something else: both are kept
+        if any(_source(h) == _source(c) and h.get("cell_type") == c.get("cell_type") for h in here):
+            continue
+        if c.get("id") in taken and not any(h is c for h in here):
+            c = {**c, "id": _fresh(c.get("id", ""), taken)}
+        taken.add(c["id"])
+        here.append(c)
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    """An id like `base` no cell of the notebook has."""
+    base = f"{base[:50]}-moved"
+    n, cid = 2, base
+    while cid in taken:
+        cid, n = f"{base}-{n}", n + 1
+    return cid

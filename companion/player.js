@@ -15,6 +15,7 @@ const CSS = `
 .cc-player .cc-resume { background: #e3f2fd; border-left: 4px solid #1565c0; padding: 4px 8px; width: fit-content; }
 .cc-player .cc-status { color: var(--jp-ui-font-color2, #555); }
 .cc-player input.cc-note-text { width: 420px; font: inherit; padding: 2px 6px; }
+.cc-player input.cc-note-at { width: 5em; font: inherit; padding: 2px 6px; }
 .cc-player ul.cc-notes { margin: 4px 0; padding-left: 20px; }
 .cc-player .cc-offline { color: #b00020; }
 .cc-player a { color: var(--jp-content-link-color, #1565c0); text-decoration: underline; }
@@ -93,14 +94,18 @@ function render({ model, el }) {
   iframe.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
   root.append(iframe);
 
-  const noteBtn = make("button", { disabled: true, textContent: "✎ Note at 0:00" });
+  // A note takes the player's moment, or one typed: the player may be offline, or the video
+  // watched elsewhere. The kernel reads the typed time (and says when it can't).
+  const noteBtn = make("button", { textContent: "✎ Note at a moment" });
   const status = make("span", { className: "cc-status" });
   const bar = make("div", { className: "cc-row" }, video ? [noteBtn, status] : [status]);
   const noteText = make("input", { className: "cc-note-text", type: "text" });
   const saveBtn = make("button", { className: "cc-primary", textContent: "Keep note" });
   const cancelBtn = make("button", { textContent: "Cancel" });
-  const noteLabel = make("span");
-  const form = make("div", { className: "cc-row" }, [noteLabel, noteText, saveBtn, cancelBtn]);
+  const noteAt = make("input", { className: "cc-note-at", type: "text", placeholder: "12:30",
+                                  title: "minutes:seconds into the video" });
+  const form = make("div", { className: "cc-row" },
+                    [make("span", { textContent: "Note at" }), noteAt, noteText, saveBtn, cancelBtn]);
   form.hidden = true;
   const list = make("ul", { className: "cc-notes" });
   const notesHead = make("div", { className: "cc-notes-head",
@@ -185,20 +190,33 @@ function render({ model, el }) {
     }
   }
 
+  // In the player's place: why it is missing and what helps; notes can still be written and read.
+  let gone = false; // YouTube can't be reached: the player's place says so, for good on this page
   function offline(why) {
+    if (gone || closed) return;
     console.warn("course companion player:", why);
-    root.replaceChildren(make("style", { textContent: CSS }),
-      make("div", { className: "cc-offline" },
-           ["YouTube's player could not load here (offline or blocked). ", watch()]),
-      notesHead, list);
+    gone = true;
+    player = null;
+    noteBtn.textContent = "✎ Note at a moment"; // no player's moment to take: the learner types one
+    resumeRow.remove();
+    iframe.replaceWith(make("div", { className: "cc-offline" },
+      [`${model.get("offline")} Back online? Run this cell again. `, watch()]));
   }
 
+  // The API may have loaded earlier on this page and the network gone since: the embed's own
+  // address is asked too (headers only), as the saved player does.
+  const stop = new AbortController();
+  const probeTimer = setTimeout(() => stop.abort(), API_TIMEOUT_MS);
+  fetch(model.get("src"), { method: "HEAD", mode: "no-cors", cache: "no-store", credentials: "omit", signal: stop.signal })
+    .then(() => clearTimeout(probeTimer), () => { clearTimeout(probeTimer); offline("the embed did not answer"); });
+
   loadApi().then((YT) => {
-    if (closed) return;
+    if (closed || gone) return;
     player = new YT.Player(iframe, {
       events: {
         onReady: () => {
-          resumeBtn.disabled = overBtn.disabled = noteBtn.disabled = false;
+          if (gone) return;
+          resumeBtn.disabled = overBtn.disabled = false;
           if (video) noteBtn.textContent = `✎ Note at ${clock(player.getCurrentTime ? player.getCurrentTime() : 0)}`;
         },
         onStateChange: onState,
@@ -207,7 +225,7 @@ function render({ model, el }) {
         },
       },
     });
-  }, (err) => { if (!closed) offline(err.message); });
+  }, (err) => offline(err.message));
 
   resumeBtn.addEventListener("click", () => {
     resumeRow.remove();
@@ -220,30 +238,34 @@ function render({ model, el }) {
     player.playVideo();
   });
 
-  let noteAt = 0;
+  const live = () => !!(player && typeof player.getCurrentTime === "function");
   noteBtn.addEventListener("click", () => {
-    noteAt = player.getCurrentTime();
-    noteLabel.textContent = `Note at ${clock(noteAt)}:`;
+    noteAt.value = live() ? clock(player.getCurrentTime()) : "";
     noteText.placeholder = "one line, kept with this moment of the video";
     form.hidden = false;
-    noteText.focus();
+    (live() ? noteText : noteAt).focus();
   });
+  // The form stays, text and all, until the kernel keeps the note (a time it can't read is said
+  // in the status line, and the learner corrects it).
   const keep = () => {
     const text = noteText.value.trim();
-    if (text) model.send({ kind: "note", at: noteAt, text });
-    noteText.value = "";
-    form.hidden = true;
+    if (!text) { noteText.focus(); return; }
+    model.send({ kind: "note", at: noteAt.value.trim(), text });
   };
+  const closeForm = () => { noteText.value = noteAt.value = ""; form.hidden = true; };
   saveBtn.addEventListener("click", keep);
-  cancelBtn.addEventListener("click", () => { noteText.value = ""; form.hidden = true; });
-  noteText.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter") keep();
-    if (ev.key === "Escape") cancelBtn.click();
-  });
+  cancelBtn.addEventListener("click", closeForm);
+  for (const input of [noteAt, noteText]) {
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") keep();
+      if (ev.key === "Escape") closeForm();
+    });
+  }
 
   const leaving = () => { if (timer) { sample(); report("close"); } };
   window.addEventListener("pagehide", leaving);
-  model.on("change:notes", drawNotes);
+  const noteKept = () => { closeForm(); drawNotes(); };
+  model.on("change:notes", noteKept);
   model.on("change:status", showStatus);
   drawNotes();
   showStatus();
@@ -251,9 +273,10 @@ function render({ model, el }) {
   return () => { // the output is cleared or the cell runs again
     leaving();
     closed = true;
+    clearTimeout(probeTimer);
     if (timer) clearInterval(timer);
     window.removeEventListener("pagehide", leaving);
-    model.off("change:notes", drawNotes);
+    model.off("change:notes", noteKept);
     model.off("change:status", showStatus);
   };
 }

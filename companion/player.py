@@ -22,7 +22,7 @@ import anywidget
 import traitlets as t
 
 from .catalog import Catalog, Course
-from .embed import Embed
+from .embed import OFFLINE, Embed
 from .errors import StoreError
 from .store import Interval, Note, Position, ProgressStore, clock, union
 
@@ -43,6 +43,18 @@ def moment_url(video: str, seconds: float) -> str:
 def finished(position: float, duration: float, end: float | None = None) -> bool:
     """Whether a video was left at its end (or its clip's `end`): nothing there to resume."""
     return bool(duration) and position >= (end or duration) - RESUME_AFTER
+
+
+def typed_moment(typed: object) -> float | None:
+    """Seconds into a video from a time as a learner types it ("95", "12:30", "1:02:03"); None if it is not one."""
+    parts = typed.strip().split(":") if isinstance(typed, str) else []
+    if not 1 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts) or len(parts[0]) > 5 \
+            or any(len(p) != 2 or int(p) > 59 for p in parts[1:]):
+        return None
+    seconds = 0
+    for p in parts:
+        seconds = seconds * 60 + int(p)
+    return float(seconds)
 
 
 def on_watched(course: str, lesson: str, listener: Listener) -> None:
@@ -129,6 +141,7 @@ class Player(anywidget.AnyWidget):
     resume = t.Float(0).tag(sync=True)  # where to offer "Resume at", 0 for none
     notes: t.List[dict[str, Any]] = t.List().tag(sync=True)  # [{"id", "at", "text"}] of this video, in order
     status = t.Unicode("").tag(sync=True)  # one line from the kernel (ticked, or why something was not kept)
+    offline = t.Unicode(OFFLINE).tag(sync=True)  # said in the player's place when YouTube can't be reached
 
     def __init__(self, embed: Embed, tracker: Tracker | None = None, status: str = "", **kwargs: Any):
         super().__init__(src=embed.src, video=embed.video, title=embed.title, watch_url=embed.watch_url,
@@ -166,15 +179,25 @@ class Player(anywidget.AnyWidget):
                                         float(content.get("duration", 0)), played):
                     self.status = f"✓ Ticked “{self.title}” as watched in the checklist"
             elif content.get("kind") == "note" and str(content.get("text", "")).strip():
-                course, lesson, item = self._tracker.key
-                self._tracker.store.add_note(Note(uuid.uuid4().hex, course, lesson, item, float(content["at"]),
-                                                  " ".join(str(content["text"]).split()), time.time()))
-                self._load_notes()
-                self.status = f"Note kept at {clock(float(content['at']))}"
+                self._keep_note(self._tracker, content.get("at"), str(content["text"]))
         except StoreError as e:
             self.status = f"Not kept: {e}"
         except (TypeError, ValueError, KeyError) as e:
             self.status = f"Not kept: the page sent something unexpected ({e})"
+
+    def _keep_note(self, tracker: Tracker, typed: object, text: str) -> None:
+        """A note at the time in the note's box (the player's moment, or one the learner typed)."""
+        at, length = typed_moment(typed), tracker.duration
+        if at is None:
+            self.status = f"Not kept: “{str(typed)[:20]}” is not a time in the video, like 12:30 or 1:02:03"
+        elif length and at > length:
+            self.status = f"Not kept: {clock(at)} is past the end of this video ({clock(length)})"
+        else:
+            course, lesson, item = tracker.key
+            note = Note(uuid.uuid4().hex, course, lesson, item, at, " ".join(text.split()), time.time())
+            tracker.store.add_note(note)
+            self._load_notes()
+            self.status = f"Note kept at {clock(at)}"
 
 
 def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, item: str, threshold: float) -> Player:

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from nbformat import NotebookNode
 
     from .scan import Existing
+    from .writer import Moves
 
-ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "keep")
+ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "copy", "progress", "keep")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Change:
     read: Existing | None = field(default=None, compare=False, repr=False)  # the file the learner's work came from
     replaces: Existing | None = field(default=None, compare=False, repr=False)  # the file at `path` as read
     aside: PurePosixPath | None = None  # where the bytes at `path` are kept before it is written
+    moves: Moves | None = field(default=None, compare=False, repr=False)  # work crossing to or from other lessons
 
 
 @dataclass

@@ -8,6 +8,7 @@ the same folder the same way, and a save that lands after the read is noticed be
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -82,6 +83,32 @@ class Existing:
     def unchanged(self, out: Path) -> bool:
         """Whether the file under `out` still holds the bytes read: nobody saved it while the build ran."""
         return self.stamp is not None and self.stamp.holds(out / self.path)
+
+
+# The names tools give a duplicate: JupyterLab's "Duplicate" (`x-Copy1`), file managers (`x - Copy`,
+# `x copy 2`, `x (copy)`, `x (1)`, `Copy of x`).
+_COPY_NAME = re.compile(r"(-Copy\d+| - Copy( \(\d+\))?| copy( \d+)?| \((another )?copy( \d+)?\)| \(\d+\))$|^Copy of ",
+                        re.IGNORECASE)
+
+
+def copy_name(path: PurePosixPath) -> bool:
+    """Whether a file's name is one a tool gives a duplicate of a notebook (`x-Copy1.ipynb`, ...)."""
+    return bool(_COPY_NAME.search(path.stem))
+
+
+def owners(notebooks: Iterable[Existing], where: dict[LessonKey, PurePosixPath]) -> dict[LessonKey, Existing]:
+    """For each lesson, the one file that is its notebook when several claim it (a learner's
+    duplicate carries the same `metadata.companion`): the file at the lesson's own path `where`,
+    then a well-formed one over a damaged one, then one whose name is not a copy's, then the
+    shortest name (`x.ipynb` before `x-2.ipynb`). The others are copies: the build leaves them alone."""
+    chosen: dict[LessonKey, tuple[tuple[bool, bool, bool, int, str], Existing]] = {}
+    for e in notebooks:
+        key = e.key
+        if key is not None:
+            rank = (e.path != where.get(key), e.problem is not None, copy_name(e.path), len(e.path.name), str(e.path))
+            if key not in chosen or rank < chosen[key][0]:
+                chosen[key] = (rank, e)
+    return {key: e for key, (_, e) in chosen.items()}
 
 
 def walk(out: Path, suffix: str) -> Iterator[PurePosixPath]:

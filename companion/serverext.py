@@ -1,11 +1,13 @@
 """The Jupyter server side of the companion: what JupyterLab reads and saves of a course notebook.
 
-Enabled for every JupyterLab started from this environment (`companion lab`, `bash scripts/lab`,
-plain `jupyter lab`) by the settings in `companion/jupyter_server_config.json` (which also shut
-idle kernels down), merged by `install_config` into the environment's
-`<prefix>/etc/jupyter/jupyter_server_config.json`; `scripts/setup` and `companion lab` call it.
-Not a `jupyter_server_config.d/` file: Jupyter reads only extension switches from those. Not
-setuptools `data_files`: editable installs (`pip install -e`, conda's `- -e .`) leave them out.
+A Jupyter server extension, turned on the way the ecosystem does it: the wheel installs the switch
+`<prefix>/etc/jupyter/jupyter_server_config.d/companion.json` (`{"ServerApp": {"jpserver_extensions":
+{"companion": true}}}`, `jupyter server extension enable companion --sys-prefix` for an editable
+install), so any JupyterLab or `jupyterhub-singleuser` of that environment loads it with nothing run
+at install or start time. `companion._jupyter_server_extension_points` names this module; its
+`_link_jupyter_server_extension` runs before the server builds its managers and wraps whatever
+contents manager is configured (jupytext wraps the result in turn when its own extension loads),
+and sets the kernel culling defaults the user has not set.
 It only touches notebooks the build wrote (`metadata.companion`); a learner's other notebooks
 are opened and saved as they are.
 
@@ -17,60 +19,55 @@ are opened and saved as they are.
 - Save: a widget output that also carries a static `text/html` (the checklist, the progress bars,
   players that follow the same contract) is saved without its widget view, so a reopened notebook
   shows the static form instead of "Error displaying widget: model not found"; the saved widget
-  state (`metadata.widgets`) and the Python version are dropped, so a save leaves the generated
-  content as the build wrote it. A hook never makes a save fail: on any error it logs and saves as is.
+  state (`metadata.widgets`) and the Python version are dropped. Otherwise a save writes what the
+  tab holds, outputs and trust included: the server signs it when every code cell is trusted, so
+  the players show again on reopen. A hook never makes a save fail: on any error it logs and saves
+  as is.
 - Rebuild while open: `companion build` rewrites an open notebook on disk (keeping the learner's
   saved work, as always). JupyterLab checks a file's hash before saving and asks "File Changed:
   Overwrite or Revert?" when it moved; for course notebooks the server's hash covers only the
   learner's work, so a rebuild does not move it and the tab saves without a question. The save
-  then takes the tab's work into the regenerated content on disk (`take_in_rebuild`): both end
-  up in the file, and a later build finds it up to date. The tab shows the new content when the
-  learner reopens it (or File ▸ Reload Notebook from Disk).
+  then takes the tab's work into the regenerated content on disk (`take_in_rebuild`), told from a
+  plain save by the build's seal (`cells.rebuilt`), never by outputs a run changed; a tab that was
+  trusted stays trusted, since the build signed what it wrote.
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import logging
 import platform
-import sys
 from pathlib import Path
 from typing import Any
 
+from .cells import LANGUAGE_INFO
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-# What ipykernel (6 and 7) reports as language_info, less the interpreter's version, which differs
-# between machines (tests/test_serverext.py checks it against the installed ipykernel).
-LANGUAGE_INFO = {
-    "name": "python",
-    "mimetype": "text/x-python",
-    "codemirror_mode": {"name": "ipython", "version": 3},
-    "pygments_lexer": "ipython3",
-    "nbconvert_exporter": "python",
-    "file_extension": ".py",
-}
-CONFIG = Path(__file__).with_name("jupyter_server_config.json")
+# Kernel culling the server applies unless the learner configured it: a closed lesson's kernel
+# (~55 MB) stops after 15 idle minutes; kernels of lessons open in a tab are left alone.
+CULLING = {"cull_idle_timeout": 900, "cull_interval": 60, "cull_connected": False}
 log = logging.getLogger(__name__)
 
 
-def config_path(prefix: str = sys.prefix) -> Path:
-    """The environment's own Jupyter server config file (read by `jupyter server` and `jupyter lab`)."""
-    return Path(prefix) / "etc" / "jupyter" / "jupyter_server_config.json"
+def _link_jupyter_server_extension(serverapp: Any) -> None:
+    """Before the server builds its managers: the course contents manager around the configured one,
+    and the culling defaults where the learner set none."""
+    base = serverapp.contents_manager_class
+    if not getattr(base, "companion_course_notebooks", False):
+        serverapp.contents_manager_class = course_contents_manager_class(base)
+    from traitlets.config import Config
+
+    mine = {**serverapp.config.get("MappingKernelManager", {}), **serverapp.config.get("AsyncMappingKernelManager", {})}
+    missing = {k: v for k, v in CULLING.items() if k not in mine}
+    if missing:
+        serverapp.update_config(Config({"MappingKernelManager": missing}))
 
 
-def install_config(prefix: str = sys.prefix) -> Path:
-    """Merge the companion's settings into the environment's server config (written only if that changes it)."""
-    from . import atomic
-
-    target = config_path(prefix)
-    ours = json.loads(CONFIG.read_text(encoding="utf-8"))
-    try:
-        before = json.loads(target.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        before = {}
-    after = {**before, **{section: {**before.get(section, {}), **values} for section, values in ours.items()}}
-    if after != before or not target.exists():
-        atomic.write_text(target, json.dumps(after, indent=2) + "\n")
-    return target
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Nothing left to set up once linked; the line says the extension is on."""
+    serverapp.log.info("companion: course notebooks open clean and keep their players on save")
 
 
 def live_language_info() -> dict[str, Any]:
@@ -121,21 +118,19 @@ def learner_hash(nb: dict[str, Any]) -> str:
 def take_in_rebuild(incoming: dict[str, Any], on_disk: dict[str, Any]) -> dict[str, Any]:
     """What to save when a build rewrote the notebook while it was open: the learner's work from
     the tab (`incoming`) in the generated content on disk; `incoming` itself when nothing was rebuilt."""
-    import copy
-
     import nbformat
 
-    from .cells import ANSWER, REMOVED, edited, generated_view, is_generated, notebook_meta, role, source
-    from .merge import merge
+    from .cells import ANSWER, REMOVED, edited, is_generated, notebook_meta, rebuilt, role, source
+    from .merge import merge, unseen
 
-    if notebook_meta(on_disk) is None or generated_view(on_disk) == generated_view(incoming):
+    if notebook_meta(on_disk) is None or not rebuilt(incoming, on_disk):
         return incoming
     if any(is_generated(c) and role(c) not in (REMOVED, ANSWER) and edited(c) for c in on_disk["cells"]):
         return incoming  # the disk holds an edit of a generated cell saved since the build: the next build sorts it
     built = copy.deepcopy(on_disk)
     built["cells"] = [{**c, "source": ""} if role(c) == ANSWER else c for c in built["cells"]
                       if is_generated(c) and role(c) != REMOVED]
-    merged = merge(nbformat.from_dict(built), incoming)
+    merged = merge(nbformat.from_dict(built), incoming, unseen(on_disk, incoming))
     ran = {c["id"]: c for c in incoming["cells"] if c.get("cell_type") == "code" and "id" in c}
     for c in merged.cells:  # outputs of the learner's last run, where the code is the same
         mine = ran.get(c.get("id"))
@@ -154,18 +149,39 @@ def _on_disk(contents_manager: Any, path: str) -> dict[str, Any] | None:
     return nb if isinstance(nb, dict) else None
 
 
+def _trusted_tab(notary: Any, nb: dict[str, Any]) -> bool:
+    """Whether the server would sign what the tab sent: every code cell trusted (`check_cells`
+    pops the flags it reads, so it looks at a copy)."""
+    import nbformat
+
+    return bool(notary.check_cells(nbformat.from_dict(copy.deepcopy(nb))))
+
+
+def _signed(notary: Any, nb: dict[str, Any]) -> bool:
+    import nbformat
+
+    return bool(notary.check_signature(nbformat.from_dict(copy.deepcopy(nb))))
+
+
 def pre_save(model: dict[str, Any], path: str, contents_manager: Any = None, **kwargs: Any) -> None:
     """`FileContentsManager.pre_save_hook`: save a course notebook with static outputs, as built,
-    taking in what a build changed on disk since the tab opened it."""
+    taking in what a build changed on disk since the tab opened it. The server signs the result only
+    when every code cell carries the tab's trust: cells taken from the rebuilt file get it when the
+    tab was trusted and the build signed that file (its content is the build's, not a stranger's)."""
     try:
         if not _is_course_notebook(model):
             return
+        static_outputs(model["content"])
         on_disk = _on_disk(contents_manager, path) if contents_manager is not None else None
         if on_disk is not None:
-            model["content"] = take_in_rebuild(model["content"], on_disk)
-        nb = model["content"]
-        static_outputs(nb)
-        meta = nb["metadata"]
+            incoming = model["content"]
+            merged = take_in_rebuild(incoming, on_disk)
+            if merged is not incoming:
+                notary = getattr(contents_manager, "notary", None)
+                if notary is not None and _trusted_tab(notary, incoming) and _signed(notary, on_disk):
+                    notary.mark_cells(merged, True)
+                model["content"] = merged
+        meta = model["content"]["metadata"]
         meta.pop("widgets", None)
         if isinstance(meta.get("language_info"), dict) and meta["language_info"].get("name") == "python":
             meta["language_info"] = dict(LANGUAGE_INFO)
@@ -173,41 +189,50 @@ def pre_save(model: dict[str, Any], path: str, contents_manager: Any = None, **k
         log.exception("companion: save hook failed on %s; saved as is", path)
 
 
-def contents_manager_class() -> type:
-    """The server's default contents manager with the two steps above. Named by class in the config
-    (`ServerApp.contents_manager_class`), so jupytext, which wraps whatever class is configured when
-    its own extension loads, builds its manager on top of this one."""
-    from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+def _hashed(manager: Any, path: str, model: dict[str, Any], content: bool, require_hash: bool) -> dict[str, Any]:
+    """The model JupyterLab gets: a course notebook's hash over the learner's work only, and the
+    language_info its kernel will report."""
+    if require_hash and model.get("type") == "notebook":
+        try:
+            nb = model["content"] if content else _on_disk(manager, path)
+            if isinstance(nb, dict) and isinstance(nb.get("metadata", {}).get("companion"), dict):
+                model["hash"], model["hash_algorithm"] = learner_hash(nb), "companion-learner-sha256"
+        except Exception:  # the byte hash stands: at worst JupyterLab asks about a rebuild
+            log.exception("companion: could not hash %s", path)
+    return on_open(model)
 
-    class CourseContentsManager(AsyncLargeFileManager):
+
+def course_contents_manager_class(base: type) -> type:
+    """`base` (the server's configured contents manager) with the open and save steps above, as
+    jupytext builds its manager on whatever class it finds. Jupyter server 2's managers are async;
+    a synchronous one configured by hand is left as it is (and said in the server's log)."""
+    if not inspect.iscoroutinefunction(getattr(base, "get", None)):
+        log.warning("companion: %s is not an async contents manager; course notebooks are saved as is",
+                    base.__name__)
+        return base
+
+    class CourseContentsManager(base):  # type: ignore[misc]
+        companion_course_notebooks = True
+
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self.register_pre_save_hook(pre_save)  # type: ignore[no-untyped-call]
+            self.register_pre_save_hook(pre_save)
 
-        async def get(self, path: str, content: bool = True, type: str | None = None, format: str | None = None,
-                      require_hash: bool = False) -> dict[str, Any]:
-            model: dict[str, Any] = await super().get(  # type: ignore[no-untyped-call]
-                path, content=content, type=type, format=format, require_hash=require_hash)
-            if require_hash and model.get("type") == "notebook":
-                try:
-                    nb = model["content"] if content else _on_disk(self, path)
-                    if isinstance(nb, dict) and isinstance(nb.get("metadata", {}).get("companion"), dict):
-                        model["hash"], model["hash_algorithm"] = learner_hash(nb), "companion-learner-sha256"
-                except Exception:  # the byte hash stands: at worst JupyterLab asks about a rebuild
-                    log.exception("companion: could not hash %s", path)
-            return on_open(model)
+        async def get(self, path: str, content: bool = True, type: str | None = None,
+                      format: str | None = None, require_hash: bool = False) -> dict[str, Any]:
+            model = await super().get(path, content=content, type=type, format=format, require_hash=require_hash)
+            return _hashed(self, path, model, content, require_hash)
 
     return CourseContentsManager
 
 
-# `companion.serverext.CourseContentsManager` without importing the server at build time
 def __getattr__(name: str) -> Any:
+    """`companion.serverext.CourseContentsManager`, which environments set up by earlier versions
+    name in their server config: the default manager with the course steps."""
     if name == "CourseContentsManager":
-        cls = contents_manager_class()
+        from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+
+        cls = course_contents_manager_class(AsyncLargeFileManager)
         globals()[name] = cls
         return cls
     raise AttributeError(name)
-
-
-if __name__ == "__main__":  # scripts/setup
-    print(f"JupyterLab in this environment: course notebooks open clean, idle kernels stop ({install_config()})")

@@ -131,6 +131,19 @@ class Note:
     changed_at: float
 
 
+@dataclass(frozen=True)
+class Moved:
+    """What `ProgressStore.move` gave from one lesson to another of a course for an item."""
+
+    course: str
+    lesson: str
+    item: str
+    to: str
+    tick: bool
+    position: bool
+    notes: int
+
+
 def clock(seconds: float) -> str:
     """2232 → "37:12", 4000 → "1:06:40"."""
     s = max(0, int(seconds))
@@ -340,6 +353,44 @@ class ProgressStore:
             return db.total_changes - before
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None
+
+    def items(self) -> frozenset[tuple[str, str, str]]:
+        """Every (course, lesson, item) the store holds a tick, a position or a note of."""
+        return frozenset(self._run(" UNION ".join(f"SELECT course, lesson, item FROM {table}"
+                                                   for table in ("ticks", "positions", "notes"))))
+
+    def move(self, moves: Iterable[tuple[str, str, str, str]]) -> list[Moved]:
+        """Give each (course, lesson, item) of `moves` to another lesson of its course (the fourth
+        field): its tick (the newer wins where that lesson has one), its position (the newer, with
+        the stretches played in both) and its notes; in one transaction, so all move or none.
+        Moving what is no longer there moves nothing: a second call changes nothing."""
+        with self._lock:
+            db = self._connect()
+            try:
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    return [self._move(db, *m) for m in moves]
+            except sqlite3.DatabaseError as e:
+                raise self._explain(e) from None
+
+    def _move(self, db: sqlite3.Connection, course: str, lesson: str, item: str, to: str) -> Moved:
+        old = (course, lesson, item)
+        tick = db.execute("SELECT done, changed_at FROM ticks WHERE course = ? AND lesson = ? AND item = ?",
+                          old).fetchone()
+        if tick is not None:
+            db.execute(MERGE, (course, to, item, *tick))
+            db.execute("DELETE FROM ticks WHERE course = ? AND lesson = ? AND item = ?", old)
+        sql = ("SELECT position, duration, played, changed_at FROM positions "
+               "WHERE course = ? AND lesson = ? AND item = ?")
+        here, there = db.execute(sql, old).fetchone(), db.execute(sql, (course, to, item)).fetchone()
+        if here is not None:
+            newer = here if there is None or here[3] > there[3] else there
+            played = union(json.loads(here[2]) + (json.loads(there[2]) if there is not None else []))
+            db.execute(POSITION_UPSERT, (course, to, item, newer[0], newer[1], json.dumps(played), newer[3]))
+            db.execute("DELETE FROM positions WHERE course = ? AND lesson = ? AND item = ?", old)
+        notes = db.execute("UPDATE notes SET lesson = ? WHERE course = ? AND lesson = ? AND item = ?",
+                           (to, *old)).rowcount
+        return Moved(course, lesson, item, to, tick is not None, here is not None, notes)
 
     def export_json(self) -> str:
         """Everything in the store, as the file `companion progress --export` writes."""

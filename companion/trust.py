@@ -6,9 +6,11 @@ recorded in one transaction, since `NotebookNotary.sign` commits once or twice p
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import nbformat
 from nbformat import NotebookNode
 
 from .errors import BuildError
@@ -65,3 +67,22 @@ def sign(notary: NotebookNotary, notebooks: list[NotebookNode]) -> int:
             with db:
                 store.cull_db()
     return len(notebooks)
+
+
+def _plain(cell: dict[str, Any]) -> bool:
+    """A code cell whose outputs JupyterLab shows the same trusted or not (text, errors)."""
+    return all(o.get("output_type") in ("stream", "error") or set(o.get("data", {})) <= {"text/plain"}
+               for o in cell.get("outputs", []))
+
+
+def lost_trust(notary: NotebookNotary, nb: dict[str, Any]) -> bool:
+    """A lesson that is not signed on this machine though nothing of the learner's in it needs
+    trusting (a save by an earlier server extension lost it, and with it the players). Made again
+    from the catalog with the learner's work, the build's own outputs are all that shows HTML, and
+    signing it trusts nothing else. A lesson with rich outputs of the learner's own code stays
+    untrusted until the learner runs it."""
+    from .merge import learner_cells
+
+    if notary.check_signature(nbformat.from_dict(copy.deepcopy(nb))):
+        return False
+    return all(_plain(c) for c in learner_cells(nb) if c.get("cell_type") == "code")

@@ -16,6 +16,7 @@ no sleep stands in for something Playwright can wait for.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -115,6 +116,8 @@ STUB_API = """(() => {
 MANY_VIDEOS = ("math-for-ml", 13)  # eight videos
 PLAYLIST = ("llms-asap", "prelude")  # its video plays inside a playlist (list=...)
 CHECKLIST = ("deep-learning-3blue1brown", 1)
+SVD_LESSON = ("ml-foundations", 8)  # Strang's lecture 29, which the source names by title only
+NO_LINK = ("math-for-ml", 19)  # two Welch Labs videos the source names without a link
 ANSWERS = ("intuition-3blue1brown", 1)
 
 
@@ -130,12 +133,13 @@ class Lab:
     env: dict[str, str] = field(default_factory=dict)  # what the build and the server ran with (a rebuild uses it too)
     page: Any = None  # one JupyterLab page for the module: loading JupyterLab costs ~7 s, opening a notebook ~2 s
     players: list[tuple[str, str]] = field(default_factory=list)  # (URL, Referer) of each player the page loaded
-    env: dict[str, str] = field(default_factory=dict)  # what the build, the server and its kernels run with
+    python: str = sys.executable  # the environment whose companion builds and whose JupyterLab serves
+    log: Path | None = None  # the server's log
 
     def companion(self, *args: str) -> str:
         """Run the real `companion` CLI on this lab's catalog, store and trust database; its output."""
-        done = subprocess.run([sys.executable, "-m", "companion", *args], env=self.env, capture_output=True,
-                              text=True, timeout=180)
+        done = subprocess.run([self.python, "-m", "companion", *args], env=self.env, cwd=self.notebooks.parent,
+                              capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, f"companion {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
@@ -242,14 +246,16 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """Build the notebooks from a copy of the catalog, serve them with JupyterLab, load it in chromium."""
+@contextlib.contextmanager
+def serve_lab(tmp: Path, python: str = sys.executable, *, this_checkout: bool = True) -> Iterator[Lab]:
+    """Build the notebooks from a copy of the catalog with `python`'s companion, serve them with that
+    environment's plain JupyterLab (no option naming the companion), load it in chromium.
+    `this_checkout`: the build and the kernels import the companion of this checkout (PYTHONPATH);
+    otherwise the one installed in `python`'s environment."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium) for browser tests")
     from playwright.sync_api import sync_playwright
 
-    tmp = tmp_path_factory.mktemp("browser")
     catalog_path = tmp / "catalog.json"
     shutil.copy(REPO / "catalog.json", catalog_path)
     notebooks = tmp / "notebooks"
@@ -261,29 +267,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
            "JUPYTER_RUNTIME_DIR": str(tmp / "jupyter-runtime"),
            "IPYTHONDIR": str(tmp / "ipython"),
            "COMPANION_PROGRESS": str(progress),
-           "COMPANION_CATALOG": str(catalog_path),
-           # the build and the kernels use the companion of this checkout
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+           "COMPANION_CATALOG": str(catalog_path)}
+    if this_checkout:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    else:
+        env.pop("PYTHONPATH", None)
     # No "get notified about Jupyter news?" toast over the screenshots.
     settings = Path(env["JUPYTER_CONFIG_DIR"]) / "lab/user-settings/@jupyterlab/apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
 
-    Lab("", token, notebooks, load(catalog_path), progress, env=env).build()
+    Lab("", token, notebooks, load(catalog_path), progress, env=env, python=python).build()
     assert (Path(env["JUPYTER_DATA_DIR"]) / "nbsignatures.db").is_file(), "the build trusted nothing"
 
     log = tmp / "jupyter-lab.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={_free_port()}",
+    cmd = [python, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={_free_port()}",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}", "--LabApp.news_url=None",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # as root it exits at once without it
     with open(log, "wb") as log_file:
-        proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         lab = Lab(_wait_for_server(proc, Path(env["JUPYTER_RUNTIME_DIR"]), token, log), token, notebooks,
-                  load(catalog_path), progress, env=env)
+                  load(catalog_path), progress, env=env, python=python, log=log)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
             try:
@@ -301,6 +309,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 browser.close()
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One JupyterLab of this environment on notebooks built from this checkout, for a test module."""
+    with serve_lab(tmp_path_factory.mktemp("browser")) as lab:
+        yield lab
 
 
 @pytest.fixture
@@ -391,14 +406,17 @@ def screenshot(page: Any, name: str, folder: Path = SCREENSHOTS) -> Path:
 
 # --- the tests ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("course, lesson_key", [MANY_VIDEOS, PLAYLIST], ids=["many-videos", "playlist"])
+@pytest.mark.parametrize("course, lesson_key", [MANY_VIDEOS, PLAYLIST, SVD_LESSON],
+                         ids=["many-videos", "playlist", "svd-lesson"])
 def test_saved_players_show_on_open_without_running(lab: Lab, course: str, lesson_key: int | str):
     expected = expected_embeds(lab.catalog, course, lesson_key)
     assert not lab.catalog.privacy_enhanced, "this test expects www.youtube.com embeds"
     if (course, lesson_key) == MANY_VIDEOS:
         assert len(expected) >= 3, "pick a lesson with several videos"
-    else:
+    elif (course, lesson_key) == PLAYLIST:
         assert any("list" in q for _, q in expected), "pick a lesson whose video plays inside a playlist"
+    else:
+        assert [src for src, _ in expected] == ["https://www.youtube.com/embed/TX_vooSnhm8"], "Strang's lecture 29"
 
     page, path = lab.page, lab.open(course, lesson_key)
     frames = page.locator(IFRAME)
@@ -423,6 +441,23 @@ def test_saved_players_show_on_open_without_running(lab: Lab, course: str, lesso
     referers = [ref for url, ref in lab.players if url == srcs[0]]
     assert referers and all(ref.startswith(lab.url) for ref in referers), lab.players
     screenshot(page, f"{course}-{lesson_key}-on-open.png")
+
+
+def test_a_video_the_source_names_without_a_link_says_so_and_links_a_search(lab: Lab):
+    course, lesson_key = NO_LINK
+    lesson = lab.catalog.course(course).lesson(lesson_key)
+    linkless = [a.id for a in lesson.videos if not lab.catalog.videos[a.id].youtube]
+    assert linkless, "pick a lesson with a video the source names without a link"
+    page = lab.page
+    lab.open(course, lesson_key)
+    lines = page.locator(".jp-MarkdownOutput", has_text="gives no link to it")
+    expect(lines).to_have_count(len(linkless))
+    line = lines.first
+    line.scroll_into_view_if_needed()
+    expect(line).to_contain_text("The source list names this video but gives no link to it, so it can't play here")
+    href = line.locator("a", has_text="search for it on YouTube").get_attribute("href")
+    assert href == lab.catalog.videos[linkless[0]].url
+    screenshot(page, f"{course}-{lesson_key}-no-link.png")
 
 
 def test_checklist_ticks_survive_a_kernel_restart(lab: Lab):

@@ -29,7 +29,9 @@ def test_one_notebook_per_lesson_plus_course_and_catalog_indexes(tmp_path):
 
 def test_lesson_notebook_names_course_lesson_and_the_python3_kernel(tmp_path):
     nb = nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4)
+    sealed = nb.metadata.companion.pop("built")
     assert nb.metadata.companion == {"course": "c1", "lesson": 2, "lesson_id": "l2", "catalog": "../../catalog.json"}
+    assert len(sealed) == 16, "the build's seal: a digest of what it generated"
     assert nb.metadata.kernelspec.name == "python3"
     assert "widgets" not in nb.metadata
 
@@ -54,7 +56,9 @@ def test_each_video_has_text_a_player_cell_by_id_and_a_plain_link(tmp_path):
 
 def test_a_video_without_a_youtube_id_gets_a_search_link_and_no_player(tmp_path):
     c = cells(nbformat.read(built(tmp_path) / "c1" / "02-second.ipynb", as_version=4))
-    assert "Find it on YouTube](https://www.youtube.com/results?search_query=x)" in c["video-no-link"].source
+    text = c["video-no-link"].source
+    assert "The source list names this video but gives no link to it" in text
+    assert "[search for it on YouTube](https://www.youtube.com/results?search_query=x)" in text
     assert "embed-no-link" not in c
 
 
@@ -139,6 +143,54 @@ def test_a_build_trusts_what_it_wrote_on_this_machine(tmp_path, monkeypatch):
     assert notary.check_signature(nb)
     nb.cells[0].source += " changed"
     assert not notary.check_signature(nb)
+
+
+def _saved_unsigned(path: Path, answer: str, output: dict | None = None) -> None:
+    """A learner's save that lost the lesson's trust (as the server extension's save path once did):
+    an answer written, maybe a cell of their own with an output, the file not signed."""
+    nb = nbformat.read(path, as_version=4)
+    next(c for c in nb.cells if c.metadata.get("tags") == ["answer"]).source = answer
+    if output is not None:
+        nb.cells.append(nbformat.v4.new_code_cell("mine()", outputs=[nbformat.from_dict(output)], execution_count=1))
+    nbformat.write(nb, path)
+
+
+def test_a_build_trusts_again_a_lesson_whose_save_lost_its_trust_and_keeps_the_answer(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    from nbformat.sign import NotebookNotary
+
+    path = write_catalog(tmp_path, small_catalog())
+    assert main(["build", "--catalog", str(path)]) == 0
+    notary = NotebookNotary(data_dir=str(tmp_path / "data"))
+    lesson = tmp_path / "notebooks" / "c1" / "01-first.ipynb"
+    _saved_unsigned(lesson, "my answer", {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                                          "data": {"text/plain": "42"}})
+    assert not notary.check_signature(nbformat.read(lesson, as_version=4))
+    capsys.readouterr()
+    assert main(["build", "--catalog", str(path)]) == 0
+    assert "trusted again" in capsys.readouterr().out
+    nb = nbformat.read(lesson, as_version=4)
+    assert notary.check_signature(nb), "the build left the lesson untrusted: its players stay hidden"
+    assert "my answer" in [c.source for c in nb.cells] and "mine()" in [c.source for c in nb.cells]
+    before = lesson.read_bytes()
+    assert main(["build", "--catalog", str(path)]) == 0
+    assert lesson.read_bytes() == before, "a second build changes nothing"
+
+
+def test_a_build_never_signs_rich_output_of_the_learners_own_code(tmp_path, monkeypatch):
+    """Trust is for what the build made: HTML a learner's own cell printed elsewhere waits for a run."""
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    from nbformat.sign import NotebookNotary
+
+    path = write_catalog(tmp_path, small_catalog())
+    assert main(["build", "--catalog", str(path)]) == 0
+    lesson = tmp_path / "notebooks" / "c1" / "01-first.ipynb"
+    _saved_unsigned(lesson, "my answer", {"output_type": "display_data", "metadata": {},
+                                          "data": {"text/html": "<script>alert(1)</script>", "text/plain": "x"}})
+    before = lesson.read_bytes()
+    assert main(["build", "--catalog", str(path)]) == 0
+    assert lesson.read_bytes() == before
+    assert not NotebookNotary(data_dir=str(tmp_path / "data")).check_signature(nbformat.read(lesson, as_version=4))
 
 
 def test_two_lessons_that_would_share_a_file_are_refused(tmp_path, capsys):

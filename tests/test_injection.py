@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from helpers import CATALOG_PLACE, every_kind_catalog, problem_lines, run_cli, write_json
 
+from companion.embed import PROBE
 from companion.markup import md
 
 CANARY = "companion-canary"  # a file name no test writes; the payloads try to create it
@@ -160,6 +161,7 @@ def test_the_math_tokenizer_is_jupyterlabs():
         "JupyterLab's removeMath tokenizer changed: update _MATH_TOKENS"
 
 
+PLAYER_TAGS = ["div", "iframe", "p", "button", "a", "p", "script"]
 EMBED_ATTRS = {"src", "width", "height", "title", "frameborder", "allow", "referrerpolicy", "loading", "allowfullscreen"}
 
 
@@ -177,13 +179,20 @@ def assert_inert_html(text: str, where: str) -> None:
                 assert re.match(r"^[a-z0-9/_-]+\.ipynb$", attrs["href"]), f"{where}: {attrs}"
         return
     static_form = names[:3] == ["div", "b", "ul"] and names[-1] == "i" and set(names[3:-1]) <= {"li"}  # lesson.Static
-    assert names in (["iframe"], ["div", "b"]) or static_form, f"{where}: unexpected HTML {tags}"
+    if names == PLAYER_TAGS:  # embed.Embed: the one script is the fixed PROBE, the same in every output
+        scripts = re.findall(r"<script>(.*?)</script>", text, re.S)
+        assert scripts == [PROBE] and text.endswith(f"<script>{PROBE}</script></div>"), f"{where}: {scripts}"
+    assert names in (PLAYER_TAGS, ["div", "b"]) or static_form, f"{where}: unexpected HTML {tags}"
     for tag, attrs in tags:
         if tag == "iframe":
             assert set(attrs) <= EMBED_ATTRS, f"{where}: {attrs}"
             assert re.match(r"^https://www\.youtube(-nocookie)?\.com/embed/[A-Za-z0-9_-]+(\?[A-Za-z0-9_=&-]*)?$", attrs["src"])
+        elif tag == "a":
+            assert set(attrs) == {"href", "target", "rel"}, f"{where}: {attrs}"
+            assert re.match(r"^https://www\.youtube\.com/(watch\?v=|playlist\?list=)[A-Za-z0-9_=&-]+$", attrs["href"])
         else:
-            assert set(attrs) <= {"style"} or attrs == {"class": "companion-static"}, f"{where}: {attrs}"
+            assert set(attrs) <= {"style", "class"}, f"{where}: {attrs}"
+            assert attrs.get("class") in (None, "companion-static", "cc-saved-player", "cc-offline", "cc-why"), attrs
 
 
 CODE = [re.compile(p) for p in (

@@ -30,7 +30,7 @@ def test_lab_help_documents_that_other_options_go_to_jupyter_lab(capsys):
 def test_learner_options_come_last_so_they_win(tmp_path):
     cmd = lab_command(tmp_path, ["--MappingKernelManager.cull_idle_timeout=60"])
     assert f"--ServerApp.root_dir={tmp_path.resolve()}" in cmd
-    assert "--MappingKernelManager.cull_idle_timeout=900" in cmd
+    assert "--ServerApp.jpserver_extensions=companion=True" in cmd, "the server extension, even with no switch"
     assert cmd[-1] == "--MappingKernelManager.cull_idle_timeout=60"
 
 

@@ -196,6 +196,7 @@ def test_text_typed_into_the_removed_notes_header_is_kept(tmp_path, capsys):
     path = answered(tmp_path, capsys)
     data = small_catalog()
     data["courses"][0]["lessons"][0]["videos"] = ["IHZwWFHWa-w"]  # the answered video's prompt goes
+    del data["courses"][0]["lessons"][2]  # with the other lesson that has it (else the answer would go there)
     write_catalog(tmp_path, data)
     assert build(capsys, tmp_path)[0] == 0
     nb = nbformat.read(path, as_version=4)

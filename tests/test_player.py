@@ -243,3 +243,69 @@ def test_a_store_that_cannot_be_read_leaves_a_player_that_plays_and_says_why(tmp
     (tmp_path / "p.sqlite").write_bytes(b"not sqlite" * 300)
     player = live_player(Embed("A video", video="aircAruvnKk"), ProgressStore(tmp_path / "p.sqlite"), *KEY, 0.9)
     assert player.src and player.status.startswith("Plays, but remembers nothing: progress store")
+
+
+@pytest.mark.parametrize("typed, seconds", [("95", 95), ("12:30", 750), ("1:02:03", 3723), (" 0:05 ", 5), ("00:00", 0)])
+def test_a_typed_time_reads_as_seconds_into_the_video(typed, seconds):
+    from companion.player import typed_moment
+
+    assert typed_moment(typed) == seconds
+
+
+@pytest.mark.parametrize("typed", ["", ":", "12:5", "12:60", "1:2:3", "1:00:00:00", "-5", "1e3", "12.5", "١٢:٣٠",
+                                   "123456", "12:30 pm", None, 750])
+def test_what_is_not_a_time_reads_as_none(typed):
+    from companion.player import typed_moment
+
+    assert typed_moment(typed) is None
+
+
+def _from_page(player, content: dict) -> None:
+    """A custom message as the page's widget sends it, through the widget's own comm dispatch."""
+    player._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def test_a_note_at_a_typed_time_is_kept_through_the_players_message_handler(tmp_path):
+    """Offline (no player to ask the moment of) a learner types the time; the kernel reads it."""
+    from companion.embed import Embed
+    from companion.player import live_player
+
+    store = ProgressStore(tmp_path / "p.sqlite")
+    player = live_player(Embed("A video", video=KEY[2]), store, *KEY, 0.9)
+    _from_page(player, {"kind": "note", "at": "12:30", "text": "  why   the sigmoid? "})
+    assert [(n.at, n.text) for n in store.notes()] == [(750, "why the sigmoid?")]
+    assert player.status == "Note kept at 12:30"
+    assert [(n["at"], n["text"]) for n in player.notes] == [(750, "why the sigmoid?")]
+
+
+def test_a_typed_time_that_is_not_one_or_is_past_the_end_keeps_nothing_and_says_why(tmp_path):
+    from companion.embed import Embed
+    from companion.player import live_player
+
+    store = ProgressStore(tmp_path / "p.sqlite")
+    player = live_player(Embed("A video", video=KEY[2]), store, *KEY, 0.9)
+    _from_page(player, {"kind": "note", "at": "12:75", "text": "a thought"})
+    assert player.status == "Not kept: “12:75” is not a time in the video, like 12:30 or 1:02:03"
+    _from_page(player, {"kind": "note", "at": "", "text": "a thought"})
+    assert player.status == "Not kept: “” is not a time in the video, like 12:30 or 1:02:03"
+    store.save_position(*KEY, 60, 600, [(0, 60)])  # the video was played once: its length is known
+    player = live_player(Embed("A video", video=KEY[2]), store, *KEY, 0.9)
+    _from_page(player, {"kind": "note", "at": "12:30", "text": "a thought"})
+    assert player.status == "Not kept: 12:30 is past the end of this video (10:00)"
+    assert store.notes() == [] and player.notes == []
+    _from_page(player, {"kind": "note", "at": "10:00", "text": "at the very end"})
+    assert [(n.at, n.text) for n in store.notes()] == [(600, "at the very end")]
+
+
+def test_a_saved_player_carries_a_reason_for_each_way_it_can_be_missing():
+    """Untrusted: the HTML as saved (the sanitizer strips iframe and script) says so; trusted, the
+    script says what running adds and, when YouTube does not answer, that it can't be reached."""
+    from companion.embed import NOT_RUN, OFFLINE, PROBE, UNTRUSTED, Embed
+
+    html = Embed("A <video>", video=KEY[2], start=30).bundle()["text/html"]
+    assert '<p class="cc-why" style="color:#555;margin:4px 0">' + UNTRUSTED.replace("'", "&#x27;") + "</p>" in html
+    assert f"<script>{PROBE}</script></div>" in html
+    assert '<p class="cc-offline" style="display:none;' in html and "https://www.youtube.com/watch?v=aircAruvnKk&amp;t=30s" in html
+    assert "A &lt;video&gt;" in html and "A <video>" not in html and "A <video>" not in PROBE
+    assert '"' + NOT_RUN + '"' in PROBE and "companion build" not in html
+    assert OFFLINE.replace("'", "&#x27;") in html

@@ -26,6 +26,7 @@ from test_browser import (
     lab,  # noqa: F401 - a fixture: the module's JupyterLab, no tab or kernel left after each test
     run_all,
     screenshot,
+    scroll_to_cell,
     server,  # noqa: F401 - a fixture: the module's JupyterLab
 )
 from test_browser import STUB_DURATION as DURATION
@@ -38,7 +39,7 @@ SHOTS = REPO / "test-output" / "player"
 RESUME = ("intuition-3blue1brown", 2)
 TWO_VIDEOS = ("math-for-ml", 6)
 NOTE = ("deep-learning-3blue1brown", 3)
-OFFLINE = ("llms-asap", "prelude")  # its video plays inside a playlist
+OFFLINE_LESSON = ("llms-asap", "prelude")  # its video plays inside a playlist
 PLAYER = ".jp-OutputArea-output .cc-player"
 CHECKBOX = '.jp-OutputArea-output .jupyter-widgets input[type="checkbox"]'
 
@@ -209,7 +210,7 @@ def test_a_note_at_a_moment_is_kept_through_a_catalog_edit_and_a_rebuild(lab: La
     box = page.locator(PLAYER).first
     note_button = box.get_by_role("button", name=re.compile(r"^✎ Note at "))
     note_button.click()
-    expect(box.get_by_text("Note at 1:40:")).to_be_visible()
+    expect(box.locator("input.cc-note-at")).to_have_value("1:40")  # the player's moment, which a learner may edit
     text = "Why does the chain rule run backwards here?"
     box.locator("input.cc-note-text").fill(text)
     box.locator("input.cc-note-text").press("Enter")
@@ -250,26 +251,189 @@ def test_a_note_at_a_moment_is_kept_through_a_catalog_edit_and_a_rebuild(lab: La
     assert "## Lesson 3 — Backpropagation, renamed by the author" in printed
 
 
-def test_when_youtube_cannot_load_the_player_says_so_in_one_line_and_links_to_the_video(lab: Lab):
-    course, key = OFFLINE
+EMBEDS = re.compile(r"^https://www\.youtube(-nocookie)?\.com/embed/")
+SAVED = ".jp-OutputArea-output .cc-saved-player"
+
+
+def _refuse(route: Any) -> None:
+    route.abort("internetdisconnected")
+
+
+def _learner_sees_no_build_hint(page: Any) -> None:
+    expect(page.locator(".jp-Notebook")).not_to_contain_text("companion build")
+
+
+def test_offline_a_saved_player_says_youtube_cannot_be_reached_and_try_again_brings_it_back(lab: Lab):
+    """Before running, offline: no grey broken-page box; the reason, a Try again and the YouTube link
+    in its place; the line under it says what running adds. Online again, Try again loads the player."""
+    from companion.embed import NOT_RUN, OFFLINE
+
+    course, key = NOTE
     page = lab.page
-    refuse = lambda route: route.abort()  # noqa: E731 - registered last, so it wins over the stub
-    page.context.route("https://www.youtube.com/iframe_api", refuse)
+    video = lab.catalog.videos[lab.catalog.course(course).lesson(key).videos[0].id].youtube
+    page.context.route(EMBEDS, _refuse)  # registered last, so it wins over the stub
+    try:
+        lab.open(course, key)
+        box = page.locator(SAVED).first
+        expect(box.locator(".cc-offline")).to_be_visible()
+        expect(box.locator(".cc-offline")).to_contain_text(OFFLINE)
+        expect(box.locator("iframe")).to_be_hidden()
+        expect(box.locator(".cc-why")).to_have_text(NOT_RUN)
+        expect(box.get_by_role("link", name="Watch on YouTube ↗")).to_have_attribute(
+            "href", re.compile(rf"^https://www\.youtube\.com/watch\?v={re.escape(video)}"))
+        _learner_sees_no_build_hint(page)
+        box.evaluate("e => e.scrollIntoView({block: 'center'})")
+        screenshot(page, "offline-before-run.png", SHOTS)
+        box.get_by_role("button", name="Try again").click()  # still offline: the line stays, ready for another try
+        expect(box.get_by_role("button", name="Try again")).to_be_enabled()
+        expect(box.locator(".cc-offline")).to_be_visible()
+        expect(box.locator("iframe")).to_be_hidden()
+    finally:
+        page.context.unroute(EMBEDS, _refuse)
+    box.get_by_role("button", name="Try again").click()
+    expect(box.locator("iframe")).to_be_visible()
+    expect(box.locator(".cc-offline")).to_be_hidden()
+    expect(page.frame_locator(f"{SAVED} iframe").first.locator("body")).to_contain_text(f"embed/{video}")
+
+
+def test_online_a_saved_player_plays_and_says_what_running_the_lesson_adds(lab: Lab):
+    from companion.embed import NOT_RUN
+
+    course, key = RESUME
+    page = lab.page
+    lab.open(course, key)
+    box = page.locator(SAVED).first
+    expect(box.locator("iframe")).to_be_visible()
+    expect(page.frame_locator(f"{SAVED} iframe").first.locator("body")).to_contain_text("YouTube player stub")
+    expect(box.locator(".cc-why")).to_have_text(NOT_RUN)
+    expect(box.locator(".cc-offline")).to_be_hidden()
+    _learner_sees_no_build_hint(page)
+    box.evaluate("e => e.scrollIntoView({block: 'center'})")
+    screenshot(page, "offline-normal.png", SHOTS)
+
+    # A whole playlist has no notes or resume: its saved player says nothing about running.
+    lab.close_all()
+    course, key = TWO_VIDEOS
+    playlist = lab.catalog.course(course).lesson(key).resources[0].id
+    assert lab.catalog.resources[playlist].playlist
+    lab.open(course, key)
+    cell = scroll_to_cell(page, f"embed-{playlist}")
+    expect(cell.locator(f"{SAVED} iframe")).to_be_visible()
+    expect(cell.locator(f"{SAVED} .cc-why")).to_have_count(0)
+
+
+def test_an_untrusted_lesson_says_why_its_players_are_hidden_and_run_all_brings_them_up(lab: Lab):
+    """JupyterLab strips a saved iframe (and script) in a notebook it does not trust: the line it
+    keeps says so and what helps, and doing what it says (Run All) shows the player."""
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    from companion.embed import UNTRUSTED
+
+    course, key = TWO_VIDEOS
+    page = lab.page
+    path = lab.notebook(course, key)
+    nb = nbformat.read(path, as_version=4)
+    notary = NotebookNotary(data_dir=lab.env["JUPYTER_DATA_DIR"])
+    assert notary.check_signature(nb)
+    notary.unsign(nb)
+    try:
+        lab.open(course, key)
+        boxes = page.locator(SAVED)  # the cells on screen (JupyterLab renders a long notebook's cells as they scroll in)
+        expect(boxes.first.locator(".cc-why")).to_have_text(UNTRUSTED)
+        expect(boxes.first.locator(".cc-why")).to_be_visible()
+        assert page.locator(f"{SAVED} iframe, {SAVED} script").count() == 0
+        expect(boxes.first.locator(".cc-offline")).to_be_hidden()
+        _learner_sees_no_build_hint(page)
+        boxes.first.evaluate("e => e.scrollIntoView({block: 'center'})")
+        expect(page.locator(".jp-RenderedMarkdown h2").first).to_be_visible()  # the screenshot shows the lesson's text too
+        screenshot(page, "offline-untrusted.png", SHOTS)
+        run_all(page)
+        video = lab.catalog.videos[lab.catalog.course(course).lesson(key).videos[0].id].youtube
+        stub_player(page, video)
+        expect(page.locator(f"{PLAYER} iframe").first).to_be_visible()
+        expect(page.locator(SAVED)).to_have_count(0)
+    finally:
+        notary.sign(nb)
+
+
+def test_offline_after_running_the_player_says_so_and_a_note_takes_a_typed_time(lab: Lab):
+    from companion.embed import OFFLINE
+
+    course, key = OFFLINE_LESSON
+    lesson = lab.catalog.course(course).lesson(key)
+    a = lesson.videos[0]
+    page = lab.page
+    page.context.route("https://www.youtube.com/iframe_api", _refuse)
+    page.context.route(EMBEDS, _refuse)
     try:
         lab.load()  # a page that has not loaded the API yet
         lab.open(course, key)
         run_all(page)
         line = page.locator(f"{PLAYER} .cc-offline")
-        expect(line).to_have_count(len(lab.catalog.course(course).lesson(key).videos))
-        expect(line.first).to_contain_text("YouTube's player could not load here (offline or blocked).")
-        a = lab.catalog.course(course).lesson(key).videos[0]
+        expect(line).to_have_count(len(lesson.videos))
+        expect(line.first).to_contain_text(f"{OFFLINE} Back online? Run this cell again.")
         expect(line.first.get_by_role("link", name="Watch on YouTube ↗")).to_have_attribute(
             "href", f"https://www.youtube.com/watch?v={lab.catalog.videos[a.id].youtube}&list={a.playlist}")
         assert page.locator(f"{PLAYER} iframe").count() == 0
         errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
         assert errors.count() == 0, "the kernel raised"
-        line.first.evaluate("e => e.scrollIntoView({block: 'center'})")
-        screenshot(page, "offline.png", SHOTS)
+        _learner_sees_no_build_hint(page)
+
+        # A note at a time the learner types (the video watched elsewhere): a wrong time keeps the
+        # text and says why; a right one is kept, listed and linked to that moment on YouTube.
+        box = page.locator(PLAYER).first
+        box.get_by_role("button", name="✎ Note at a moment").click()
+        at, text = box.locator("input.cc-note-at"), box.locator("input.cc-note-text")
+        expect(at).to_be_focused()
+        at.fill("12:75")
+        text.fill("Attention is a weighted average")
+        text.press("Enter")
+        expect(box.locator(".cc-status")).to_have_text(
+            "Not kept: “12:75” is not a time in the video, like 12:30 or 1:02:03")
+        expect(text).to_have_value("Attention is a weighted average")
+        at.fill("12:30")
+        at.press("Enter")
+        expect(box.locator(".cc-status")).to_have_text("Note kept at 12:30")
+        expect(box.locator("ul.cc-notes li")).to_have_text("12:30 Attention is a weighted average")
+        expect(text).to_be_hidden()
+        expect(box.locator("ul.cc-notes li a")).to_have_attribute(
+            "href", f"https://www.youtube.com/watch?v={lab.catalog.videos[a.id].youtube}&t=750s")
+        store = ProgressStore(lab.progress)
+        try:
+            notes = wait_for("the note", lambda: store.notes(course, lesson.id, a.id))
+        finally:
+            store.close()
+        assert [(n.at, n.text) for n in notes] == [(750, "Attention is a weighted average")]
+        box.evaluate("e => e.scrollIntoView({block: 'center'})")
+        screenshot(page, "offline-after-run.png", SHOTS)
     finally:
-        page.context.unroute("https://www.youtube.com/iframe_api", refuse)
+        page.context.unroute("https://www.youtube.com/iframe_api", _refuse)
+        page.context.unroute(EMBEDS, _refuse)
         lab.load()
+
+
+def test_offline_after_youtube_loaded_once_on_the_page_a_player_run_then_still_says_so(lab: Lab):
+    """The API is already in the page (an earlier lesson ran online), then the network goes: the
+    player asks the embed's address itself, so the learner gets the reason, not a grey box."""
+    from companion.embed import OFFLINE
+
+    course, key = RESUME
+    page = lab.page
+    page.evaluate("""() => new Promise((resolve, reject) => {  // the page gets YouTube's API, as a run online does
+        const s = document.createElement('script');
+        s.src = 'https://www.youtube.com/iframe_api';
+        s.onload = resolve; s.onerror = reject;
+        document.head.appendChild(s);
+    })""")
+    assert page.evaluate("() => !!(window.YT && window.YT.Player)")
+    page.context.route(EMBEDS, _refuse)
+    try:
+        lab.open(course, key)
+        run_all(page)
+        box = page.locator(PLAYER).first
+        expect(box.locator(".cc-offline")).to_contain_text(f"{OFFLINE} Back online? Run this cell again.")
+        expect(box.locator("iframe")).to_have_count(0)
+        expect(box.get_by_role("button", name="✎ Note at a moment")).to_be_enabled()
+    finally:
+        page.context.unroute(EMBEDS, _refuse)

@@ -18,10 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from test_browser import REPO, _free_port, _stop, _wait_for_server
 
 from companion import serverext
+from companion.cells import LANGUAGE_INFO, digest, seal
 
 WIDGET = {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}
 
@@ -80,28 +82,38 @@ def a_lesson(notebooks: Path) -> str:
     return lessons(notebooks / "deep-learning-3blue1brown")[0].relative_to(notebooks).as_posix()
 
 
-def test_environment_config_names_the_companion_for_any_jupyter_started_here():
-    installed = serverext.config_path()
-    assert installed.is_file(), f"{installed} missing: run bash scripts/setup"
-    config = json.loads(serverext.CONFIG.read_text())
-    env = json.loads(installed.read_text())
-    assert all(env[section][k] == v for section, values in config.items() for k, v in values.items())
-    assert config["ServerApp"]["contents_manager_class"] == "companion.serverext.CourseContentsManager"
-    assert config["MappingKernelManager"]["cull_idle_timeout"] == 15 * 60
-    assert config["MappingKernelManager"]["cull_connected"] is False, "an open tab keeps a working checklist"
+def test_the_environment_switches_the_extension_on_and_it_sets_the_culling_defaults(server):
+    """A plain `jupyter server` of this environment, started with no option naming the companion."""
+    switch = Path(sys.prefix) / "etc/jupyter/jupyter_server_config.d/companion.json"
+    assert json.loads(switch.read_text()) == {"ServerApp": {"jpserver_extensions": {"companion": True}}}
+    log = server[2].parent / "server.log"
+    assert "companion: course notebooks open clean and keep their players on save" in log.read_text(errors="replace")
+    url, token = server[:2]
+    auth = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels", method="POST", data=b"{}",
+                                                       headers=auth), timeout=60) as r:
+        kernel = json.load(r)["id"]  # the server starts its culler with its first kernel
+    try:
+        assert "Culling kernels with idle durations > 900 seconds at 60 second intervals" in log.read_text(
+            errors="replace")
+    finally:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/api/kernels/{kernel}", method="DELETE", headers=auth),
+                               timeout=60).close()
 
 
-def test_install_config_merges_into_an_existing_server_config_and_keeps_its_settings(tmp_path):
-    target = serverext.config_path(str(tmp_path))
-    target.parent.mkdir(parents=True)
-    target.write_text('{"ServerApp": {"port": 8899}, "LabApp": {"news_url": null}}')
-    assert serverext.install_config(str(tmp_path)) == target
-    merged = json.loads(target.read_text())
-    assert merged["ServerApp"] == {"port": 8899, **json.loads(serverext.CONFIG.read_text())["ServerApp"]}
-    assert merged["LabApp"] == {"news_url": None}
-    before = target.stat().st_mtime_ns
-    serverext.install_config(str(tmp_path))
-    assert target.stat().st_mtime_ns == before, "an up-to-date config is not rewritten"
+def test_a_learners_own_kernel_settings_win_over_the_extensions_defaults_and_the_contents_manager_is_wrapped():
+    from jupyter_server.serverapp import ServerApp
+    from traitlets.config import Config
+
+    app = ServerApp(config=Config({"MappingKernelManager": {"cull_idle_timeout": 60}}))
+    base = app.contents_manager_class
+    serverext._link_jupyter_server_extension(app)
+    assert app.config.MappingKernelManager.cull_idle_timeout == 60
+    assert app.config.MappingKernelManager.cull_interval == serverext.CULLING["cull_interval"]
+    assert issubclass(app.contents_manager_class, base) and app.contents_manager_class is not base
+    wrapped = app.contents_manager_class
+    serverext._link_jupyter_server_extension(app)  # linked twice (an old config naming the class): wrapped once
+    assert app.contents_manager_class is wrapped
 
 
 def test_stable_language_info_is_what_ipykernel_reports_less_the_python_version():
@@ -110,7 +122,7 @@ def test_stable_language_info_is_what_ipykernel_reports_less_the_python_version(
     reported = dict(IPythonKernel.language_info)
     assert reported == serverext.live_language_info()
     reported.pop("version")
-    assert reported == serverext.LANGUAGE_INFO
+    assert reported == LANGUAGE_INFO
 
 
 def test_opened_course_notebook_carries_the_kernels_language_info_but_the_file_does_not(server):
@@ -140,7 +152,7 @@ def test_save_keeps_static_html_drops_widget_views_state_and_python_version(serv
     assert joined(outs[0]["data"]) == {"text/html": static, "text/plain": "☑ watched"}
     assert joined(outs[1]["data"]) == {serverext.WIDGET_VIEW: WIDGET, "text/plain": "VBox()"}
     assert "widgets" not in saved["metadata"]
-    assert saved["metadata"]["language_info"] == serverext.LANGUAGE_INFO
+    assert saved["metadata"]["language_info"] == LANGUAGE_INFO
 
 
 def test_other_notebooks_are_saved_exactly_as_sent(server):
@@ -204,14 +216,108 @@ def test_a_save_without_a_rebuild_or_over_an_edited_generated_cell_is_saved_as_s
     tab = copy.deepcopy(nb)
     next(c for c in tab["cells"] if c["metadata"].get("tags") == ["answer"])["source"] = "mine"
     assert serverext.take_in_rebuild(tab, nb) is tab
-    from companion.cells import digest
-
     rebuilt = copy.deepcopy(nb)  # as if a build changed the header
     header = rebuilt["cells"][0]
     header["source"] = "".join(header["source"]) + "\n\nRebuilt."
     header["metadata"]["companion"]["digest"] = digest(header["source"])
+    rebuilt = seal(nbformat.from_dict(rebuilt))
     merged = serverext.take_in_rebuild(tab, rebuilt)
     assert merged is not tab and merged["cells"][0]["source"].endswith("Rebuilt.")
     assert "mine" in [c["source"] for c in merged["cells"]]
     rebuilt["cells"][1]["source"] = "edited by hand"  # a generated cell whose source no longer fits its digest
     assert serverext.take_in_rebuild(tab, rebuilt) is tab
+
+
+def notary(server: tuple) -> Any:
+    from nbformat.sign import NotebookNotary
+
+    return NotebookNotary(data_dir=server[3]["JUPYTER_DATA_DIR"])
+
+
+def signed(server: tuple, path: Path) -> bool:
+    return bool(notary(server).check_signature(nbformat.read(path, as_version=4)))
+
+
+def test_a_plain_save_of_a_run_lesson_writes_what_the_tab_holds_and_keeps_it_trusted(server):
+    """After Run All the players' outputs carry widget views and new counts; the learner edits a
+    generated cell, tags another and unfolds a third. None of that is a rebuild: saved as sent, signed."""
+    notebooks = server[2]
+    rel = lessons(notebooks / "math-for-ml")[0].relative_to(notebooks).as_posix()
+    assert signed(server, notebooks / rel), "the build signs what it writes"
+    tab = api(server, "GET", rel, query="?hash=1")["content"]
+    code = [c for c in tab["cells"] if c["cell_type"] == "code"]
+    assert code and all(c["metadata"].get("trusted") is True for c in code), "a signed file opens trusted"
+    for n, c in enumerate(code, 1):  # Run All: every cell ran in this session (JupyterLab sends trusted)
+        c["execution_count"] = n
+        for out in c["outputs"]:
+            if "text/html" in out.get("data", {}):
+                out["data"][serverext.WIDGET_VIEW] = WIDGET
+    embed = next(c for c in tab["cells"] if c["metadata"].get("companion", {}).get("role") == "embed")
+    embed["metadata"]["jupyter"] = {"source_hidden": False}  # unfolded to read the code
+    embed["metadata"]["tags"] = ["mine"]
+    heading = next(c for c in tab["cells"] if c["cell_type"] == "markdown")
+    heading["source"] = "".join(heading["source"]) + "\n\nMy note under the heading."
+    sent = copy.deepcopy(tab)
+    api(server, "PUT", rel, {"type": "notebook", "format": "json", "content": tab})
+
+    saved = json.loads((notebooks / rel).read_text(encoding="utf-8"))
+    assert [c["id"] for c in saved["cells"]] == [c["id"] for c in sent["cells"]], "cells added or lost on save"
+    by_id = {c["id"]: c for c in saved["cells"]}
+    assert "".join(by_id[heading["id"]]["source"]) == heading["source"]
+    assert by_id[embed["id"]]["metadata"]["tags"] == ["mine"]
+    assert by_id[embed["id"]]["metadata"]["jupyter"] == {"source_hidden": False}
+    assert [c["execution_count"] for c in saved["cells"] if c["cell_type"] == "code"] == list(range(1, len(code) + 1))
+    assert signed(server, notebooks / rel), "the save left the run lesson untrusted: its players vanish on reopen"
+
+
+def test_a_save_that_takes_in_a_rebuild_keeps_a_trusted_tab_trusted(server):
+    notebooks, env = server[2], server[3]
+    catalog_path = notebooks.parent / "catalog.json"
+    path = lessons(notebooks / "intuition-3blue1brown")[2]
+    rel = path.relative_to(notebooks).as_posix()
+    tab = api(server, "GET", rel, query="?hash=1")["content"]
+    next(c for c in tab["cells"] if c["metadata"].get("tags") == ["answer"])["source"] = "my answer"
+    catalog = json.loads(catalog_path.read_text(encoding="utf-8"))
+    lesson_id = json.loads(path.read_text(encoding="utf-8"))["metadata"]["companion"]["lesson_id"]
+    lesson = next(l for c in catalog["courses"] if c["id"] == "intuition-3blue1brown" for l in c["lessons"]
+                  if l["id"] == lesson_id)
+    lesson["prompts"] = [*lesson.get("prompts", []), {"id": "added-for-trust", "text": "Added while open, trusted"}]
+    catalog_path.write_text(json.dumps(catalog, indent=2, ensure_ascii=False), encoding="utf-8")
+    companion(env, "build", "--catalog", str(catalog_path), "--out", str(notebooks))
+
+    api(server, "PUT", rel, {"type": "notebook", "format": "json", "content": tab})
+    saved = path.read_text(encoding="utf-8")
+    assert "my answer" in saved and "Added while open, trusted" in saved
+    assert signed(server, path), "the merged save is not signed: its players vanish on reopen"
+
+
+def test_a_save_after_a_build_moved_work_into_the_open_lesson_keeps_that_work_and_the_tabs():
+    """A build moved an answer and a cell of the learner's into this lesson (their video or prompt
+    came here) while a tab had it open; the tab's save takes them in, and its own newer text wins."""
+    nb = json.loads(next((REPO / "notebooks" / "deep-learning-3blue1brown").glob("01-*.ipynb")).read_text())
+    answers = [c for c in nb["cells"] if c["metadata"].get("tags") == ["answer"]]
+    assert len(answers) >= 2
+    tab = copy.deepcopy(nb)
+    by_id = {c["id"]: c for c in tab["cells"]}
+    by_id[answers[0]["id"]]["source"] = "the tab's answer"
+    mine = nbformat.v4.new_markdown_cell("my own cell, edited in the tab", id="mine-1")
+    tab["cells"].insert(tab["cells"].index(by_id[answers[0]["id"]]) + 1, mine)
+
+    on_disk = copy.deepcopy(nb)  # the build: a moved-in answer, a moved-in cell, the learner's older save
+    disk = {c["id"]: c for c in on_disk["cells"]}
+    disk[answers[1]["id"]]["source"] = "an answer that came with its prompt from another lesson"
+    at = on_disk["cells"].index(disk[answers[0]["id"]]) + 1
+    on_disk["cells"][at:at] = [nbformat.v4.new_markdown_cell("my own cell, as saved before", id="mine-1"),
+                               nbformat.v4.new_markdown_cell("a note that came with its video", id="moved-1")]
+    header = on_disk["cells"][0]
+    header["source"] = "".join(header["source"]) + "\n\nRebuilt."
+    header["metadata"]["companion"]["digest"] = digest(header["source"])
+    on_disk = seal(nbformat.from_dict(on_disk))
+
+    saved = serverext.take_in_rebuild(tab, on_disk)
+    texts = ["".join(c["source"]) for c in saved["cells"]]
+    assert "the tab's answer" in texts and "my own cell, edited in the tab" in texts
+    assert "an answer that came with its prompt from another lesson" in texts
+    assert "a note that came with its video" in texts
+    assert "my own cell, as saved before" not in texts, "the tab's newer text wins; no stale twin"
+    assert texts[0].endswith("Rebuilt.")
