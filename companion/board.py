@@ -157,7 +157,7 @@ def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None 
     for p in progresses:
         nxt = first_open(p) if p.total.done else None
         if nxt is not None:
-            href = e(url(f"{p.course.id}/{Layout(p.course).name(nxt)}"))
+            href = e(url(str(Layout(p.course).path(nxt))))
             resume.append(f'<li><b>Continue:</b> <a href="{href}">{e(heading(nxt))}</a> '
                           f"<span>in {e(p.course.title)}</span></li>")
             resume_text.append(f"Continue: {heading(nxt)} (in {p.course.title})")
@@ -168,7 +168,8 @@ def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None 
         resume_text = ["Nothing ticked yet. Pick a course below and open its first lesson."]
     review = "Review" if due is None else f"Review: {due} due"
     top, resume_text = f'<p><b><a href="{e(url(REVIEW))}">{e(review)}</a></b></p>\n' + top, [review, *resume_text]
-    rows = [f'<tr><td style="text-align:left"><a href="{e(url(p.course.id + "/index.ipynb"))}">{e(p.course.title)}</a>'
+    rows = [f'<tr><td style="text-align:left"><a href="{e(url(str(Layout(p.course).index)))}">{e(p.course.title)}</a>'
+
             f'</td><td style="text-align:left">{len(p.course.lessons)} lessons</td>'
             f'<td style="text-align:left">{bar(p.total, 160)}</td></tr>' for p in progresses]
     table = ('<table>\n<thead><tr><th style="text-align:left">Course</th><th style="text-align:left">Size</th>'

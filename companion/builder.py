@@ -25,13 +25,16 @@ from .prompts import prompts_for
 from .selfcheck import CHECK_FORM, static_form
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-RUN_HINT = ("Watch the videos here, write your answers under the prompts, then tick what you have done in the "
+RUN_HINT = ("Watch the videos here, write your answers under the questions, then tick what you have done in the "
             "checklist at the end. To tick, run the lesson first: **Run ▸ Run All Cells**. "
             "Your answers are saved with the notebook, your ticks on this computer.")
 OWNED = {"playlist", "channel"}  # resource kinds a channel makes itself (a podcast it is only listed with)
 NBVAL_IGNORE = "nbval-ignore-output"  # an index's live progress is the learner's, not the saved one
-REFLECT_TEXT = ("## Reflect\n\nWrite your answers in the empty cells below each prompt (double-click to edit). "
-                "They are yours: rebuilding the notebooks keeps them.")
+# What answering takes in JupyterLab, key by key (a double-click on an empty answer cell after Run
+# All leaves JupyterLab reading keys as commands); a browser test follows these words literally.
+REFLECT_TEXT = ("## Reflect\n\nAnswer each question in the space just under it: click there, press **Enter**, "
+                "type your answer, then press **Shift+Enter**. Save with **Ctrl+S** (⌘S on a Mac). "
+                "Your answers are yours: rebuilding the notebooks keeps them.")
 CHECKLIST_TEXT = ("## Checklist\n\nTick each video and resource when you are done, and the reflections when you have "
                   "written them. Boxes that don't respond, or none here? Run the lesson (**Run ▸ Run All Cells**): "
                   "your ticks are still there.")
@@ -168,8 +171,9 @@ class LessonBuilder:
         extra = self.extras.get((self.course.id, lesson.id))
         cells += self._extra_cells(extra)
         cells.append(generated("markdown", "reflect", "", REFLECT_TEXT))
-        for p in prompts_for(lesson, self.catalog, has_next=self._at[lesson.id] + 1 < len(self.order)):
-            cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
+        prompts = prompts_for(lesson, self.catalog, has_next=self._at[lesson.id] + 1 < len(self.order))
+        for n, p in enumerate(prompts, 1):
+            cells.append(generated("markdown", "prompt", p.id, _question(n, p.text)))
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
         cells += self._check_cells(lesson, max(c.get("execution_count") or 0 for c in cells))
         cells.append(generated("markdown", "checklist-intro", "", CHECKLIST_TEXT + CHECKS_TICK * bool(lesson.checks)))
@@ -188,7 +192,7 @@ class LessonBuilder:
             return []
         cells = [generated("markdown", "checks", "", CHECKS_TEXT)]
         for n, check in enumerate(lesson.checks, 1):
-            cells.append(generated("markdown", CHECK, check.id, _question(n, check)))
+            cells.append(generated("markdown", CHECK, check.id, _check_question(n, check)))
             form = new_output("display_data", data=static_form(CHECK_FORM), metadata={})
             cells.append(_code(SELF_CHECK, check.id, f"lesson.self_check({py(check.id)})", outputs=[form],
                                count=count + n))
@@ -242,11 +246,17 @@ class LessonBuilder:
         return [self.catalog.series[sid] for sid in ids]
 
 
-def _question(n: int, check: Check) -> str:
+def _check_question(n: int, check: Check) -> str:
+    """A self-check's question, numbered, with its choices; never its answer."""
     lines = [f"**{n}.** {md_bold(check.question)}"]
     if check.kind == "choice":
         lines += [""] + [f"- {md_bold(c)}" for c in check.choices]
     return "\n".join(lines)
+
+
+def _question(n: int, text: str) -> str:
+    """A prompt as a numbered quote, so the learner's answer under it (plain text) reads as theirs."""
+    return "> " + "\n> ".join(f"**Question {n}.** {text}".splitlines())
 
 
 _label = heading  # one way of naming a lesson on every page: `Lesson N — title`

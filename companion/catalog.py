@@ -15,7 +15,7 @@ from typing import Any
 
 from . import checks
 from .errors import CatalogError, NotFound
-from .names import LEGACY_INDEX, TOP_INDEX, course_index
+from .names import LEGACY_INDEX, TOP_INDEX, capitalised, course_index
 
 CATALOG_NAME = "catalog.json"
 
@@ -314,20 +314,20 @@ def _series(d: dict[str, Any]) -> Series:
 
 
 def _video(d: dict[str, Any]) -> Video:
-    return Video(d["id"], d["title"], d.get("series", ""), d.get("number", ""), d.get("youtube", ""),
+    return Video(d["id"], capitalised(d["title"]), d.get("series", ""), d.get("number", ""), d.get("youtube", ""),
                  d.get("url", ""), d.get("start"), d.get("end"), d.get("date", ""), d.get("note", ""),
                  tuple(d.get("aliases", ())))
 
 
 def _resource(d: dict[str, Any]) -> Resource:
-    return Resource(d["id"], d["title"], d["kind"], d["url"], d.get("playlist", ""), d.get("series", ""),
+    return Resource(d["id"], capitalised(d["title"]), d["kind"], d["url"], d.get("playlist", ""), d.get("series", ""),
                     d.get("note", ""))
 
 
 def _assignment(d: str | dict[str, Any]) -> Assignment:
     if isinstance(d, str):
         return Assignment(d)
-    return Assignment(d["id"], d.get("title", ""), d.get("note", ""), d.get("start"), d.get("end"),
+    return Assignment(d["id"], capitalised(d.get("title", "")), d.get("note", ""), d.get("start"), d.get("end"),
                       d.get("playlist", ""), d.get("series", ""))
 
 

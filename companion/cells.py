@@ -99,6 +99,13 @@ def edited(cell: dict[str, Any]) -> bool:
     return bool(cell["metadata"][META].get("digest") != digest(source(cell)))
 
 
+def all_answered(nb: dict[str, Any]) -> bool:
+    """Whether every answer cell of a lesson holds text: what a save passes to
+    `ProgressStore.mark_reflections` so the ✎ box ticks itself."""
+    answers = [c for c in nb.get("cells", []) if role(c) == ANSWER]
+    return bool(answers) and all(source(c).strip() for c in answers)
+
+
 def removed_header() -> NotebookNode:
     """The heading above notes whose video, prompt or lesson left the catalog."""
     return generated("markdown", REMOVED, "", REMOVED_TEXT)

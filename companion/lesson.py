@@ -217,21 +217,37 @@ class LessonView:
             if hub:
                 status.value += hub.aside_line()
 
+        def save(item: str, done: bool) -> bool:
+            try:
+                self.store.set(self.course.id, self.lesson.id, item, done)
+            except StoreError as e:
+                status.value = _problem(f"this tick was not saved: {e}").data
+                return False
+            if hub:
+                hub.wake()
+            return True
+
+        saved_first: set[str] = set()  # a learner's click, saved before its box shows it
+
         def on_change(change: dict[str, Any], item: str) -> None:
             # the form a save keeps first, then the line the learner reads: once the line shows the
             # tick, the form JupyterLab would save already has it (both reach the page in order)
             shown.refresh()
-            try:
-                self.store.set(self.course.id, self.lesson.id, item, bool(change["new"]))
-            except StoreError as e:
-                status.value = _problem(f"this tick was not saved: {e}").data
+            if item not in saved_first and not save(item, bool(change["new"])):
                 return
-            if hub:
-                hub.wake()
             refresh()
             if self.store.reopened:  # the file was deleted or replaced: the tick went to the new one
                 status.value += _problem(self.store.reopened).data
                 self.store.reopened = ""
+
+        def click(index: int, done: bool) -> None:  # from the page, through the guard
+            item = items[index][0]
+            if save(item, done):
+                saved_first.add(item)
+                try:
+                    boxes[index].value = done
+                finally:
+                    saved_first.discard(item)
 
         def form() -> tuple[str, str]:
             rows = [("☑ " if b.value else "☐ ") + b.description for b in boxes]
@@ -254,7 +270,9 @@ class LessonView:
 
         on_watched(self.course.id, self.lesson.id, watched)
         refresh()
-        shown = Static(w.VBox([*boxes, bar, status]), form)
+        from .tickguard import TickGuard
+
+        shown = Static(w.VBox([*boxes, bar, TickGuard(click, len(boxes)), status]), form)
         return shown
 
 

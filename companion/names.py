@@ -19,6 +19,14 @@ def course_index(course_id: str) -> str:
     return f"index-{course_id}.ipynb"
 
 
+def capitalised(title: str) -> str:
+    """A title as a page shows it: one whose first word is written all in lower case, as a series
+    may name its episodes ("what is a Neural Network?"), starts with a capital; any other first
+    word ("e^(iπ)", "iPhone", "3Blue1Brown") is kept as written."""
+    first = title.split(" ", 1)[0]
+    return title[0].upper() + title[1:] if first.isalpha() and first.islower() else title
+
+
 def slug(text: str, limit: int = MAX_SLUG) -> str:
     """ASCII, lower-case, `-`-separated: safe as a file name on every system."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

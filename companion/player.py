@@ -43,6 +43,11 @@ def moment_url(video: str, seconds: float) -> str:
     return f"https://www.youtube.com/watch?v={video}&t={0 if records.seconds_problem(seconds) else int(seconds)}s"
 
 
+def finished(position: float, duration: float, end: float | None = None) -> bool:
+    """Whether a video was left at its end (or its clip's `end`): nothing there to resume."""
+    return bool(duration) and position >= (end or duration) - RESUME_AFTER
+
+
 def typed_moment(typed: object) -> float | None:
     """Seconds into a video from a time as a learner types it ("95", "12:30", "1:02:03"); None if it is not one."""
     parts = typed.strip().split(":") if isinstance(typed, str) else []
@@ -154,7 +159,7 @@ class Player(anywidget.AnyWidget):
         self._embed, self._tracker = embed, tracker
         if tracker is not None:
             left = tracker.position
-            near_end = tracker.duration and left >= (tracker.end or tracker.duration) - RESUME_AFTER
+            near_end = finished(left, tracker.duration, tracker.end)
             self.resume = left if left >= (embed.start or 0) + RESUME_AFTER and not near_end else 0.0
             self._load_notes()
         self.on_msg(self._received)
@@ -232,15 +237,22 @@ def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, it
 
 
 def stopped_at(catalog: Catalog, course: Course, positions: dict[tuple[str, str, str], Position]) -> dict[str, str]:
-    """{lesson id: "stopped at 37:12 in <video>"} from the video played last in each lesson."""
+    """{lesson id: "stopped at 37:12 in <video>"} from the video played last in each lesson, named
+    as the lesson names it; "watched to the end: <video>" when it was left at its end."""
     latest: dict[str, Position] = {}
     for p in positions.values():
         if p.course == course.id and (p.lesson not in latest or p.changed_at > latest[p.lesson].changed_at):
             latest[p.lesson] = p
+    lessons = {l.id: l for l in course.lessons}
     out = {}
     for lesson_id, p in latest.items():
         video = catalog.videos.get(p.item)
-        out[lesson_id] = f"stopped at {clock(p.position)} in {video.title if video else p.item}"
+        lesson = lessons.get(lesson_id)
+        a = next((a for a in lesson.videos if a.id == p.item), None) if lesson else None
+        title = (a.title if a else "") or (video.title if video else p.item)
+        end = (a.end if a else None) or (video.end if video else None)
+        out[lesson_id] = (f"watched to the end: {title}" if finished(p.position, p.duration, end)
+                          else f"stopped at {clock(p.position)} in {title}")
     return out
 
 

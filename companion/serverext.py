@@ -53,7 +53,9 @@ log = logging.getLogger(__name__)
 
 def _link_jupyter_server_extension(serverapp: Any) -> None:
     """Before the server builds its managers: the course contents manager around the configured one,
-    and the culling defaults where the learner set none."""
+    and the culling defaults where the learner set none. What the hooks log goes to the server's log."""
+    global log
+    log = serverapp.log.getChild("companion")
     base = serverapp.contents_manager_class
     if not getattr(base, "companion_course_notebooks", False):
         serverapp.contents_manager_class = course_contents_manager_class(base)
@@ -187,6 +189,27 @@ def pre_save(model: dict[str, Any], path: str, contents_manager: Any = None, **k
             meta["language_info"] = dict(LANGUAGE_INFO)
     except Exception:  # a hook must never cost the learner a save
         log.exception("companion: save hook failed on %s; saved as is", path)
+    else:
+        _reflections_written(model["content"], path)
+
+
+def _reflections_written(nb: dict[str, Any], path: str) -> None:
+    """Tick the lesson's ✎ box once every answer cell holds text: the save is where answers are seen."""
+    from .cells import all_answered, notebook_meta
+
+    meta = notebook_meta(nb) or {}
+    if not (isinstance(meta.get("course"), str) and isinstance(meta.get("lesson_id"), str) and all_answered(nb)):
+        return
+    try:
+        from .store import ProgressStore
+
+        store = ProgressStore()
+        try:
+            store.mark_reflections(meta["course"], meta["lesson_id"], True)
+        finally:
+            store.close()
+    except Exception:  # the save goes on; the learner can still tick the box by hand
+        log.exception("companion: could not tick the reflections of %s", path)
 
 
 def _hashed(manager: Any, path: str, model: dict[str, Any], content: bool, require_hash: bool) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import records
 from .errors import StoreError
+from .tally import REFLECTIONS
 
 if TYPE_CHECKING:
     from .export import Export
@@ -110,6 +111,10 @@ CLICK = """
 INSERT INTO ticks (course, lesson, item, done, changed_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (course, lesson, item) DO UPDATE SET done = excluded.done,
 changed_at = max(excluded.changed_at, ticks.changed_at + 0.001)"""
+# A tick given for the learner (their reflections all written), only where they never set the box themselves.
+UNTOUCHED = """
+INSERT INTO ticks (course, lesson, item, done, changed_at) VALUES (?, ?, ?, 1, ?)
+ON CONFLICT (course, lesson, item) DO NOTHING"""
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -343,6 +348,18 @@ class ProgressStore:
             self._run(CLICK, (course, lesson, item, int(done), time.time()))
         else:
             self._run(UPSERT, (course, lesson, item, int(done), at))
+
+    def mark_reflections(self, course: str, lesson: str, all_answered: bool) -> bool:
+        """Tick the lesson's ✎ "Reflections written" once every answer cell has text (what a save
+        sees); True when this ticked it. Like a video's watched tick, it is given once: a box the
+        learner ticked or unticked stays as they left it, and emptying an answer later unticks nothing."""
+        if not all_answered:
+            return False
+        with self._lock:
+            try:
+                return self._connect().execute(UNTOUCHED, (course, lesson, REFLECTIONS, time.time())).rowcount == 1
+            except sqlite3.DatabaseError as e:
+                raise self._explain(e) from None
 
     def ticks(self, course: str | None = None, lesson: str | None = None) -> dict[tuple[str, str, str], bool]:
         """{(course, lesson, item): done} for what was ever ticked or unticked."""

@@ -30,6 +30,7 @@ from test_browser import (  # noqa: F401
     screenshot,
     scroll_to_cell,
     server,
+    tick,
 )
 
 pytestmark = pytest.mark.browser
@@ -121,7 +122,7 @@ def test_run_save_and_reopen_shows_the_saved_static_form_never_a_widget_error(la
     if kind == "lesson":
         boxes = page.locator(CHECKBOX)
         boxes.first.scroll_into_view_if_needed()
-        boxes.first.check()
+        tick(boxes.first)
         expect(page.locator(".jupyter-widgets").get_by_text(re.compile(r"^1 of \d+ items done in this lesson"))).to_be_visible()
     page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:save'); }")
     saved = wait_for_file(path, "Checklist: 1 of" if kind == "lesson" else "Whole course")

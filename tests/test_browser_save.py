@@ -26,6 +26,7 @@ from test_browser import (  # noqa: F401
     screenshot,
     scroll_to_cell,
     server,
+    tick,
 )
 from test_browser_learner import companion, open_path, save, wait_for_file
 
@@ -92,7 +93,7 @@ def test_a_run_ticked_and_answered_lesson_reopens_trusted_with_its_players(lab: 
         run_all(page)
         boxes = page.locator(CHECKBOX)
         boxes.first.scroll_into_view_if_needed()
-        boxes.first.check()
+        tick(boxes.first)
         expect(page.locator(".jupyter-widgets").get_by_text("1 of", exact=False).first).to_be_visible()
         answer = f"my answer about vectors {os.urandom(3).hex()}"
         type_answer(lab, answer_cell(path), answer)

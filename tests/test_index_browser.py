@@ -95,3 +95,32 @@ def test_an_untrusted_copy_of_an_index_still_shows_its_table_and_links(lab: Lab)
         screenshot(lab.page, "course-index-untrusted.png", SHOTS)
     finally:
         copy.unlink()
+
+
+def test_a_course_link_on_start_here_opens_that_courses_index(lab: Lab):
+    course = lab.catalog.course(COURSE)
+    _open(lab, "start-here.ipynb")
+    table = lab.page.locator(".jp-OutputArea-output table").first
+    table.get_by_role("link", name=course.title, exact=True).click()
+    lab.page.wait_for_function(NOTEBOOK_READY, arg=f"{COURSE}/index-{COURSE}.ipynb")
+    shown = lab.page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output table").first  # the new tab's
+    expect(shown).to_contain_text("Phase 1 — Linear algebra")
+    screenshot(lab.page, "start-here-course-link-opened.png", SHOTS)
+
+
+def test_a_video_watched_to_the_end_is_named_as_its_lesson_names_it_not_stopped_at(lab: Lab):
+    course = lab.catalog.course("intuition-3blue1brown")
+    lesson = course.ordered()[0]
+    shown = lesson.videos[0].title  # the lesson's own words for the video, not the video's catalog title
+    assert shown and shown != lab.catalog.videos[lesson.videos[0].id].title
+    store = ProgressStore(lab.progress)
+    try:
+        store.save_position(course.id, lesson.id, lesson.videos[0].id, 1000.0, 1000.0, [(0.0, 1000.0)])
+    finally:
+        store.close()
+    _open(lab, f"{course.id}/index-{course.id}.ipynb")
+    run_all(lab.page)
+    table = lab.page.locator(".jp-OutputArea-output table").first
+    expect(table).to_contain_text(f"watched to the end: {shown}")
+    expect(table).not_to_contain_text("stopped at")
+    screenshot(lab.page, "course-index-watched-to-the-end.png", SHOTS)

@@ -201,7 +201,7 @@ def test_a_rebuild_while_open_keeps_the_hash_and_the_next_save_holds_both_answer
     api(server, "PUT", rel, {"type": "notebook", "format": "json", "content": tab})
     saved = json.loads(path.read_text(encoding="utf-8"))
     sources = ["".join(c["source"]) for c in saved["cells"]]
-    assert "typed in the tab, not saved yet" in sources and "A prompt added while open" in sources
+    assert "typed in the tab, not saved yet" in sources and any("A prompt added while open" in s for s in sources)
     check = companion(env, "build", "--check", "--catalog", str(catalog_path), "--out", str(notebooks))
     assert check.returncode == 0, check.stdout
     # The hash follows the learner's work (JupyterLab reads it again after its own save); work saved
@@ -321,3 +321,25 @@ def test_a_save_after_a_build_moved_work_into_the_open_lesson_keeps_that_work_an
     assert "a note that came with its video" in texts
     assert "my own cell, as saved before" not in texts, "the tab's newer text wins; no stale twin"
     assert texts[0].endswith("Rebuilt.")
+
+
+def test_saving_a_lesson_whose_every_answer_has_text_ticks_its_reflections_box(server):
+    from companion.store import ProgressStore
+    from companion.tally import REFLECTIONS
+
+    notebooks, env = server[2], server[3]
+    rel = lessons(notebooks / "llms-asap")[1].relative_to(notebooks).as_posix()
+    meta = json.loads((notebooks / rel).read_text(encoding="utf-8"))["metadata"]["companion"]
+    key = (meta["course"], meta["lesson_id"], REFLECTIONS)
+    store = ProgressStore(env["COMPANION_PROGRESS"])  # the server's (conftest.py sets it for every test)
+    tab = api(server, "GET", rel)["content"]
+    answers = [c for c in tab["cells"] if c["metadata"].get("tags") == ["answer"]]
+    assert len(answers) >= 2
+    for c in answers[:-1]:
+        c["source"] = "written"
+    api(server, "PUT", rel, {"type": "notebook", "format": "json", "content": tab})
+    assert key not in store.ticks(), "one answer is still empty: not ticked"
+    answers[-1]["source"] = "and the last one"
+    api(server, "PUT", rel, {"type": "notebook", "format": "json", "content": tab})
+    assert store.ticks().get(key) is True, "every answer has text: the ✎ box ticks itself"
+    store.close()

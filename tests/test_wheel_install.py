@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import CHECKBOX, IFRAME, REPO, Lab, expect, expected_embeds, run_all, screenshot, serve_lab
+from test_browser import CHECKBOX, IFRAME, REPO, Lab, expect, expected_embeds, run_all, screenshot, serve_lab, tick
 from test_browser_learner import SETTLED, TAB, WIDGET_ERRORS, open_path, save, wait_for_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.install]
@@ -77,7 +77,7 @@ def test_a_plain_jupyter_lab_of_a_pip_install_opens_clean_and_reopens_with_playe
     run_all(page)
     boxes = page.locator(CHECKBOX)
     boxes.first.scroll_into_view_if_needed()
-    boxes.first.check()
+    tick(boxes.first)
     expect(page.locator(".jupyter-widgets").get_by_text("1 of", exact=False).first).to_be_visible()
     save(lab)
     saved = wait_for_file(path, "Checklist: 1 of", page=page)
