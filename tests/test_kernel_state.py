@@ -85,7 +85,8 @@ def test_a_damaged_store_is_explained_in_the_notebook_and_kept(lesson_path, tmp_
 def test_running_a_lesson_imports_neither_the_builder_nor_nbformat(lesson_path):
     out = run(lesson_path, "import sys\nprint(sorted(m for m in sys.modules if m.startswith(('companion', 'nbformat', 'jsonschema'))))")
     assert out == ["['companion', 'companion.catalog', 'companion.checks', 'companion.embed', 'companion.errors', 'companion.lesson', "
-                   "'companion.names', 'companion.player', 'companion.store', 'companion.tally', 'companion.tickguard', 'companion.youtube']\n"]
+                   "'companion.names', 'companion.player', 'companion.records', 'companion.store', 'companion.tally', "
+                   "'companion.tickguard', 'companion.youtube']\n"]
 
 
 def test_no_network_is_touched_when_a_lesson_runs(lesson_path):
