@@ -27,6 +27,7 @@ from .prompts import prompts_for
 from .store import Note, clock
 
 GONE = "A prompt no longer in this lesson"
+_LINK = 'style="color:#1565c0"'  # a widget's HTML gets no link colour of its own
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def page(catalog: Catalog, work: list[LessonWork], query: str = "") -> tuple[str
             parts.append(f"<h3>{e(course.title)}</h3>")
             text.append(f"\n{course.title}")
         href = e(f"{course.id}/{Layout(course).name(w.lesson)}")
-        parts.append(f'<h4><a href="{href}">{e(heading(w.lesson))}</a></h4>')
+        parts.append(f'<h4><a href="{href}" {_LINK}>{e(heading(w.lesson))}</a></h4>')
         text.append(f"  {heading(w.lesson)}")
         for a in w.answers:
             parts.append(f'<p style="margin:4px 0"><b>{e(a.prompt)}</b></p>'
@@ -163,7 +164,8 @@ def page(catalog: Catalog, work: list[LessonWork], query: str = "") -> tuple[str
             text += [f"    {a.prompt}", *(f"      {line}" for line in a.text.splitlines())]
         if w.notes:
             items = "".join(f'<li><a href="{e(moment_url(_youtube(catalog, n.item), n.at))}" target="_blank" '
-                            f'rel="noopener">{clock(n.at)}</a> <i>{e(t)}</i>: {e(n.text)}</li>' for t, n in w.notes)
+                            f'rel="noopener" {_LINK}>{clock(n.at)}</a> <i>{e(t)}</i>: {e(n.text)}</li>'
+                            for t, n in w.notes)
             parts.append(f"<ul>{items}</ul>")
             text += [f"    {clock(n.at)} {t}: {n.text}" for t, n in w.notes]
     if not work:

@@ -205,5 +205,5 @@ def _seen(n: int, as_html: bool) -> str:
     """" · 12 of its videos seen in other courses", or nothing when none were."""
     if not n:
         return ""
-    words = f"{n} of its video{'s' * (n != 1)} seen in other courses"
+    words = f"{n} of its videos seen in other courses"
     return f' <span style="color:#1565c0">· {html.escape(words)}</span>' if as_html else f" · {words}"
