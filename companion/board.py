@@ -13,7 +13,7 @@ import html
 from dataclasses import dataclass
 
 from .catalog import Catalog, Course, Lesson
-from .layout import Layout
+from .layout import REVIEW, Layout
 from .markup import url
 from .tally import CourseProgress, Done, Ticks, Worked, of_course, resume, seen_elsewhere
 
@@ -169,8 +169,10 @@ def activity(done_at: list[float], now: float, weeks: int = 8) -> Board | None:
 
 
 def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None = None,
-             worked: Worked | None = None, done_in: dict[str, frozenset[str]] | None = None) -> Board:
-    """The top index: where to continue in each course started (and what was left behind), a bar
+             worked: Worked | None = None, done_in: dict[str, frozenset[str]] | None = None,
+             due: int | None = None) -> Board:
+    """The top index: a link to the review (saying how many cards are `due`; the build, which knows
+    none, links it bare), where to continue in each course started (and what was left behind), a bar
     per course with how many of its videos were watched in other courses (`done_in`, from
     `ProgressStore.done_in`), and the learner's `activity` when there is some."""
     e = html.escape
@@ -187,6 +189,8 @@ def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None 
     else:
         top = "<p><b>Nothing ticked yet.</b> Pick a course below and open its first lesson.</p>"
         resume_text = ["Nothing ticked yet. Pick a course below and open its first lesson."]
+    review = "Review" if due is None else f"Review: {due} due"
+    top, resume_text = f'<p><b><a href="{e(url(REVIEW))}">{e(review)}</a></b></p>\n' + top, [review, *resume_text]
     rows = [f'<tr><td style="text-align:left"><a href="{e(url(p.course.id + "/index.ipynb"))}">{e(p.course.title)}</a>'
             f'</td><td style="text-align:left">{len(p.course.lessons)} lessons</td>'
             f'<td style="text-align:left">{bar(p.total, 160)}{_seen(seen[p.course.id], True)}</td></tr>'

@@ -13,15 +13,16 @@ from typing import Any
 from nbformat import NotebookNode
 
 from .board import course_table, heading, overview
-from .catalog import Assignment, Catalog, Course, Lesson, Series
-from .cells import ANSWER, EMBED, LANGUAGE_INFO, META, generated, seal
+from .catalog import Assignment, Catalog, Check, Course, Lesson, Series
+from .cells import ANSWER, CHECK, EMBED, LANGUAGE_INFO, META, SELF_CHECK, generated, seal
 from .embed import Embed, embed_for
 from .errors import BuildError
 from .extras import Extra
-from .layout import ANSWERS, INDEX, Layout, catalog_from, reserved
-from .markup import link, md, md_block, py, url
+from .layout import ANSWERS, INDEX, REVIEW, Layout, catalog_from, reserved
+from .markup import link, md, md_block, md_bold, py, url
 from .nodes import new_notebook, new_output
 from .prompts import prompts_for
+from .selfcheck import CHECK_FORM, static_form
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 RUN_HINT = ("Watch the videos here, write your answers under the prompts, then tick what you have done in the "
@@ -34,6 +35,10 @@ REFLECT_TEXT = ("## Reflect\n\nWrite your answers in the empty cells below each 
 CHECKLIST_TEXT = ("## Checklist\n\nTick each video and resource when you are done, and the reflections when you have "
                   "written them. Boxes that don't respond, or none here? Run the lesson (**Run ▸ Run All Cells**): "
                   "your ticks are still there.")
+CHECKS_TEXT = ("## Check yourself\n\nA few questions on this lesson's videos. Run the lesson, answer under each "
+               "question and press **Check**: you see at once whether you are right, with a hint if not. "
+               "**Show me** gives the answer.")
+CHECKS_TICK = " A self-check ticks itself when you answer it right."
 EXTRAS_TEXT = ("## Worked example\n\n*Code that makes the lesson's idea concrete. Run it, change it, run it again: "
                "rebuilding the notebooks keeps your edited cells next to fresh copies.*")
 
@@ -166,13 +171,28 @@ class LessonBuilder:
         for p in prompts_for(lesson, self.catalog, has_next=self._at[lesson.id] + 1 < len(self.order)):
             cells.append(generated("markdown", "prompt", p.id, f"**{p.text}**" if not lesson.prompts else p.text))
             cells.append(generated("markdown", ANSWER, p.id, "", tags=["answer"]))
-        cells.append(generated("markdown", "checklist-intro", "", CHECKLIST_TEXT))
+        cells += self._check_cells(lesson, max(c.get("execution_count") or 0 for c in cells))
+        cells.append(generated("markdown", "checklist-intro", "", CHECKLIST_TEXT + CHECKS_TICK * bool(lesson.checks)))
         cells.append(_code("checklist", "", "lesson.checklist()"))
         cells.append(generated("markdown", "footer", "", self._nav(lesson)))
         meta = {"course": self.course.id, "lesson": lesson.key, "lesson_id": lesson.id}
         if extra is not None:
             meta["extra"] = str(extra.source)
         return _notebook(cells, meta)
+
+    def _check_cells(self, lesson: Lesson, count: int) -> list[NotebookNode]:
+        """"Check yourself": per check its question (escaped; a choice's options listed) and a cell that
+        names it by id, saved with a form that says to run the lesson (answer, hint, explanation stay
+        in the catalog until the kernel shows them)."""
+        if not lesson.checks:
+            return []
+        cells = [generated("markdown", "checks", "", CHECKS_TEXT)]
+        for n, check in enumerate(lesson.checks, 1):
+            cells.append(generated("markdown", CHECK, check.id, _question(n, check)))
+            form = new_output("display_data", data=static_form(CHECK_FORM), metadata={})
+            cells.append(_code(SELF_CHECK, check.id, f"lesson.self_check({py(check.id)})", outputs=[form],
+                               count=count + n))
+        return cells
 
     def _extra_cells(self, extra: Extra | None) -> list[NotebookNode]:
         """The author's extra for this lesson under a heading of its own; code cells saved unrun."""
@@ -222,6 +242,13 @@ class LessonBuilder:
         return [self.catalog.series[sid] for sid in ids]
 
 
+def _question(n: int, check: Check) -> str:
+    lines = [f"**{n}.** {md_bold(check.question)}"]
+    if check.kind == "choice":
+        lines += [""] + [f"- {md_bold(c)}" for c in check.choices]
+    return "\n".join(lines)
+
+
 _label = heading  # one way of naming a lesson on every page: `Lesson N — title`
 
 
@@ -253,6 +280,21 @@ def answers_notebook() -> NotebookNode:
     return _notebook(cells, {"course": None, "lesson": "answers"})
 
 
+REVIEW_TEXT = ("# Review\n\nWhat you wrote comes back here to recall: your answers to the lessons' prompts and the "
+               "notes you kept on videos. Run this notebook (**Run ▸ Run All Cells**) to see the cards due today. "
+               "Answer each from memory, then compare with what you wrote before and rate how well you recalled it: "
+               "*Again*, *Hard*, *Good* or *Easy*. The better you knew it, the later it comes back. "
+               "The dates are kept on this computer only.\n\n[Back to all courses](" + INDEX + ")")
+
+
+def review_notebook() -> NotebookNode:
+    """The review notebook: what it is for, and the cell that shows the due cards (saved unrun:
+    the cards are the learner's, drawn from their lessons and notes when it runs)."""
+    cells = [generated("markdown", "review-intro", "", REVIEW_TEXT),
+             _code("review", "", "from companion.review import open_review\n\nopen_review()")]
+    return _notebook(cells, {"course": None, "lesson": "review"})
+
+
 def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
          extras: dict[tuple[str, str], Extra] | None = None, *,
          folder: Path | None = None) -> dict[PurePosixPath, NotebookNode]:
@@ -261,7 +303,8 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
     `folder`, each notebook records where the catalog is, relative to the notebook
     (`metadata.companion.catalog`), so a lesson finds it when run wherever it was written."""
     out: dict[PurePosixPath, NotebookNode] = {PurePosixPath(INDEX): catalog_index(catalog),
-                                              PurePosixPath(ANSWERS): answers_notebook()}
+                                              PurePosixPath(ANSWERS): answers_notebook(),
+                                              PurePosixPath(REVIEW): review_notebook()}
     for course in catalog.courses.values():
         why = reserved(course.id)
         if why:

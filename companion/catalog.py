@@ -85,6 +85,39 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A self-check on one of the lesson's videos: a question whose answer the kernel can check (a
+    number within `tolerance`, the index of one of `choices`, an expression in `variables`, or a
+    phrase or one of `accept`), with a hint for a wrong attempt and an explanation for the end."""
+
+    id: str
+    video: str
+    question: str
+    kind: str  # number, choice, expression or text
+    answer: float | int | str
+    hint: str
+    explanation: str
+    tolerance: float = 0.0
+    choices: tuple[str, ...] = ()
+    variables: tuple[str, ...] = ()
+    accept: tuple[str, ...] = ()
+
+    @property
+    def item(self) -> str:
+        """Its checklist item: a check id can't hold ":", so it never names a video or resource."""
+        return f"check:{self.id}"
+
+    @property
+    def shown_answer(self) -> str:
+        """The expected answer as a learner who gives up reads it."""
+        if self.kind == "choice":
+            return self.choices[int(self.answer)]
+        if self.kind == "number" and self.tolerance:
+            return f"{self.answer:.10g} (give or take {self.tolerance:.10g})"
+        return f"{self.answer:.10g}" if isinstance(self.answer, float) else str(self.answer)
+
+
+@dataclass(frozen=True)
 class Lesson:
     """One notebook's worth of a course: the videos and resources it assigns, numbered as its source numbers it
     (`number` None: an optional extra, placed after the numbered lessons)."""
@@ -96,6 +129,7 @@ class Lesson:
     videos: tuple[Assignment, ...] = ()
     resources: tuple[Assignment, ...] = ()
     prompts: tuple[Prompt, ...] = ()
+    checks: tuple[Check, ...] = ()
 
     @property
     def key(self) -> int | str:
@@ -301,7 +335,14 @@ def _lesson(d: dict[str, Any]) -> Lesson:
     return Lesson(d["id"], d["title"], d.get("number"), d.get("note", ""),
                   tuple(_assignment(a) for a in d.get("videos", ())),
                   tuple(_assignment(a) for a in d.get("resources", ())),
-                  tuple(Prompt(p["id"], p["text"]) for p in d.get("prompts", ())))
+                  tuple(Prompt(p["id"], p["text"]) for p in d.get("prompts", ())),
+                  tuple(_check(c) for c in d.get("checks", ())))
+
+
+def _check(d: dict[str, Any]) -> Check:
+    return Check(d["id"], d["video"], d["question"], d["kind"], d["answer"], d["hint"], d["explanation"],
+                 float(d.get("tolerance", 0)), tuple(d.get("choices", ())), tuple(d.get("variables", ())),
+                 tuple(d.get("accept", ())))
 
 
 def _course(d: dict[str, Any]) -> Course:

@@ -20,10 +20,13 @@ from .nodes import new_code_cell, new_markdown_cell
 META = "companion"  # the key under `metadata` of a notebook and of its generated cells
 ANSWER = "answer"  # the empty cell under a prompt that is the learner's
 EMBED = "embed"  # a code cell whose saved output is a player
+CHECK = "check"  # a self-check's question (markdown), its id the check's
+SELF_CHECK = "self-check"  # the code cell under a question: its widget, saved as a form without the answer
 REMOVED = "removed-notes"  # the header of the "notes from removed content" section
 # Roles of generated cells whose id names a catalog entry (a video, a resource's player, a prompt)
 # rather than a place in the lesson: a learner's work under one follows it to another lesson.
 MOVABLE = ("video", EMBED, "prompt", ANSWER)
+NEXT, ABOUT_RESOURCES = "next", "resources"  # ids of generated prompts about their own lesson (prompts.py)
 EXTRA_ROLES = ("extra", "extras-header")  # the cells a lesson extra adds
 BUILT = "built"  # under a notebook's `metadata.companion`: the digest of its generated view as the build wrote it
 # What ipykernel (6 and 7) reports as language_info, less the interpreter's version, which differs
@@ -152,3 +155,11 @@ def rebuilt(opened: dict[str, Any], on_disk: dict[str, Any]) -> bool:
     if BUILT in mine and BUILT in theirs:
         return bool(mine[BUILT] != theirs[BUILT])
     return generated_view(opened, outputs=False) != generated_view(on_disk, outputs=False)
+
+
+def movable(cell: dict[str, Any]) -> bool:
+    """Whether work under this generated cell may follow it to another lesson that has it now: a
+    video, its player, a prompt and its answer, less the generated prompts every lesson asks about
+    itself (their ids repeat across lessons, their questions don't)."""
+    own = {cell_id(r, key) for r in ("prompt", ANSWER) for key in (NEXT, ABOUT_RESOURCES)}
+    return role(cell) in MOVABLE and cell.get("id") not in own

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Iterator, Set
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,8 @@ def _whole_numbers(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
             yield from ((f"courses[{ci}].phases[{pi}].{k}", p.get(k)) for k in ("first", "last"))
         for li, lesson in enumerate(c.get("lessons", [])):
             yield f"courses[{ci}].lessons[{li}].number", lesson.get("number")
+            yield from ((f"courses[{ci}].lessons[{li}].checks[{ki}].answer", k["answer"])
+                        for ki, k in enumerate(lesson.get("checks", [])) if k.get("kind") == "choice")
             for kind in ("videos", "resources"):
                 for ai, a in enumerate(lesson.get(kind, [])):
                     if isinstance(a, dict):
@@ -202,6 +205,7 @@ def _course_problems(at: str, c: dict[str, Any], videos: Set[str], resources: Se
                 if isinstance(a, dict) and a.get("playlist") and not youtube.PLAYLIST_ID.match(a["playlist"]):
                     problems.append(f"{lat}.{kind}[{ai}].playlist: malformed YouTube playlist id "
                                     f"{_quote(a['playlist'])}")
+        problems += _check_problems(lat, lesson)
         prompt_ids = [p["id"] for p in lesson.get("prompts", [])]
         for pi, pid in enumerate(prompt_ids):
             if pid in prompt_ids[:pi]:
@@ -214,4 +218,38 @@ def _course_problems(at: str, c: dict[str, Any], videos: Set[str], resources: Se
     for i, p in phases:
         if p["last"] < p["first"]:
             problems.append(f"{at}.phases[{i}]: last lesson {p['last']} comes before first lesson {p['first']}")
+    return problems
+
+
+_ONLY_FOR = {"tolerance": "number", "choices": "choice", "variables": "expression", "accept": "text"}
+
+
+def _check_problems(lat: str, lesson: dict[str, Any]) -> list[str]:
+    """A lesson's self-checks: on a video of the lesson, ids unique, fields fit for their kind, and
+    an answer the kernel can check (a choice in range, an expression grading can read)."""
+    problems: list[str] = []
+    videos = {a if isinstance(a, str) else a["id"] for a in lesson.get("videos", [])}
+    seen: dict[str, int] = {}
+    for i, c in enumerate(lesson.get("checks", [])):
+        at = f"{lat}.checks[{i}]"
+        if c["id"] in seen:
+            problems.append(f'{at}.id: duplicate check id "{c["id"]}" (first at {lat}.checks[{seen[c["id"]]}])')
+        seen.setdefault(c["id"], i)
+        if c["video"] not in videos:
+            problems.append(f'{at}: video {_quote(c["video"])} is not one of this lesson\'s videos')
+        problems += [f'{at}.{field}: only a {kind} check has "{field}"' for field, kind in _ONLY_FOR.items()
+                     if field in c and c["kind"] != kind]
+        answer = c["answer"]
+        if c["kind"] == "choice" and not 0 <= answer < len(c["choices"]):
+            problems.append(f"{at}.answer: choice {answer} is not one of the {len(c['choices'])} choices "
+                            f"(0 to {len(c['choices']) - 1})")
+        elif c["kind"] == "number" and not math.isfinite(answer):
+            problems.append(f"{at}.answer: {answer} is not a number a learner can type")
+        elif c["kind"] == "expression":
+            from . import grading  # a kernel reading a catalog without expressions never needs it
+
+            verdict = grading.expression(answer, answer, c.get("variables", []))
+            if not verdict.right:
+                why = verdict.unreadable or "it has no value at the points answers are compared at"
+                problems.append(f"{at}.answer: {_quote(answer)} can't be checked: {why}")
     return problems

@@ -157,23 +157,23 @@ def cmd_progress(args: argparse.Namespace) -> int:
     if args.export:
         target = Path(args.export)
         _check_export_target(target, store.path)
-        text = store.export_json()
+        text, left_out = store.export_json()
         try:
             atomic.write_text(target, text)
         except OSError as e:
             raise UsageError(f"{target}: cannot write the export ({e.strerror or e}); nothing was written") from None
+        for line in left_out:
+            print(f"left out of the export, no import could take it: {line}")
         print(f"exported {sum(1 for _ in store.all())} ticks, {len(store.positions())} positions and "
               f"{len(store.notes())} notes from {store.path} to {target}")
         return 0
     if args.import_:
+        from .catalog import load
+
+        text = _read_import(Path(args.import_))
+        courses = load(_catalog_path(args.catalog)).courses
         try:
-            text = Path(args.import_).read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise UsageError(f"{args.import_}: cannot read: not UTF-8 text ({e.reason} at byte {e.start})") from None
-        except OSError as e:
-            raise UsageError(f"{args.import_}: cannot read: {e.strerror or e}") from None
-        try:
-            data = read_export(text, args.import_)
+            data = read_export(text, args.import_, courses=courses)
         except ValueError as e:
             raise UsageError(str(e)) from None
         changed = store.merge(data)
@@ -195,6 +195,30 @@ def cmd_progress(args: argparse.Namespace) -> int:
             for lesson, d in phase.lessons:
                 print(f"    {label(lesson):<54.54} {_bar(d.done, d.total)}  {d.done}/{d.total}")
     return 0
+
+
+def _read_import(path: Path) -> str:
+    """An import file's text, its size checked before it is read and read at most MAX_BYTES and one more
+    (a device like /dev/zero has no size), so a huge file is refused without filling the memory."""
+    from .export import MAX_BYTES
+
+    too_big = UsageError(f"{path}: larger than {MAX_BYTES // 2**20} MB; not a progress export, nothing was imported")
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise too_big
+        with path.open("rb") as f:
+            chunks, size = [], 0
+            while size <= MAX_BYTES and (chunk := f.read(min(2**20, MAX_BYTES + 1 - size))):
+                chunks.append(chunk)
+                size += len(chunk)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    if size > MAX_BYTES:
+        raise too_big
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: cannot read: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
@@ -265,7 +289,7 @@ def cmd_hub_service(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise UsageError(f"hub-service needs the hub extra (pip install 'course-companion[hub]'): {e}") from None
     try:
-        settings = service.settings_from(args.db, _catalog_path(args.catalog), args.instructors)
+        settings = service.settings_from(args.db, _catalog_path(args.catalog), args.instructors, args.auth_cache)
     except service.ServiceError as e:
         raise UsageError(str(e)) from None
     service.serve(settings)
@@ -339,6 +363,9 @@ def parser() -> argparse.ArgumentParser:
                     help="SQLAlchemy URL (default: $COMPANION_HUB_DB or sqlite:///companion-hub.sqlite)")
     hs.add_argument("--instructors", action="append", default=[], metavar="GROUP",
                     help="hub group whose members see the class (hub admins always do); repeatable")
+    hs.add_argument("--auth-cache", type=int, default=30, metavar="SECONDS",
+                    help="how long the hub's answer about a token is kept, 1 to 30 (default 30): a revoked token or "
+                         "a group change counts after at most this long")
     hs.set_defaults(func=cmd_hub_service)
     return p
 

@@ -1,11 +1,11 @@
 """The API a lesson notebook calls: `open_lesson`, `open_course`, `overview`.
 
 The generated code cells are `lesson = open_lesson("<course>", "<lesson>")`, then
-`lesson.show_video("<id>")`, `lesson.show_resource("<id>")` and `lesson.checklist()`; a course
-index runs `open_course("<course>").progress()`, the top index `overview()`. Imported by every
-lesson, so it stays small: the catalog model (plain JSON, no schema pass), the player, the
-progress store and its arithmetic (`tally`). Nothing here builds notebooks or touches the network.
-The catalog is the one `catalog.find` names (the build records it in the notebooks).
+`lesson.show_video("<id>")`, `lesson.show_resource("<id>")`, `lesson.self_check("<id>")` and
+`lesson.checklist()`; a course index runs `open_course("<course>").progress()`, the top index
+`overview()`. Imported by every lesson, so it stays small: the catalog model (plain JSON, no schema
+pass), the player, the progress store and its arithmetic (`tally`). Nothing here builds notebooks or
+touches the network. The catalog is the one `catalog.find` names (the build records it in the notebooks).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from traitlets import TraitError
 from . import catalog as catalog_mod
 from .catalog import Assignment, Catalog, Course, Lesson
 from .embed import embed_for
-from .errors import CatalogError, StoreError
+from .errors import CatalogError, StoreError, UsageError
 from .store import ProgressStore
 from .tally import course_progress, lesson_items
 
@@ -161,6 +161,30 @@ class LessonView:
                                 {c.id: c.title for c in self.catalog.courses.values()}))
 
     @_explained
+    def self_check(self, check_id: str) -> Any:
+        """The self-check with this id: answer, Check, feedback at once; a right answer ticks its
+        checklist item through the checklist's box (the path a click takes), else in the store."""
+        from . import selfcheck
+        from .player import shown
+
+        check = next((c for c in self.lesson.checks if c.id == check_id), None)
+        if check is None:
+            display(_problem(f'"{check_id}" is not a self-check of this lesson any more; rebuild with '
+                             "`companion build`."))
+            return None
+
+        def on_right() -> None:
+            if not shown(self.course.id, self.lesson.id, check.item):
+                self.store.set(self.course.id, self.lesson.id, check.item, True)
+
+        try:
+            return selfcheck.widget(check, self.store, self.course.id, self.lesson.id, on_right,
+                                    lambda text: _problem(text).data)
+        except StoreError as e:
+            display(_problem(str(e)))
+            return None
+
+    @_explained
     def checklist(self) -> Any:
         """A box per video, resource and the reflections; each tick is saved as it is clicked."""
         import ipywidgets as w
@@ -192,6 +216,8 @@ class LessonView:
             c_done, c_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
             status.value = html.escape(f"{done} of {len(items)} items done in this lesson · course: {c_done} of "
                                        f"{c_total} items ({100 * c_done // max(c_total, 1)}%)")
+            if hub:
+                status.value += hub.aside_line()
 
         def on_change(change: dict[str, Any], item: str) -> None:
             # the form a save keeps first, then the line the learner reads: once the line shows the
@@ -323,6 +349,7 @@ def overview(store: ProgressStore | None = None) -> Any:
     """The top index: where to continue in each course started, and a bar per course."""
     from .board import activity
     from .board import overview as board
+    from .review import due_count
 
     try:
         cat = load_catalog()
@@ -330,7 +357,8 @@ def overview(store: ProgressStore | None = None) -> Any:
         ticks = store.ticks()
         done_at = [t.changed_at for t in store.all() if t.done]
         worked, done_in = store.last_worked(), store.done_in()
-    except (CatalogError, StoreError, OSError) as e:
+        due = due_count(cat, store, Path.cwd())  # start-here's kernel runs in the notebooks folder
+    except (CatalogError, StoreError, UsageError, OSError) as e:
         display(_problem(str(e)))
         return None
-    return board(cat, ticks, activity(done_at, time.time()), worked, done_in)
+    return board(cat, ticks, activity(done_at, time.time()), worked, done_in, due)

@@ -24,6 +24,19 @@ def md(text: str) -> str:
                            html.escape(" ".join(text.split()), quote=False))
 
 
+_BOLD = re.compile(r"\\\*\\\*(.+?)\\\*\\\*")
+
+
+def md_bold(text: str) -> str:
+    """Catalog text as `md` makes it, except that `**bold**` stays bold (a self-check's "**second**")."""
+    return _BOLD.sub(r"**\1**", md(text))
+
+
+def html_bold(text: str) -> str:
+    """Catalog text as escaped HTML on one line, `**bold**` in bold: for a widget's feedback."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(" ".join(text.split())))
+
+
 def md_block(text: str, prefix: str = "") -> str:
     """Paragraphs of catalog text, each escaped; `prefix="> "` makes a quote."""
     paragraphs = [md(p) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]

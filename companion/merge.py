@@ -17,8 +17,9 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from .cells import ANSWER, META, MOVABLE, REMOVED, cell_id, is_generated, removed_header, role
+from .cells import ANSWER, META, REMOVED, cell_id, is_generated, removed_header, role
 from .cells import edited as _edited
+from .cells import movable as _movable
 from .cells import source as _source
 
 
@@ -156,7 +157,7 @@ def _sort(new_ids: set[str], old: dict[str, Any]) -> _Sorted:
                 if _edited(c):  # the learner wrote in the header itself
                     away(_as_learner_cell(c, taken))
                 continue
-            anchor, movable = c["id"], r in MOVABLE
+            anchor, movable = c["id"], _movable(c)
             if r == ANSWER:
                 if c["id"] in new_ids:
                     out.answers[c["id"]] = c

@@ -15,12 +15,14 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets as t
 
+from . import records
 from .catalog import Catalog, Course
 from .embed import OFFLINE, Embed
 from .errors import StoreError
@@ -36,8 +38,9 @@ _listeners: dict[tuple[str, str], Listener] = {}
 
 
 def moment_url(video: str, seconds: float) -> str:
-    """The YouTube page that opens the video at that moment (where the inline player can't seek)."""
-    return f"https://www.youtube.com/watch?v={video}&t={int(seconds)}s"
+    """The YouTube page that opens the video at that moment (where the inline player can't seek); the video's
+    start for a moment no video holds (a value stored before the records were checked)."""
+    return f"https://www.youtube.com/watch?v={video}&t={0 if records.seconds_problem(seconds) else int(seconds)}s"
 
 
 def typed_moment(typed: object) -> float | None:
@@ -56,6 +59,14 @@ def on_watched(course: str, lesson: str, listener: Listener) -> None:
     """Call `listener(item)` when a video of the lesson gets ticked as watched: the lesson's
     checklist (the latest one shown) ticks its box at once."""
     _listeners[(course, lesson)] = listener
+
+
+def shown(course: str, lesson: str, item: str) -> bool:
+    """Tell the lesson's checklist (the latest one shown) that `item` is ticked; False when none is shown."""
+    listener = _listeners.get((course, lesson))
+    if listener:
+        listener(item)
+    return listener is not None
 
 
 def covered(played: Iterable[Interval], start: float, end: float) -> float:
@@ -119,9 +130,7 @@ class Tracker:
         if self.key in self.store.ticks(course, lesson):  # ticked already, or unticked by hand: that stands
             return False
         self.store.set(course, lesson, item, True)
-        listener = _listeners.get((course, lesson))
-        if listener:
-            listener(item)
+        shown(course, lesson, item)
         return True
 
 
@@ -175,32 +184,48 @@ class Player(anywidget.AnyWidget):
         """Messages from the page; a problem becomes the status line, never a kernel error."""
         if self._tracker is None or not isinstance(content, dict):
             return
+        course, lesson, item = self._tracker.key
+        now = time.time()
+        where = {"course": course, "lesson": lesson, "item": item, "changed_at": now}
         try:
             if content.get("kind") == "progress":
-                played = [(float(a), float(b)) for a, b in content.get("played", [])]
-                if self._tracker.report(str(content.get("event")), float(content.get("position", 0)),
-                                        float(content.get("duration", 0)), played):
+                report = {**where, "position": content.get("position", 0), "duration": content.get("duration", 0),
+                          "played": content.get("played", [])}
+                if not self._refused("position", report) and self._tracker.report(
+                        str(content.get("event")), report["position"], report["duration"], report["played"]):
                     self.status = f"✓ Ticked “{self.title}” as watched in the checklist"
-            elif content.get("kind") == "note" and str(content.get("text", "")).strip():
-                self._keep_note(self._tracker, content.get("at"), str(content["text"]))
+            elif content.get("kind") == "note" and isinstance(content.get("text"), str) and content["text"].strip():
+                self._keep_note(self._tracker, content.get("at"), content["text"])
         except StoreError as e:
             self.status = f"Not kept: {e}"
-        except (TypeError, ValueError, KeyError) as e:
-            self.status = f"Not kept: the page sent something unexpected ({e})"
+
+    def _refused(self, kind: str, record: dict[str, Any]) -> bool:
+        """Check what the page sent as the store and the hub will (`companion.records`); a refusal is the status."""
+        found = records.problems(kind, record)
+        if found:
+            self.status = f"Not kept: the page sent a {kind} that can't be kept ({found[0]})"
+        return bool(found)
 
     def _keep_note(self, tracker: Tracker, typed: object, text: str) -> None:
-        """A note at the time in the note's box (the player's moment, or one the learner typed)."""
-        at, length = typed_moment(typed), tracker.duration
+        """A note at the time in the note's box (the player's moment, or one the learner typed); what a
+        learner can get wrong is said plainly, the rest is checked as the store and the hub check it."""
+        at, length, text = typed_moment(typed), tracker.duration, " ".join(text.split())
         if at is None:
             self.status = f"Not kept: “{str(typed)[:20]}” is not a time in the video, like 12:30 or 1:02:03"
         elif length and at > length:
             self.status = f"Not kept: {clock(at)} is past the end of this video ({clock(length)})"
+        elif at > records.MAX_SECONDS:
+            self.status = f"Not kept: “{str(typed)[:20]}” is past the end of any video (24 hours)"
+        elif len(text) > records.MAX_TEXT:
+            self.status = (f"Not kept: a note can hold at most {records.MAX_TEXT:,} characters; "
+                           f"this one has {len(text):,}")
         else:
             course, lesson, item = tracker.key
-            note = Note(uuid.uuid4().hex, course, lesson, item, at, " ".join(text.split()), time.time())
-            tracker.store.add_note(note)
-            self._load_notes()
-            self.status = f"Note kept at {clock(at)}"
+            note = Note(uuid.uuid4().hex, course, lesson, item, at, text, time.time())
+            if not self._refused("note", asdict(note)):
+                tracker.store.add_note(note)
+                self._load_notes()
+                self.status = f"Note kept at {clock(at)}"
 
 
 def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, item: str, threshold: float,

@@ -12,6 +12,7 @@ by the merge in the notebook's "Notes from removed content" section.
 from __future__ import annotations
 
 from .catalog import Assignment, Catalog, Lesson, Prompt
+from .cells import ABOUT_RESOURCES, NEXT
 from .markup import md as markdown
 
 _EXPLAINER = (
@@ -51,9 +52,9 @@ def prompts_for(lesson: Lesson, catalog: Catalog, *, has_next: bool = True) -> l
                     "and what do you expect it to add to the videos?")
         else:
             text = f"Skim _{title}_. What does it add to this lesson that the videos left out?"
-        out.append(Prompt("resources", text))
+        out.append(Prompt(ABOUT_RESOURCES, text))
     after = "before the next lesson" if has_next else "next, now that the course is done"
-    out.append(Prompt("next", f"After _{markdown(lesson.title)}_: what do you now understand that you did not before, "
+    out.append(Prompt(NEXT, f"After _{markdown(lesson.title)}_: what do you now understand that you did not before, "
                               f"and what will you practise {after}?"))
     return out
 

@@ -1,5 +1,6 @@
 """Learner progress in SQLite: a tick per (course, lesson, item), with the time it changed; where
-each video was left and which stretches of it were played; notes at a moment of a video.
+each video was left and which stretches of it were played; notes at a moment of a video; when
+each review card is due (FSRS); attempts at a lesson's self-checks.
 
 Small tables in WAL mode, one transaction per write, so two kernels and a CLI can share the
 file at once. A file that can't be used is never reset: it is copied aside and reported.
@@ -15,10 +16,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import records
 from .errors import StoreError
 
 if TYPE_CHECKING:
@@ -55,6 +57,25 @@ CREATE TABLE IF NOT EXISTS notes (
     changed_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notes_by_item ON notes (course, lesson, item, at);
+""", """
+CREATE TABLE IF NOT EXISTS reviews (
+    card TEXT PRIMARY KEY,
+    fsrs TEXT NOT NULL,
+    due REAL NOT NULL,
+    changed_at REAL NOT NULL
+);
+""", """
+CREATE TABLE IF NOT EXISTS attempts (
+    course TEXT NOT NULL,
+    lesson TEXT NOT NULL,
+    check_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    typed TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    gave_up INTEGER NOT NULL
+);
+-- unique, so an attempt merged twice (a future progress import) is kept once
+CREATE UNIQUE INDEX IF NOT EXISTS attempts_by_check ON attempts (course, lesson, check_id, at);
 """]
 VERSION = len(MIGRATIONS)
 UPSERT = """
@@ -68,10 +89,21 @@ ON CONFLICT (course, lesson, item) DO UPDATE SET position = excluded.position, d
     played = excluded.played, changed_at = excluded.changed_at
 WHERE excluded.changed_at >= positions.changed_at"""
 POSITION_MERGE = POSITION_UPSERT.replace(">=", ">")
+# Where the learner left a video now wins like a click, over a stored time from the future too.
+POSITION_CLICK = """
+INSERT INTO positions (course, lesson, item, position, duration, played, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (course, lesson, item) DO UPDATE SET position = excluded.position, duration = excluded.duration,
+    played = excluded.played, changed_at = max(excluded.changed_at, positions.changed_at + 0.001)"""
 NOTE_UPSERT = """
 INSERT INTO notes (id, course, lesson, item, at, text, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET at = excluded.at, text = excluded.text, changed_at = excluded.changed_at
 WHERE excluded.changed_at > notes.changed_at"""
+# Review cards (`review`): no trigger copies them anywhere, they stay on this machine.
+REVIEW_UPSERT = """
+INSERT INTO reviews (card, fsrs, due, changed_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (card) DO UPDATE SET fsrs = excluded.fsrs, due = excluded.due, changed_at = excluded.changed_at
+WHERE excluded.changed_at >= reviews.changed_at"""
+REVIEW_MERGE = REVIEW_UPSERT.replace(">=", ">")
 # A learner's click always wins: it is dated now, or just after the item's last change when that
 # is later (a clock set back, or a time imported before imports refused future ticks).
 CLICK = """
@@ -127,6 +159,31 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Review:
+    """A review card's schedule: its FSRS state (`fsrs.Card.to_dict()` as JSON), when it is due
+    next and when it was last rated (seconds since 1970)."""
+
+    card: str
+    fsrs: str
+    due: float
+    changed_at: float
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One answer to a lesson's self-check: what was typed (at most `MAX_TYPED` characters), whether it
+    was right, or that the learner gave up and was shown the answer (`gave_up`, `typed` empty)."""
+
+    course: str
+    lesson: str
+    check: str
+    at: float
+    typed: str
+    right: bool
+    gave_up: bool = False
+
+
+@dataclass(frozen=True)
 class Moved:
     """What `ProgressStore.move` gave from one lesson to another of a course for an item."""
 
@@ -140,8 +197,11 @@ class Moved:
 
 
 def clock(seconds: float) -> str:
-    """2232 → "37:12", 4000 → "1:06:40"."""
-    s = max(0, int(seconds))
+    """2232 → "37:12", 4000 → "1:06:40"; a dash for what no video holds (a value stored before the
+    records were checked: infinite, huge, not a number)."""
+    if records.seconds_problem(seconds):
+        return "—"
+    s = int(seconds)
     h, m, sec = s // 3600, s % 3600 // 60, s % 60
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
@@ -235,7 +295,8 @@ class ProgressStore:
         if "full" in text:
             return StoreError(f"progress store {self.path}: the disk is full ({text}); nothing was changed, "
                               "the store is intact: free some space and try again")
-        if isinstance(e, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)):
+        if isinstance(e, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)) or \
+                "malformed JSON" in text:
             # a refused value or a misuse of the connection, not a damaged file: no backup
             return StoreError(f"progress store {self.path} refused a value or call ({text}); nothing was changed")
         if "locked" in text or "busy" in text:
@@ -267,8 +328,17 @@ class ProgressStore:
             except sqlite3.DatabaseError as e:
                 raise self._explain(e) from None
 
+    def _check(self, kind: str, record: dict[str, Any]) -> None:
+        """Refuse a record the export could not write or the hub could not take; nothing is written."""
+        found = records.problems(kind, record)
+        if found:
+            raise StoreError(f"progress store {self.path}: not kept, the {kind} is not valid ({found[0]}); "
+                             "nothing was changed")
+
     def set(self, course: str, lesson: str, item: str, done: bool, at: float | None = None) -> None:
         """A learner's click (`at` None: it beats any stored time), or a change dated `at`."""
+        self._check("tick", {"course": course, "lesson": lesson, "item": item, "done": bool(done),
+                             "changed_at": time.time() if at is None else at})
         if at is None:
             self._run(CLICK, (course, lesson, item, int(done), time.time()))
         else:
@@ -287,9 +357,15 @@ class ProgressStore:
 
     def save_position(self, course: str, lesson: str, item: str, position: float, duration: float,
                       played: Iterable[Interval], at: float | None = None) -> None:
-        """Where a video was left and the stretches played, dated `at` (default now); a newer stored one stays."""
-        self._run(POSITION_UPSERT, (course, lesson, item, float(position), float(duration),
-                                    json.dumps(union(played)), time.time() if at is None else at))
+        """Where a video was left and the stretches played: the learner's own report (`at` None, it wins
+        like a click), or one dated `at` (a newer stored one stays)."""
+        stretches = list(played)
+        self._check("position", {"course": course, "lesson": lesson, "item": item, "position": position,
+                                 "duration": duration, "played": stretches,
+                                 "changed_at": time.time() if at is None else at})
+        self._run(POSITION_UPSERT if at is not None else POSITION_CLICK,
+                  (course, lesson, item, float(position), float(duration), json.dumps(union(stretches)),
+                   time.time() if at is None else at))
 
     def positions(self, course: str | None = None, lesson: str | None = None) -> dict[tuple[str, str, str], Position]:
         """{(course, lesson, item): Position} of every video a learner played."""
@@ -297,12 +373,13 @@ class ProgressStore:
         sql = "SELECT course, lesson, item, position, duration, played, changed_at FROM positions" + where
         out = {}
         for c, l, i, pos, dur, played, at in self._run(sql + " ORDER BY course, lesson, item", args):
-            p = Position(c, l, i, pos, dur, union(json.loads(played)), at)
+            p = Position(c, l, i, pos, dur, _stretches(played), at)
             out[p.key] = p
         return out
 
     def add_note(self, note: Note) -> None:
         """Save a note, or replace the one with its id when this one is newer (an edited text or moment)."""
+        self._check("note", asdict(note))
         self._run(NOTE_UPSERT, (note.id, note.course, note.lesson, note.item, note.at, note.text, note.changed_at))
 
     def notes(self, course: str | None = None, lesson: str | None = None, item: str | None = None) -> list[Note]:
@@ -337,12 +414,42 @@ class ProgressStore:
                                     for t in ("ticks", "positions", "notes"))
         return {(c, l): at for c, l, at in self._run(f"SELECT course, lesson, max(changed_at) FROM ({tables}) "
                                                       "GROUP BY course, lesson", args * 3)}
+    def save_review(self, review: Review) -> None:
+        """Keep a card's new schedule, unless the store holds a later rating of it."""
+        self._check("review", asdict(review))
+        self._run(REVIEW_UPSERT, (review.card, review.fsrs, review.due, review.changed_at))
+
+    def reviews(self) -> dict[str, Review]:
+        """{card key: Review} of every card ever rated."""
+        return {row[0]: Review(*row) for row in self._run("SELECT card, fsrs, due, changed_at FROM reviews "
+                                                          "ORDER BY card")}
+
+    def add_attempt(self, attempt: Attempt) -> None:
+        """Keep one attempt at a self-check; what was typed is cut to the length grading reads."""
+        from .grading import MAX_TYPED
+
+        a = attempt
+        self._run("INSERT OR IGNORE INTO attempts (course, lesson, check_id, at, typed, correct, gave_up) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (a.course, a.lesson, a.check, a.at, a.typed[:MAX_TYPED], int(a.right), int(a.gave_up)))
+
+    def attempts(self, course: str | None = None, lesson: str | None = None) -> list[Attempt]:
+        """Attempts at self-checks, oldest first within each check (of a course, or of one of its lessons)."""
+        where, args = _where(course, lesson)
+        sql = "SELECT course, lesson, check_id, at, typed, correct, gave_up FROM attempts" + where
+        return [Attempt(c, l, k, at, typed, bool(right), bool(gave_up))
+                for c, l, k, at, typed, right, gave_up in self._run(sql + " ORDER BY course, lesson, check_id, at",
+                                                                     args)]
 
     def merge(self, data: Export | Iterable[Tick]) -> int:
         """Take each tick, position and note unless the store already has a newer change of it."""
         from .export import Export
 
-        export = data if isinstance(data, Export) else Export(list(data), [], [])
+        export = data if isinstance(data, Export) else Export(list(data), [], [], [])
+        for kind, entries in (("tick", export.ticks), ("position", export.positions), ("note", export.notes),
+                              ("review", export.reviews)):
+            for entry in entries:
+                self._check(kind, asdict(entry))
         with self._lock:
             return self._merge(export)
 
@@ -357,6 +464,7 @@ class ProgressStore:
                                                  json.dumps(union(p.played)), p.changed_at) for p in export.positions])
                 db.executemany(NOTE_UPSERT, [(n.id, n.course, n.lesson, n.item, n.at, n.text, n.changed_at)
                                              for n in export.notes])
+                db.executemany(REVIEW_MERGE, [(r.card, r.fsrs, r.due, r.changed_at) for r in export.reviews])
             return db.total_changes - before
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None
@@ -399,11 +507,26 @@ class ProgressStore:
                            (to, *old)).rowcount
         return Moved(course, lesson, item, to, tick is not None, here is not None, notes)
 
-    def export_json(self) -> str:
-        """Everything in the store, as the file `companion progress --export` writes."""
+    def export_json(self) -> tuple[str, list[str]]:
+        """Everything in the store as the file `companion progress --export` writes, and a line for each
+        record left out because import would refuse it (kept before the store checked what it takes)."""
         from .export import dumps
 
-        return dumps(list(self.all()), list(self.positions().values()), self.notes())
+        left_out: list[str] = []
+
+        def valid(kind: str, entries: Iterable[Any]) -> list[Any]:
+            kept = []
+            for entry in entries:
+                found = records.problems(kind, asdict(entry))
+                if found:
+                    where = entry.card if kind == "review" else f"{entry.course}/{entry.lesson}/{entry.item}"
+                    left_out.append(f"a {kind} of {where}: {found[0]}")
+                else:
+                    kept.append(entry)
+            return kept
+
+        return dumps(valid("tick", self.all()), valid("position", self.positions().values()),
+                     valid("note", self.notes()), valid("review", self.reviews().values())), left_out
 
     def close(self) -> None:
         """Close the file; the next call opens it again."""
@@ -420,6 +543,15 @@ def _where(course: str | None, lesson: str | None) -> tuple[str, list[str]]:
     if lesson is None:
         return " WHERE course = ?", [course]
     return " WHERE course = ? AND lesson = ?", [course, lesson]
+
+
+def _stretches(played: str) -> tuple[Interval, ...]:
+    """The played stretches a row holds; none for a value that isn't a list of pairs (kept before checks)."""
+    try:
+        pairs = json.loads(played)
+        return union(pairs) if not records.stretches_problem(pairs) else ()
+    except (ValueError, TypeError):
+        return ()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

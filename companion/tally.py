@@ -51,6 +51,7 @@ def lesson_items(catalog: Catalog, lesson: Lesson) -> list[tuple[str, str]]:
     for a in lesson.resources:
         items.append((a.id, "☰ " + (a.title or catalog.resources[a.id].title)))
     items.append((REFLECTIONS, "✎ Reflections written"))
+    items += [(c.item, f"✓ Check yourself {n}: answered right") for n, c in enumerate(lesson.checks, 1)]
     return items
 
 

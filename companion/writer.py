@@ -30,13 +30,13 @@ from .cells import (
     EMBED,
     EXTRA_ROLES,
     META,
-    MOVABLE,
     REMOVED,
     LessonKey,
     cell_id,
     generated_view,
     is_generated,
     lesson_key,
+    movable,
     notebook_meta,
     removed_header,
     role,
@@ -221,7 +221,7 @@ def _moves(planned: dict[PurePosixPath, NotebookNode], keys: dict[PurePosixPath,
     holders: dict[tuple[Any, str], list[PurePosixPath]] = {}
     for path, nb in planned.items():
         for c in nb.cells:
-            if role(c) in MOVABLE:
+            if movable(c):
                 holders.setdefault((keys[path][0], c.id), []).append(path)
     for lessons in holders.values():
         lessons.sort(key=lambda q: _order(planned[q]))  # the course's order, as `Course.ordered` gives it

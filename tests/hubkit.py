@@ -120,14 +120,14 @@ c.Authenticator.admin_users = {{"teacher"}}
 c.JupyterHub.services = [{{"name": "driver", "api_token": "{driver_token}"}}]
 c.JupyterHub.load_roles = [{{"name": "driver", "scopes": ["admin:users", "admin:groups", "tokens", "admin:servers", "access:servers"], "services": ["driver"]}}]
 configure(c, db="{db}", catalog="{catalog}", url="http://127.0.0.1:{service_port}", instructors=["teachers"],
-          python=sys.executable)
+          python=sys.executable, auth_cache={auth_cache})
 """
 
 
 class Hub:
     """A JupyterHub with the companion service, in `work`; start() again after stop() is a hub restart."""
 
-    def __init__(self, work: Path, db: str, catalog: Path):
+    def __init__(self, work: Path, db: str, catalog: Path, auth_cache: int = 30):
         work.mkdir(parents=True, exist_ok=True)
         self.work = work
         self.proxy_port, self.service_port = free_port(), free_port()
@@ -135,7 +135,8 @@ class Hub:
         self.config = work / "jupyterhub_config.py"
         self.config.write_text(CONFIG.format(proxy_port=self.proxy_port, hub_port=free_port(),
                                              proxy_api_port=free_port(), work=work, driver_token=self.driver_token,
-                                             db=db, catalog=catalog, service_port=self.service_port))
+                                             db=db, catalog=catalog, service_port=self.service_port,
+                                             auth_cache=auth_cache))
         self.url = f"http://127.0.0.1:{self.proxy_port}"
         self.service_url = f"http://127.0.0.1:{self.service_port}{SERVICE_PREFIX}"
         self.log = work / "hub.log"
@@ -169,12 +170,13 @@ class Hub:
         r.raise_for_status()
         return r
 
-    def user_token(self, name: str, scopes: list[str] = SERVER_TOKEN_SCOPES) -> str:
-        """A token like the one a single-user server gets for `name` (the user is created if new)."""
+    def user_token(self, name: str, scopes: list[str] = SERVER_TOKEN_SCOPES, **more) -> str:
+        """A token like the one a single-user server gets for `name` (the user is created if new); `more`
+        goes in the request (`expires_in=3`)."""
         if requests.get(f"{self.url}/hub/api/users/{name}", timeout=10,
                         headers={"Authorization": f"token {self.driver_token}"}).status_code == 404:
             self.api("POST", f"/users/{name}")
-        return self.api("POST", f"/users/{name}/tokens", json={"scopes": scopes, "note": "kernel"}).json()["token"]
+        return self.api("POST", f"/users/{name}/tokens", json={"scopes": scopes, "note": "kernel", **more}).json()["token"]
 
     def spawn(self, name: str, timeout: float = 90) -> None:
         """Start `name`'s single-user server as the hub does (the driver may then use it)."""

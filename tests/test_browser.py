@@ -38,6 +38,7 @@ import pytest
 
 from companion.catalog import Catalog, load
 from companion.store import ProgressStore
+from companion.tally import lesson_items
 
 pytestmark = pytest.mark.browser
 
@@ -464,7 +465,7 @@ def test_checklist_ticks_survive_a_kernel_restart(lab: Lab):
     course, lesson_key = CHECKLIST
     lesson = lab.catalog.course(course).lesson(lesson_key)
     key = (course, lesson.id, lesson.videos[0].id)
-    n_items = len(lesson.videos) + len(lesson.resources) + 1  # + "reflections written"
+    n_items = len(lesson_items(lab.catalog, lesson))  # videos, resources, "reflections written", self-checks
     store = ProgressStore(lab.progress)
     try:
         assert store.ticks(course, lesson.id) == {}, "the store must start without ticks for this lesson"

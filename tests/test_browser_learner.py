@@ -131,6 +131,10 @@ def test_run_save_and_reopen_shows_the_saved_static_form_never_a_widget_error(la
     open_path(lab, rel)
     # a lesson's checklist: its static form; a course index: its table (plain HTML, never a widget)
     static = page.locator(".jp-OutputArea-output " + (".companion-static" if kind == "lesson" else "table"))
+    if kind == "lesson":  # the checklist's, and each self-check's (saved as it was: no answer tried)
+        checks = lab.catalog.course(course).lesson(key).checks
+        expect(static.filter(has_text="to check your answer here")).to_have_count(len(checks))
+        static = static.filter(has_text="Checklist:")
     expect(static).to_have_count(1)
     static.scroll_into_view_if_needed()
     if kind == "lesson":
@@ -192,7 +196,7 @@ def test_the_file_browser_shows_the_courses_not_the_repository(lab: Lab):
     names = page.locator(".jp-DirListing-content .jp-DirListing-itemName")
     expect(names.first).to_be_visible()
     shown = set(names.all_inner_texts())
-    assert shown == {"start-here.ipynb", *lab.catalog.courses}, shown
+    assert shown == {"start-here.ipynb", "review.ipynb", *lab.catalog.courses}, shown
     assert list((lab.notebooks.parent / "text").rglob("*.md")), "the build kept text twins: in text/, not here"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "file-browser.png"))  # with the file browser open

@@ -25,7 +25,7 @@ def test_one_notebook_per_lesson_plus_course_and_catalog_indexes_and_the_learner
     out = built(tmp_path)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.ipynb")) == [
         "c1/01-first.ipynb", "c1/02-second.ipynb", "c1/03-third.ipynb", "c1/index-c1.ipynb",
-        "my-answers-and-notes.ipynb", "start-here.ipynb"]
+        "my-answers-and-notes.ipynb", "review.ipynb", "start-here.ipynb"]
 
 
 def test_lesson_notebook_names_course_lesson_and_the_python3_kernel(tmp_path):

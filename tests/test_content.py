@@ -16,6 +16,7 @@ from companion.catalog import Prompt, from_data, load
 from companion.cli import main
 from companion.markup import md
 from companion.prompts import prompts_for
+from companion.tally import lesson_items
 
 CATALOG = load(ROOT / "catalog.json")
 NOTEBOOKS = ROOT / "notebooks"
@@ -216,7 +217,7 @@ def test_the_course_index_is_one_table_of_linked_lessons_readable_before_it_runs
         assert table.count(f">{lesson.title.replace('&', '&amp;').replace(chr(39), '&#x27;')}</a>") == 1, lesson.id
     for phase in course.phases:
         assert phase.title in table
-    total = sum(len(l.items) + 1 for l in course.lessons)
+    total = sum(len(lesson_items(CATALOG, l)) for l in course.lessons)
     assert f"0 of {total} items" in table and "not started" in saved["text/plain"]
     assert "nbval-ignore-output" in index.cells[1].metadata.tags
 
@@ -226,18 +227,19 @@ def test_the_course_table_shows_progress_and_where_the_learner_stopped():
     first = course.ordered()[0]
     ticks = {(course.id, first.id, a.id): True for a in first.items}
     board = course_table(CATALOG, course, ticks, {course.ordered()[1].id: "stopped at 3:07 in Some video"})
-    assert f"Lesson {first.number} — {first.title}: {len(first.items)} of {len(first.items) + 1} items" in board.text
+    total = len(lesson_items(CATALOG, first))  # its videos and resources, the reflections and its self-checks
+    assert f"Lesson {first.number} — {first.title}: {len(first.items)} of {total} items" in board.text
     assert "· stopped at 3:07 in Some video" in board.text and "· stopped at 3:07 in Some video" in board.html
 
 
-def test_the_top_index_opens_with_where_to_continue_in_each_course_started():
+def test_the_top_index_opens_with_the_review_then_where_to_continue_in_each_course_started():
     course = CATALOG.courses["math-for-ml"]
     first = course.ordered()[0]
-    ticks = {(course.id, first.id, item): True for item in [a.id for a in first.items] + ["reflections"]}
+    ticks = {(course.id, first.id, item): True for item, _ in lesson_items(CATALOG, first)}
     board = overview(CATALOG, ticks)
     nxt = course.ordered()[1]
-    assert board.text.splitlines()[0] == f"Continue: Lesson {nxt.number} — {nxt.title} (in {course.title})"
-    assert board.html.startswith("<ul><li><b>Continue:</b>")
+    assert board.text.splitlines()[:2] == ["Review", f"Continue: Lesson {nxt.number} — {nxt.title} (in {course.title})"]
+    assert board.html.startswith('<p><b><a href="review.ipynb">Review</a></b></p>\n<ul><li><b>Continue:</b>')
     assert len(re.findall(r"Continue:", board.text)) == 1  # only the course started
     assert board.html.count("<tr>") == len(CATALOG.courses) + 1  # a bar per course, under a header row
     saved = notebook(NOTEBOOKS / "start-here.ipynb").cells[1].outputs[0].data["text/plain"]

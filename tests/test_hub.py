@@ -32,6 +32,7 @@ from companion.tally import lesson_items
 pytestmark = pytest.mark.hub
 CATALOG = CATALOG_PATH
 A, B, TEACHER = "learner-a", "learner-b", "teacher"
+AUTH_CACHE = 10  # seconds the test hub's service keeps the hub's answer about a token (at most 30)
 
 
 class Learner:
@@ -112,7 +113,7 @@ def classroom(request, tmp_path_factory):
     """A running hub whose two learners ticked lesson items in their kernels, and an admin logged in."""
     work = tmp_path_factory.mktemp(f"hub-{request.param}")
     db = request.getfixturevalue("postgres").url if request.param == "postgresql" else f"sqlite:///{work}/companion.sqlite"
-    hub = Hub(work / "hub", db, CATALOG)
+    hub = Hub(work / "hub", db, CATALOG, auth_cache=AUTH_CACHE)
     hub.start()
     learners: dict[str, Learner] = {}
     try:
@@ -122,6 +123,7 @@ def classroom(request, tmp_path_factory):
         room = Classroom(hub, learners, course.id, [l.id for l in lessons],
                          {n: [item for item, _ in lesson_items(cat, l)] for n, l in enumerate(lessons)})
         room.postgres = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+        room.db = db
         room.sessions = {name: hub.login(name) for name in (TEACHER, A, B)}
         for name in (A, B):
             learners[name] = Learner(name, hub, work / "home" / name)
@@ -234,6 +236,163 @@ def test_a_kernel_of_a_spawned_single_user_server_sends_its_ticks(classroom):
     hub.api("DELETE", f"/users/{name}/server")
 
 
+# --- issue 18: the class hub under attack and overload ------------------------------------------------
+
+def _post(room, token: str, body, **headers) -> requests.Response:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return requests.post(room.hub.service_url + "api/ticks", data=data, timeout=60,
+                         headers={"Authorization": f"token {token}", "Content-Type": "application/json", **headers})
+
+
+def _item(room, n: int = 0, index: int = 0, **changes) -> dict:
+    """A tick of the `index`th item of the room's `n`th lesson, `changes` applied."""
+    return {"course": room.course, "lesson": room.lessons[n], "item": room.items[n][index], "done": True,
+            "changed_at": time.time(), **changes}
+
+
+def _video(room, **changes) -> dict:
+    return {"course": room.course, "lesson": room.lessons[0], "item": room.items[0][0], "position": 4.0,
+            "duration": 9.0, "played": 3.0, "changed_at": time.time(), **changes}
+
+
+def test_a_far_future_time_or_an_unshowable_value_is_refused_and_no_stored_row_breaks_a_page(classroom):
+    hub, name = classroom.hub, "learner-future"
+    token = hub.user_token(name)
+    for body, place in [({"ticks": [_item(classroom, changed_at=1e18)]}, "changed_at"),
+                        ({"ticks": [], "positions": [_video(classroom, position=1e308)]}, "position"),
+                        ({"ticks": [], "positions": [_video(classroom, played=-5)]}, "played")]:
+        refused = _post(classroom, token, body)
+        assert refused.status_code == 400 and place in refused.json()["refused"][0]["why"], refused.text
+    assert requests.get(hub.service_url + "api/ticks", headers={"Authorization": f"token {token}"},
+                        timeout=10).json() == {"ticks": [], "positions": []}
+    from companion.hub import db
+
+    engine = db.engine_for(classroom.db)  # rows stored before the service checked them
+    db.upsert(engine, [(name, classroom.course, classroom.lessons[0], classroom.items[0][1], True, 1e18)], now=1e18)
+    db.upsert_positions(engine, [(name, classroom.course, classroom.lessons[0], classroom.items[0][0], 1e308, 1e308,
+                                  1e308, 1e18)], now=1e18)
+    try:
+        teacher, own = classroom.sessions[TEACHER], hub.login(name)
+        for session, path in [(teacher, "instructor"), (teacher, "instructor.csv"), (own, "")]:
+            page = session.get(hub.url + SERVICE_PREFIX + path, timeout=10)
+            assert page.status_code == 200 and name in page.text, (path, page.text[:300])
+            assert "far beyond any calendar" in page.text
+    finally:
+        with engine.begin() as connection:
+            for table in (db.Progress, db.VideoPosition):
+                connection.execute(table.__table__.delete().where(table.learner == name))
+
+
+def test_one_learners_bad_rows_never_fail_another_learners_requests(classroom):
+    from concurrent.futures import ThreadPoolExecutor
+
+    hub = classroom.hub
+    bad, good = hub.user_token("learner-nul"), hub.user_token("learner-good")
+    bodies = [{"ticks": [_item(classroom, item="a\x00b")]}, {"ticks": [_item(classroom, item="\ud800")]},
+              {"ticks": [_item(classroom), _item(classroom, lesson="x\x1b[31m")]}]
+
+    def send_bad(n: int) -> int:
+        return _post(classroom, bad, json.dumps(bodies[n % 3]).encode("utf-8", "surrogatepass")).status_code
+
+    def send_good(n: int) -> int:
+        return _post(classroom, good, {"ticks": [_item(classroom, n % 2, n % 3)]}).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        bad_answers = pool.map(send_bad, range(60))
+        good_answers = pool.map(send_good, range(120))
+        assert set(bad_answers) == {400} and set(good_answers) == {200}
+    answer = _post(classroom, bad, {"ticks": [_item(classroom, 0, 0), _item(classroom, item="a\x00b")]}).json()
+    assert [(r["list"], r["index"]) for r in answer["refused"]] == [("ticks", 1)] and "control" in answer["refused"][0]["why"]
+    mine = requests.get(hub.service_url + "api/ticks", headers={"Authorization": f"token {bad}"}, timeout=10).json()
+    assert mine["ticks"] == []  # a request with a refused row stores none of its rows
+
+
+def test_a_refused_row_is_set_aside_in_the_store_and_the_rest_of_its_batch_arrives(classroom, tmp_path):
+    from companion.hub.client import Sender, install_outbox, kept_aside
+    from companion.store import ProgressStore
+
+    hub, name = classroom.hub, "learner-aside"
+    token = hub.user_token(name)
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    assert store.ticks() == {}  # the store's tables made
+    with sqlite3.connect(store.path, isolation_level=None) as db:
+        install_outbox(db)
+    for index in range(3):
+        store.set(classroom.course, classroom.lessons[1], classroom.items[1][index], True)
+    with sqlite3.connect(store.path, isolation_level=None) as db:  # what only the service can tell: not its catalog
+        db.execute("INSERT INTO hub_outbox (course, lesson, item, done, changed_at) VALUES (?, ?, ?, 1, ?)",
+                   (classroom.course, classroom.lessons[1], "an-item-the-class-never-had", time.time()))
+        db.execute("INSERT INTO hub_outbox (course, lesson, item, done, changed_at) VALUES (?, ?, ?, 1, ?)",
+                   (classroom.course, classroom.lessons[1], classroom.items[1][0], 1e18))  # from the future
+    sender = Sender(store.path, hub.service_url, token)
+    with sqlite3.connect(store.path, isolation_level=None) as db:
+        assert sender.flush(db) is True
+        assert db.execute("SELECT count(*) FROM hub_outbox").fetchone()[0] == 0
+        aside = db.execute("SELECT kind, record, why FROM hub_refused ORDER BY id").fetchall()
+    assert [(kind, json.loads(record)["item"]) for kind, record, _ in aside] == [
+        ("ticks", classroom.items[1][0]), ("ticks", "an-item-the-class-never-had")]
+    assert "in the future" in aside[0][2] and "catalog" in aside[1][2]
+    got = requests.get(hub.service_url + "api/ticks", headers={"Authorization": f"token {token}"}, timeout=10).json()
+    assert {t["item"] for t in got["ticks"]} == set(classroom.items[1][:3])
+    assert kept_aside(store.path) == 2 and "2 of your changes" in sender.aside_line()
+    assert len(store.ticks()) == 3  # the learner's own progress is untouched
+
+
+def test_an_expired_token_is_refused_at_once_and_a_revoked_one_within_the_stated_bound(classroom):
+    hub, name = classroom.hub, "learner-expiring"
+    expiring = hub.user_token(name, expires_in=3)
+    created = time.monotonic()
+    assert _post(classroom, expiring, {"ticks": [_item(classroom)]}).status_code == 200
+    time.sleep(max(0.0, created + 3.5 - time.monotonic()))  # expired; the hub's answer is still kept for 10 s
+    late = _post(classroom, expiring, {"ticks": [_item(classroom)]})
+    assert late.status_code == 401 and "expired" in late.json()["error"]
+    revoked = hub.user_token(name)
+    assert _post(classroom, revoked, {"ticks": [_item(classroom)]}).status_code == 200
+    token_id = requests.get(f"{hub.url}/hub/api/user", headers={"Authorization": f"token {revoked}"},
+                            timeout=10).json()["token_id"]
+    hub.api("DELETE", f"/users/{name}/tokens/{token_id}")
+    start, answers = time.monotonic(), []
+    wait_for(lambda: answers.append(_post(classroom, revoked, {"ticks": [_item(classroom)]}).status_code) or
+             answers[-1] == 401, AUTH_CACHE + 5, "the revoked token refused", log=hub.log)
+    assert time.monotonic() - start <= AUTH_CACHE + 2, answers
+
+
+def test_leaving_the_instructors_group_closes_the_class_page_within_the_stated_bound(classroom):
+    hub, name = classroom.hub, "assistant-leaving"
+    hub.user_token(name)
+    hub.api("POST", "/groups/teachers/users", json={"users": [name]})
+    session = hub.login(name)
+    assert session.get(hub.url + SERVICE_PREFIX + "instructor", timeout=10).status_code == 200
+    hub.api("DELETE", "/groups/teachers/users", json={"users": [name]})
+    wait_for(lambda: session.get(hub.url + SERVICE_PREFIX + "instructor", timeout=10).status_code == 403,
+             AUTH_CACHE + 5, "the class page closed to a former instructor", log=hub.log)
+
+
+def test_hostile_bodies_are_refused_before_they_cost_anything(classroom):
+    import socket
+
+    hub, name = classroom.hub, "learner-hostile"
+    token = hub.user_token(name)
+    from companion.hub.service import MAX_BODY
+
+    too_big = _post(classroom, token, b" " * (MAX_BODY + 1))
+    assert too_big.status_code == 413 and "at most" in too_big.json()["error"]
+    for body in [b"[" * 100_000, b'{"ticks": [' + json.dumps(_item(classroom)).encode()[:-1] + b', "x": 1' + b"0" * 400
+                 + b"}]}", b'{"ticks": [{"course": NaN}]}']:
+        answer = _post(classroom, token, body)
+        assert answer.status_code == 400 and answer.json()["error"], body[:50]
+    junk = [_item(classroom, course="junk", item=f"i{n}") for n in range(1000)]
+    answer = _post(classroom, token, {"ticks": junk})
+    assert answer.status_code == 400 and len(answer.json()["refused"]) == 50  # checked no further
+    assert requests.get(hub.service_url + "api/ticks", headers={"Authorization": f"token {token}"},
+                        timeout=10).json()["ticks"] == []
+    with socket.create_connection(("127.0.0.1", hub.service_port)) as idle:  # a half-open request: headers only
+        idle.sendall(b"POST " + SERVICE_PREFIX.encode() + b"api/ticks HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                     + str(MAX_BODY + 10).encode() + b"\r\nAuthorization: token " + token.encode() + b"\r\n\r\n")
+        idle.settimeout(30)
+        assert b"413" in idle.recv(1000).split(b"\r\n")[0]
+
+
 def test_ticks_refused_while_the_database_is_down_arrive_after_it_returns(classroom):
     if classroom.postgres is None:
         pytest.skip("SQLite is a file of the service, not a server that can be down")
@@ -320,19 +479,22 @@ def test_the_outbox_queues_positions_as_seconds_played_and_never_a_note(tmp_path
 
 
 def test_the_service_takes_only_tick_fields(tmp_path):
-    from companion.hub.service import parse_ticks
+    from companion.hub.service import check_rows, parse_body
+
+    def rows(body: dict):
+        ticks, positions, refused = check_rows(parse_body(json.dumps(body).encode()))
+        return ticks, positions, [r["why"] for r in refused]
 
     tick = {"course": "c", "lesson": "l", "item": "i", "done": True, "changed_at": 1.0}
-    assert parse_ticks(json.dumps({"ticks": [tick]}).encode()) == ([("c", "l", "i", True, 1.0)], [])
-    for bad, reason in [({**tick, "answer": "my reflection"}, "needs exactly"), ({**tick, "done": 1}, "true or false"),
-                        ({**tick, "item": ""}, "1 to 200"), ({**tick, "changed_at": "now"}, "seconds since 1970")]:
-        with pytest.raises(ValueError, match=reason):
-            parse_ticks(json.dumps({"ticks": [bad]}).encode())
+    assert rows({"ticks": [tick]}) == ([("c", "l", "i", True, 1.0)], [], [])
+    for bad, reason in [({**tick, "answer": "my reflection"}, "not a field of a tick"), ({**tick, "done": 1}, "true or false"),
+                        ({**tick, "item": ""}, "non-empty text"), ({**tick, "changed_at": "now"}, "seconds since 1970")]:
+        assert reason in rows({"ticks": [tick, bad]})[2][0]
     video = {"course": "c", "lesson": "l", "item": "v", "position": 4.0, "duration": 9.0, "played": 3.0, "changed_at": 2.0}
-    assert parse_ticks(json.dumps({"ticks": [], "positions": [video]}).encode()) == ([], [("c", "l", "v", 4.0, 9.0, 3.0, 2.0)])
-    for bad, reason in [({**video, "text": "a note"}, "needs exactly"), ({**video, "position": -1}, "0 or more")]:
-        with pytest.raises(ValueError, match=reason):
-            parse_ticks(json.dumps({"ticks": [], "positions": [bad]}).encode())
+    assert rows({"ticks": [], "positions": [video]}) == ([], [("c", "l", "v", 4.0, 9.0, 3.0, 2.0)], [])
+    for bad, reason in [({**video, "text": "a note"}, "not a field of a sent position"),
+                        ({**video, "position": -1}, "seconds from 0")]:
+        assert reason in rows({"ticks": [], "positions": [bad]})[2][0]
 
 
 def test_the_migrations_build_exactly_the_models_schema(tmp_path):
@@ -393,3 +555,116 @@ def test_the_csv_export_never_starts_a_cell_with_a_formula():
     text = report.csv_text(cat, [Row("=HYPERLINK(1)", course.id, lesson.id, item, True, 1.0, 1.0)])
     learners = {line["learner"] for line in csv.DictReader(io.StringIO(text))}
     assert learners == {"'=HYPERLINK(1)"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_db(request, tmp_path) -> str:
+    """The URL of a new, empty database: a SQLite file, or a new database in the module's PostgreSQL cluster."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/companion.sqlite"
+    import psycopg
+
+    pg = request.getfixturevalue("postgres")
+    name = f"fresh_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=companion dbname=postgres", autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    return pg.url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_four_services_starting_at_once_on_a_new_database_all_migrate_it(fresh_db):
+    import subprocess
+    import sys
+
+    code = "import sys; from companion.hub import db; db.migrate(db.engine_for(sys.argv[1]))"
+    starts = [subprocess.Popen([sys.executable, "-c", code, fresh_db], stderr=subprocess.PIPE, text=True)
+              for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in starts]
+    assert [p.returncode for p in starts] == [0, 0, 0, 0], errors
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from companion.hub import db
+
+    with db.engine_for(fresh_db).connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.Base.metadata) == []
+
+
+def test_a_row_the_database_refuses_fails_alone_not_the_rows_and_requests_committed_with_it(fresh_db):
+    import asyncio
+
+    from companion.hub import db
+    from companion.hub.service import DatabaseRefused, Settings
+
+    engine = db.engine_for(fresh_db)
+    db.migrate(engine)
+    writer = Settings(engine, CATALOG, frozenset(), "/").writer
+    bad = "a\x00b" if engine.dialect.name == "postgresql" else "\ud800"  # what each database refuses
+
+    async def together():
+        return await asyncio.gather(*(writer.write(f"learner-{n}", [("c", "l", f"i{n}", True, 1.0)], [])
+                                      for n in range(5)),
+                                    writer.write("hostile", [("c", "l", "fine", True, 1.0), ("c", "l", bad, True, 1.0)],
+                                                 []), return_exceptions=True)
+
+    answers = asyncio.run(together())
+    assert answers[:5] == [None] * 5 and isinstance(answers[5], DatabaseRefused)
+    assert [(key, n) for key, n, _ in answers[5].rows] == [("ticks", 1)]
+    assert sorted((r.learner, r.item) for r in db.rows(engine)) == [
+        ("hostile", "fine"), *((f"learner-{n}", f"i{n}") for n in range(5))]
+
+
+def test_the_service_closes_connections_over_its_cap_and_connections_left_idle():
+    import asyncio
+    import socket
+    import threading
+
+    from tornado import web
+    from tornado.ioloop import IOLoop
+    from tornado.netutil import bind_sockets
+
+    from companion.hub.limits import CappedServer
+
+    class Hello(web.RequestHandler):
+        def get(self) -> None:
+            self.finish("hello")
+
+    started, box = threading.Event(), {}
+
+    def serve() -> None:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        sockets = bind_sockets(0, "127.0.0.1")
+        CappedServer(web.Application([("/", Hello)]), cap=3, idle_connection_timeout=1.0).add_sockets(sockets)
+        box["port"], box["loop"] = sockets[0].getsockname()[1], IOLoop.current()
+        started.set()
+        IOLoop.current().start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    started.wait(10)
+
+    def connect() -> socket.socket:
+        s = socket.create_connection(("127.0.0.1", box["port"]))
+        s.settimeout(20)
+        return s
+
+    try:
+        idle = [connect() for _ in range(3)]
+        time.sleep(0.3)  # let the server take them
+        over = connect()
+        assert over.recv(100) == b""  # closed at once: three are open
+        for s in idle:
+            assert s.recv(100) == b""  # closed by the server once idle past its timeout
+        fresh = connect()
+        fresh.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert fresh.recv(1000).startswith(b"HTTP/1.1 200")
+    finally:
+        box["loop"].add_callback(box["loop"].stop)
+
+
+def test_the_revocation_bound_is_at_most_30_seconds(monkeypatch, capsys):
+    from companion.cli import main
+    from companion.hub.service import AUTH_CACHE
+
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "x")
+    assert AUTH_CACHE <= 30
+    assert main(["hub-service", "--catalog", str(CATALOG), "--auth-cache", "300"]) == 2
+    assert "must be 1 to 30 seconds" in capsys.readouterr().err

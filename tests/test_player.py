@@ -48,7 +48,7 @@ def test_a_store_from_before_positions_and_notes_migrates_keeping_every_tick(tmp
     assert store.positions()[KEY].position == 2232.0 and store.notes()[0].text == "a thought"
     store.close()
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == store_mod.VERSION == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == store_mod.VERSION
     assert db.execute("SELECT count(*) FROM ticks").fetchone()[0] == 50
 
 
@@ -133,7 +133,8 @@ def test_export_and_import_carry_positions_and_notes(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_PROGRESS", str(laptop))
     assert main(["progress", "--export", str(tmp_path / "p.json")]) == 0
     monkeypatch.setenv("COMPANION_PROGRESS", str(desktop))
-    assert main(["progress", "--import", str(tmp_path / "p.json")]) == 0
+    catalog = write_catalog(tmp_path, small_catalog())  # has course c1
+    assert main(["progress", "--import", str(tmp_path / "p.json"), "--catalog", str(catalog)]) == 0
     assert ProgressStore(desktop).positions()[KEY].position == 100
     assert [(n.id, n.text) for n in ProgressStore(desktop).notes()] == [("n1", "why the sigmoid?")]
 
@@ -141,10 +142,10 @@ def test_export_and_import_carry_positions_and_notes(tmp_path, monkeypatch):
 def test_an_export_from_before_positions_still_imports(tmp_path, monkeypatch):
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"format": "course-companion-progress", "version": 1, "ticks": [
-        {"course": "c1", "lesson": "l1", "item": "x", "done": True, "changed_at": 5}]}))
+        {"course": "math-for-ml", "lesson": "l1", "item": "x", "done": True, "changed_at": 5}]}))
     monkeypatch.setenv("COMPANION_PROGRESS", str(tmp_path / "p.sqlite"))
     assert main(["progress", "--import", str(old)]) == 0
-    assert ProgressStore().ticks() == {("c1", "l1", "x"): True}
+    assert ProgressStore().ticks() == {("math-for-ml", "l1", "x"): True}
 
 
 def test_a_malformed_note_in_an_import_is_named(tmp_path, monkeypatch, capsys):

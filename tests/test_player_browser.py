@@ -32,6 +32,7 @@ from test_browser import (
 from test_browser import STUB_DURATION as DURATION
 
 from companion.store import ProgressStore
+from companion.tally import lesson_items
 
 pytestmark = pytest.mark.browser
 
@@ -161,7 +162,7 @@ def test_playing_past_the_threshold_ticks_the_checklist_and_seeking_to_the_end_d
     lab.open(course, key)
     run_all(page)
     boxes = page.locator(CHECKBOX)
-    expect(boxes).to_have_count(len(lesson.videos) + len(lesson.resources) + 1)
+    expect(boxes).to_have_count(len(lesson_items(lab.catalog, lesson)))
     store = ProgressStore(lab.progress)
     try:
         # The second video: a minute played, then a jump to 3 s before the end, played out to the end.

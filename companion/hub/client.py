@@ -3,9 +3,11 @@
 Active only on a JupyterHub (both $JUPYTERHUB_API_TOKEN and the service's address, from
 $COMPANION_HUB_URL or the hub's public URL). The learner's SQLite store stays the source of
 truth: a trigger there copies every tick into an outbox table in the same transaction, the thread
-sends the outbox in batches and deletes what the service accepted, and retries with backoff when
-the hub or service is down. So a click never waits for the network, and no tick is lost when the
-kernel, the hub or the service restarts: the next sender picks up the outbox. Only ticks (course,
+sends the outbox in batches and deletes what the service accepted, sets aside (in the store's
+`hub_refused` table) only the rows it refused, and retries with backoff when the hub or service is
+down. Each row is checked as the service checks it (`companion.records`) before it is sent. So a
+click never waits for the network, and no tick is lost when the kernel, the hub or the service
+restarts: the next sender picks up the outbox. Only ticks (course,
 lesson, item, done, time) and video positions (position, duration, seconds played) are sent,
 never a learner's answers or notes. Standard library only.
 """
@@ -17,14 +19,15 @@ import json
 import os
 import random
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import records
 from ..store import SCHEMA
 
 SERVICE = "companion"
@@ -45,6 +48,9 @@ CREATE TRIGGER IF NOT EXISTS hub_outbox_on_update AFTER UPDATE ON ticks BEGIN
     INSERT INTO hub_outbox (course, lesson, item, done, changed_at)
     VALUES (NEW.course, NEW.lesson, NEW.item, NEW.done, NEW.changed_at);
 END;
+CREATE TABLE IF NOT EXISTS hub_refused (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, record TEXT NOT NULL, why TEXT NOT NULL, at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS hub_outbox_positions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     course TEXT NOT NULL, lesson TEXT NOT NULL, item TEXT NOT NULL,
@@ -75,11 +81,14 @@ def service_url(env: Mapping[str, str] = os.environ) -> str | None:
 
 
 class Refused(Exception):
-    """The service answered with an error; `status` says which."""
+    """The service answered with an error; `status` says which, `refused` the rows a 400 named with why
+    ({"list": "ticks" or "positions", "index": n, "why": text})."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, refused: list[dict[str, Any]] | None = None):
         super().__init__(f"{status}: {message}")
         self.status = status
+        self.message = message
+        self.refused = refused or []
 
 
 class Channel:
@@ -96,7 +105,8 @@ class Channel:
 
     def post(self, ticks: list[dict[str, Any]], positions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Send one batch; the service's answer, or Refused / OSError."""
-        body = json.dumps({"ticks": ticks, "positions": positions} if positions else {"ticks": ticks})
+        body = json.dumps({"ticks": ticks, "positions": positions} if positions else {"ticks": ticks},
+                          ensure_ascii=False).encode("utf-8")
         if self._conn is None:
             cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             self._conn = cls(self.host, self.port, timeout=self.timeout)
@@ -109,10 +119,11 @@ class Channel:
             raise OSError(f"cannot reach {self.host}:{self.port}: {e}") from None
         if response.status != 200:
             try:
-                message = json.loads(data)["error"]
-            except (ValueError, KeyError, TypeError):
-                message = data[:200].decode("utf-8", "replace")
-            raise Refused(response.status, message)
+                answer = json.loads(data)
+                message, refused = str(answer["error"]), answer.get("refused")
+            except (ValueError, KeyError, TypeError, AttributeError):
+                message, refused = data[:200].decode("utf-8", "replace"), None
+            raise Refused(response.status, message, refused if isinstance(refused, list) else None)
         try:
             reply = json.loads(data)
         except ValueError:
@@ -152,6 +163,13 @@ class Sender(threading.Thread):
         self.sent = 0
         self.last_error: str | None = None
 
+    def aside_line(self) -> str:
+        """One plain line (HTML) for the lesson when the class's service refused some of this store's changes;
+        "" when it refused none."""
+        n = kept_aside(self.store_path)
+        return (f"<br>{n} of your changes could not go to your class's progress page; they are kept on this "
+                "machine.") if n else ""
+
     def wake(self) -> None:
         """Send soon: the checklist and the player call this after each tick or saved position."""
         self.woken.set()
@@ -188,18 +206,25 @@ class Sender(threading.Thread):
                      for _, c, l, i, d, t in rows]
             positions = [{"course": c, "lesson": l, "item": i, "position": p, "duration": d, "played": pl,
                           "changed_at": t} for _, c, l, i, p, d, pl, t in videos]
-            try:
-                self.channel.post(ticks, positions)
-            except Refused as e:
-                self.last_error = str(e)
-                if e.status != 400:
+            # the service's own check of each row: one it would refuse is set aside without a round trip
+            bad = [("ticks", n, "; ".join(why)) for n, t in enumerate(ticks) if (why := records.problems("tick", t))]
+            bad += [("positions", n, "; ".join(why)) for n, p in enumerate(positions)
+                    if (why := records.problems("sent_position", p))]
+            if not bad:
+                try:
+                    self.channel.post(ticks, positions)
+                except Refused as e:
+                    self.last_error = str(e)
+                    if e.status not in (400, 413):
+                        return False
+                    bad = _named(e, len(ticks), len(positions))
+                except OSError as e:
+                    self.last_error = str(e)
                     return False
-                print(f"course companion: the hub's service refused {len(rows)} tick(s) and {len(videos)} "
-                      f"position(s) ({e}); they stay in your own progress store only", file=sys.stderr)
-            except OSError as e:
-                self.last_error = str(e)
-                return False
             try:
+                if bad:  # only those rows: the others go in the next round, at once
+                    self._set_aside(db, bad, {"ticks": (rows, ticks), "positions": (videos, positions)})
+                    continue
                 if rows:
                     db.execute("DELETE FROM hub_outbox WHERE id <= ?", (rows[-1][0],))
                 if videos:
@@ -208,6 +233,42 @@ class Sender(threading.Thread):
                 self.last_error = f"progress store {self.store_path}: {e}"
                 return False
             self.sent += len(rows) + len(videos)
+
+    @staticmethod
+    def _set_aside(db: sqlite3.Connection, bad: list[tuple[str, int, str]],
+                   batch: dict[str, tuple[list[Any], list[dict[str, Any]]]]) -> None:
+        """Move refused rows from the outbox to `hub_refused` with why, in one transaction: they stay in
+        the learner's own store (the ticks and positions tables are untouched) and are never sent again."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for key, n, why in bad:
+                outbox_rows, sent = batch[key]
+                db.execute("INSERT INTO hub_refused (kind, record, why, at) VALUES (?, ?, ?, ?)",
+                           (key, json.dumps(sent[n], ensure_ascii=False, default=str), why, time.time()))
+                table = "hub_outbox" if key == "ticks" else "hub_outbox_positions"
+                db.execute(f"DELETE FROM {table} WHERE id = ?", (outbox_rows[n][0],))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def _named(refusal: Refused, ticks: int, positions: int) -> list[tuple[str, int, str]]:
+    """The rows a 400 refused, as (list, index, why); every row of the batch when it names none it could."""
+    sizes = {"ticks": ticks, "positions": positions}
+    named = [(r["list"], r["index"], str(r.get("why", refusal.message))) for r in refusal.refused
+             if isinstance(r, dict) and r.get("list") in sizes and isinstance(r.get("index"), int)
+             and 0 <= r["index"] < sizes[r["list"]]]
+    return named or [(key, n, refusal.message) for key, size in sizes.items() for n in range(size)]
+
+
+def kept_aside(store_path: Path) -> int:
+    """How many ticks and positions the service refused (kept in the learner's store, never sent)."""
+    try:
+        with closing(sqlite3.connect(store_path, timeout=5)) as db:
+            return int(db.execute("SELECT count(*) FROM hub_refused").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return 0
 
 
 _senders: dict[Path, Sender] = {}

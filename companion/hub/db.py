@@ -6,13 +6,15 @@ owned by the Alembic migrations shipped in `migrations/`, run at service start.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import fcntl
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Index, String, create_engine, event, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import Boolean, Float, Index, String, create_engine, event, func, select, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -80,36 +82,68 @@ def engine_for(url: str, pool_size: int = 8) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+MIGRATION_LOCK = 0x636F6D70  # "comp": the PostgreSQL advisory lock the service's migrations take
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (creates it on a new database)."""
+    """Bring the schema to the newest Alembic revision (creates it on a new database). Services starting
+    together (replicas, a restart) migrate one at a time: on PostgreSQL under an advisory lock held until
+    the migration's transaction ends, on SQLite under a lock on a file beside the database; the next one
+    then finds the schema current."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _file_lock(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on `<database>.migrate-lock` for a SQLite file; nothing for other databases."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 KEY = ("learner", "course", "lesson", "item")  # what one row is about, in both tables
 POSITION = (*KEY, "position", "duration", "played", "changed_at")  # a position as given and as read
 
 
+def store(engine: Engine, ticks: Iterable[tuple[str, str, str, str, bool, float]],
+          positions: Iterable[tuple[str, str, str, str, float, float, float, float]], now: float) -> None:
+    """Store ticks (as `upsert`) and positions (as `upsert_positions`) in one transaction."""
+    with engine.begin() as connection:
+        _upsert_newer(connection, Progress, (dict(zip((*KEY, "done", "changed_at"), t, strict=True)) for t in ticks),
+                      now)
+        _upsert_newer(connection, VideoPosition, (dict(zip(POSITION, p, strict=True)) for p in positions), now)
+
+
 def upsert(engine: Engine, ticks: Iterable[tuple[str, str, str, str, bool, float]], now: float) -> None:
     """Store (learner, course, lesson, item, done, changed_at) ticks in one transaction, each unless
     its row already holds a newer change; of one item's ticks given together, the newest counts."""
-    _upsert_newer(engine, Progress, (dict(zip((*KEY, "done", "changed_at"), t, strict=True)) for t in ticks), now)
+    store(engine, ticks, (), now)
 
 
 def upsert_positions(engine: Engine, positions: Iterable[tuple[str, str, str, str, float, float, float, float]],
                      now: float) -> None:
     """Store (learner, course, lesson, item, position, duration, played, changed_at) in one
     transaction, each unless its row already holds a newer one (as `upsert` does for ticks)."""
-    _upsert_newer(engine, VideoPosition, (dict(zip(POSITION, p, strict=True)) for p in positions), now)
+    store(engine, (), positions, now)
 
 
-def _upsert_newer(engine: Engine, table: type[Progress] | type[VideoPosition], given: Iterable[dict[str, Any]],
+def _upsert_newer(connection: Connection, table: type[Progress] | type[VideoPosition], given: Iterable[dict[str, Any]],
                   now: float) -> None:
     newest: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in given:
@@ -120,14 +154,13 @@ def _upsert_newer(engine: Engine, table: type[Progress] | type[VideoPosition], g
         return
     from sqlalchemy.dialects import postgresql, sqlite
 
-    stmt = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(table)
+    stmt = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[getattr(table, k) for k in KEY],
         set_={k: getattr(stmt.excluded, k) for k in next(iter(newest.values())) if k not in KEY},
         where=stmt.excluded.changed_at >= table.changed_at,
     )
-    with engine.begin() as connection:
-        connection.execute(stmt, list(newest.values()))
+    connection.execute(stmt, list(newest.values()))
 
 
 def positions(engine: Engine, course: str | None = None, learner: str | None = None) -> list[tuple[Any, ...]]:

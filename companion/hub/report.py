@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog, Course, Lesson, load
+from ..records import utc
 from ..store import clock
 from ..tally import Ticks, course_progress
 from ..tally import label as _label
@@ -43,8 +43,8 @@ def catalog(path: Path) -> Catalog:
 
 
 def when(t: float | None) -> str:
-    """A time as the pages show it, in UTC; a dash for none."""
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)) if t else "—"
+    """A time as the pages show it, in UTC; a dash for none (never an error, whatever a row holds)."""
+    return utc(t) if t else "—"
 
 
 def rows_json(rows: list[Row]) -> dict[str, Any]:
@@ -211,9 +211,12 @@ def learner_page(cat: Catalog, learner: str, rows: list[Row], instructor: bool, 
     return page("Course companion — my progress", "".join(parts))
 
 
-def _cell_text(text: str) -> str:
-    """Text a spreadsheet won't run as a formula (a user name or title starting with = + - @)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _cell_text(text: object) -> object:
+    """A cell a spreadsheet won't run as a formula: text starting with = + - @ (or a tab or carriage
+    return before one) gets a leading quote; numbers stay numbers."""
+    if isinstance(text, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
 
 
 def csv_text(cat: Catalog, rows: list[Row]) -> str:
@@ -226,7 +229,8 @@ def csv_text(cat: Catalog, rows: list[Row]) -> str:
         for lp in progress_of(cat, course, rows):
             for lesson, done, total in lp.lessons:
                 phase = course.phase_of(lesson)
-                w.writerow([_cell_text(lp.learner), course.id, phase.id if phase else "", lesson.id,
-                            "" if lesson.number is None else lesson.number, _cell_text(lesson.title), done, total,
-                            when(lp.last_activity)])
+                w.writerow([_cell_text(cell) for cell in (
+                    lp.learner, course.id, phase.id if phase else "", lesson.id,
+                    "" if lesson.number is None else lesson.number, lesson.title, done, total,
+                    when(lp.last_activity))])
     return out.getvalue()

@@ -9,67 +9,107 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from tornado import web
-from tornado.httpserver import HTTPServer
+from tornado.http1connection import HTTP1Connection
 from tornado.ioloop import IOLoop
 from tornado.log import app_log
 
+from .. import records
 from ..catalog import Catalog
 from ..errors import CatalogError
-from . import db, report
+from ..tally import lesson_items
+from . import db, limits, report
 
-MAX_BATCH = 1000
-MAX_TEXT = 200
-TICK_KEYS = {"course", "lesson", "item", "done", "changed_at"}
-POSITION_KEYS = {"course", "lesson", "item", "position", "duration", "played", "changed_at"}
+MAX_BATCH = 1000  # ticks and positions a request (the sender sends up to 500)
+MAX_BODY = 2 * 2**20  # bytes of a request body, refused (413) before it is read
+MAX_DIGITS = 20  # of an integer in a body: no time or number of seconds needs more
+MAX_REFUSED = 50  # refused rows a request's answer lists; its other rows are not checked
+MAX_CONNECTIONS = 1000  # open at once; more are closed at once, before file descriptors run out
+IDLE_TIMEOUT = 30.0  # seconds a connection may wait for a request's headers or body, or idle between requests
+AUTH_CACHE = 30  # seconds the hub's answer about a token is kept: revocation and group changes count after this
 
 
 class ServiceError(Exception):
     """The service can't start; the message says why and what to set."""
 
 
+class Unavailable(Exception):
+    """The database is down or unreachable: the sender keeps its rows and retries (503)."""
+
+
+class DatabaseRefused(Exception):
+    """The database refused rows of a request that passed the records' check: `rows` lists each as
+    (list, index, why); the request's other rows are stored (400 for that request alone)."""
+
+    def __init__(self, message: str, rows: list[tuple[str, int, str]] | None = None):
+        super().__init__(message)
+        self.rows = rows or []
+
+
 @dataclass
 class Settings:
     """What every handler works with: the database, the catalog file, the hub groups of instructors, the URL
-    prefix the hub gave the service, and the threads that do the database work."""
+    prefix the hub gave the service, the threads that do the database work, and how long the hub's answer
+    about a token is kept."""
 
     engine: Engine
     catalog: Path
     instructor_groups: frozenset[str]
     prefix: str
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+    auth_cache: int = AUTH_CACHE
     writer: Writer = field(init=False)
+    expiry: dict[str, float | None] = field(default_factory=dict)  # token id -> when it expires (epoch s)
+    asking: set[str] = field(default_factory=set)  # token ids whose expiry is being read from the hub
+    known: tuple[Catalog, frozenset[tuple[str, str, str]], frozenset[tuple[str, str, str]]] | None = None
 
     def __post_init__(self) -> None:
         self.writer = Writer(self)
 
+    def items(self) -> tuple[frozenset[tuple[str, str, str]], frozenset[tuple[str, str, str]]]:
+        """(course, lesson, item) of every item a learner can tick, and of every video, in the current catalog:
+        the only rows the service stores, so what one learner can store is bounded by the catalog."""
+        cat = report.catalog(self.catalog)
+        if self.known is None or self.known[0] is not cat:
+            lessons = [(c, lesson) for c in cat.courses.values() for lesson in c.ordered()]
+            self.known = (cat, frozenset((c.id, lesson.id, item) for c, lesson in lessons
+                                         for item, _ in lesson_items(cat, lesson)),
+                          frozenset((c.id, lesson.id, a.id) for c, lesson in lessons for a in lesson.videos))
+        return self.known[1], self.known[2]
+
+
+Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]  # (ticks, positions), each row led by the learner
+
 
 class Writer:
-    """Group commit: the ticks of all requests that arrive while a transaction runs go to the
-    database together in the next one, so a commit (an fsync) serves many learners at once."""
+    """Group commit: the rows of all requests that arrive while a transaction runs go to the database
+    together in the next one, so a commit (an fsync) serves many learners at once. Only rows that passed
+    the records' check join; if the database still refuses a group, each request is tried alone, so one
+    learner's request never fails another's; only a database that is down fails them all."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.pending: list[tuple[list[Any], asyncio.Future[Any]]] = []
+        self.pending: list[tuple[Rows, asyncio.Future[None]]] = []
         self.running = False
 
-    async def write(self, learner: str, ticks: list[tuple[str, str, str, bool, float]]) -> None:
-        """Queue a learner's ticks for the next commit; returns once stored, or raises what the commit raised."""
+    async def write(self, learner: str, ticks: list[tuple[Any, ...]], positions: list[tuple[Any, ...]]) -> None:
+        """Queue a learner's rows for the next commit; returns once stored, else raises Unavailable or
+        DatabaseRefused."""
         future = asyncio.get_running_loop().create_future()
-        self.pending.append(([(learner, *t) for t in ticks], future))
+        self.pending.append((([(learner, *t) for t in ticks], [(learner, *p) for p in positions]), future))
         if not self.running:
             self.running = True
             asyncio.get_running_loop().create_task(self._drain())
@@ -79,18 +119,54 @@ class Writer:
         try:
             while self.pending:
                 batch, self.pending = self.pending, []
-                rows = [row for rows, _ in batch for row in rows]
-                try:
-                    await asyncio.get_running_loop().run_in_executor(
-                        self.settings.executor, db.upsert, self.settings.engine, rows, time.time())
-                except Exception as e:  # noqa: BLE001 - every waiting request must hear of it, not hang
-                    for _, future in batch:
-                        future.set_exception(e)
+                error = await self._store([rows for rows, _ in batch])
+                if error is None or isinstance(error, Unavailable):
+                    self._answer([future for _, future in batch], error)
                 else:
-                    for _, future in batch:
-                        future.set_result(None)
+                    for rows, future in batch:  # some request's rows broke the group: each alone
+                        self._answer([future], await self._alone(rows))
         finally:
             self.running = False
+
+    async def _alone(self, rows: Rows) -> Exception | None:
+        """Store one request's rows; if the database refuses them, each row alone, so that only the rows it
+        refuses are refused (DatabaseRefused naming them) and the others are stored."""
+        error = await self._store([rows])
+        if not isinstance(error, DatabaseRefused):
+            return error
+        refused = []
+        for key, listed in (("ticks", rows[0]), ("positions", rows[1])):
+            for n, row in enumerate(listed):
+                one = await self._store([([row], []) if key == "ticks" else ([], [row])])
+                if isinstance(one, Unavailable):
+                    return one
+                if one is not None:
+                    refused.append((key, n, str(one)))
+        return DatabaseRefused(str(error), refused) if refused else None
+
+    async def _store(self, requests: list[Rows]) -> Exception | None:
+        ticks = [row for t, _ in requests for row in t]
+        positions = [row for _, p in requests for row in p]
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self.settings.executor, db.store, self.settings.engine, ticks, positions, time.time())
+        except (OperationalError, InterfaceError, DisconnectionError) as e:
+            app_log.error("database unavailable: %s", str(e).splitlines()[0])
+            return Unavailable(str(e))
+        except Exception as e:  # noqa: BLE001 - any other refusal is the rows': tried alone, answered 400
+            if isinstance(e, DBAPIError) and e.connection_invalidated:
+                return Unavailable(str(e))
+            app_log.error("database refused rows: %s", str(e).splitlines()[0][:300])
+            return DatabaseRefused(str(e).splitlines()[0][:300])
+        return None
+
+    @staticmethod
+    def _answer(futures: list[asyncio.Future[None]], error: Exception | None) -> None:
+        for future in futures:
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
 
 
 class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # jupyterhub ships no types
@@ -103,7 +179,7 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
     async def prepare(self) -> None:
         self.refusal: tuple[int, str] | None = None
         model = await self.hub_auth.get_user(self, sync=False)
-        if not model:
+        if not model or self._expired(model):
             self._hub_auth_user_cache = None
             self.refusal = (401, "no valid JupyterHub login or token: the token is wrong or expired "
                                  "(a kernel sends $JUPYTERHUB_API_TOKEN as 'Authorization: token ...')")
@@ -115,6 +191,33 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
             self.refusal = (403, f"hub user {model.get('name')!r} may not use this service: the token lacks the "
                                  f"scope {' or '.join(sorted(self.hub_auth.access_scopes))} "
                                  "(see README, Teaching a class)")
+
+    def _expired(self, model: dict[str, Any]) -> bool:
+        """Whether the token behind `model` (a kernel's, or the OAuth cookie's) is past its expiry. The hub
+        vouched for it just now when it is new, so its expiry is read from the hub beside this request, and
+        kept: from then on an expired token is refused at once, not when the hub's kept answer runs out."""
+        token_id = model.get("token_id")
+        if not token_id:
+            return False
+        if token_id not in self.cfg.expiry:
+            if token_id not in self.cfg.asking:
+                self.cfg.asking.add(token_id)
+                asyncio.get_running_loop().create_task(self._read_expiry(str(model.get("name")), token_id))
+            return False
+        expires = self.cfg.expiry[token_id]
+        return expires is not None and expires <= time.time()
+
+    async def _read_expiry(self, name: str, token_id: str) -> None:
+        url = f"{self.hub_auth.api_url}/users/{quote(name)}/tokens/{quote(token_id)}"
+        try:
+            found = await self.hub_auth._api_request("GET", url)
+            if len(self.cfg.expiry) > 100_000:
+                self.cfg.expiry.clear()
+            self.cfg.expiry[token_id] = _epoch(found.get("expires_at") if isinstance(found, dict) else None)
+        except Exception as e:  # noqa: BLE001 - the hub's answer about the token stands; asked again next time
+            app_log.warning("cannot read the expiry of token %s from the hub: %s", token_id, e)
+        finally:
+            self.cfg.asking.discard(token_id)
 
     @property
     def learner(self) -> str:
@@ -128,7 +231,7 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
         try:
             return await asyncio.get_running_loop().run_in_executor(self.cfg.executor, fn, self.cfg.engine, *args)
         except SQLAlchemyError as e:
-            app_log.error("database error: %s", e)
+            app_log.error("database error: %s", str(e).splitlines()[0][:300])
             raise web.HTTPError(503, reason="the progress database is unavailable; the sender will retry") from None
 
 
@@ -141,11 +244,12 @@ class ApiHandler(_Handler):
         if self.refusal:
             self.fail(*self.refusal)
 
-    def fail(self, status: int, message: str) -> None:
-        """Answer `status` with `{"error": message}`: the sender shows the message as the reason."""
+    def fail(self, status: int, message: str, **more: Any) -> None:
+        """Answer `status` with `{"error": message, **more}`: the sender shows the message as the reason
+        (and sets aside the rows a 400 lists in `refused`)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": message}))
+        self.finish(json.dumps({"error": message, **more}))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Tornado's own errors (a 503 from `in_db`, a 500) as JSON too, so a sender reads them like a refusal."""
@@ -165,67 +269,106 @@ class ApiHandler(_Handler):
         return data
 
 
-def _number(value: Any, where: str, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{where}: must be {what}")
-    return float(value)
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
 
 
-def _texts(entry: Any, keys: set[str], where: str) -> tuple[str, str, str]:
-    if not isinstance(entry, dict) or set(entry) != keys:
-        raise ValueError(f"{where}: needs exactly {', '.join(sorted(keys))}")
-    texts = (entry["course"], entry["lesson"], entry["item"])
-    if not all(isinstance(s, str) and 0 < len(s) <= MAX_TEXT for s in texts):
-        raise ValueError(f"{where}: course, lesson and item must be text of 1 to {MAX_TEXT} characters")
-    return texts
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits")
+    return int(text)
 
 
-def parse_ticks(body: bytes) -> tuple[list[tuple[str, str, str, bool, float]],
-                                      list[tuple[str, str, str, float, float, float, float]]]:
-    """The ticks and video positions of a request body, or a ValueError naming what is wrong."""
+def parse_body(body: bytes) -> dict[str, list[Any]]:
+    """A request body's lists of ticks and positions, or a ValueError saying why the whole body is refused:
+    not JSON, nested too deeply, a huge integer, NaN, too many rows, other keys (say, a learner)."""
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constant, parse_int=_integer)
     except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"body is not JSON: {e}") from None
+        raise ValueError(f"body is not JSON: {str(e)[:200]}") from None
+    except RecursionError:
+        raise ValueError("body is not JSON: nested too deeply") from None
     if (not isinstance(data, dict) or "ticks" not in data or not set(data) <= {"ticks", "positions"}
             or not all(isinstance(v, list) for v in data.values())):
         raise ValueError('body must be {"ticks": [...], "positions": [...]}; the learner is decided by your hub token')
     given = len(data["ticks"]) + len(data.get("positions", []))
     if given > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} ticks and positions a request, got {given}")
-    ticks: list[tuple[str, str, str, bool, float]] = []
-    for n, t in enumerate(data["ticks"]):
-        texts = _texts(t, TICK_KEYS, f"ticks[{n}]")
-        if not isinstance(t["done"], bool):
-            raise ValueError(f"ticks[{n}].done: must be true or false")
-        when = _number(t["changed_at"], f"ticks[{n}].changed_at", "a time in seconds since 1970")
-        ticks.append((*texts, t["done"], when))
-    positions: list[tuple[str, str, str, float, float, float, float]] = []
-    for n, p in enumerate(data.get("positions", [])):
-        texts = _texts(p, POSITION_KEYS, f"positions[{n}]")
-        position, duration, played = (_number(p[k], f"positions[{n}].{k}", "seconds, 0 or more")
-                                      for k in ("position", "duration", "played"))
-        at = _number(p["changed_at"], f"positions[{n}].changed_at", "a time in seconds since 1970")
-        positions.append((*texts, position, duration, played, at))
-    return ticks, positions
+    return {"ticks": data["ticks"], "positions": data.get("positions", [])}
 
 
+TICK = ("done", "changed_at")  # a tick's fields after its course, lesson and item
+
+
+def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str, str]], ...] | None = None,
+               now: float | None = None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """The ticks and positions of a parsed body as rows, and each row refused with why: one that fails
+    `companion.records` (the check the kernel's sender makes too) or, given `known` (the catalog's items
+    and videos), is about an item the catalog doesn't hold. After MAX_REFUSED refused rows the rest is not
+    checked (a request of junk costs little): the sender sets those aside and sends the rest again."""
+    refused: list[dict[str, Any]] = []
+    rows: dict[str, list[tuple[Any, ...]]] = {"ticks": [], "positions": []}
+    now = time.time() if now is None else now
+    for key, kind, fields in (("ticks", "tick", TICK), ("positions", "sent_position", db.POSITION[4:])):
+        for n, row in enumerate(data[key]):
+            if len(refused) >= MAX_REFUSED:
+                break
+            why = records.problems(kind, row, now)
+            where = (row["course"], row["lesson"], row["item"]) if not why else None
+            if where and known is not None and where not in known[key == "positions"]:
+                why = [f"course, lesson, item: not {'an item' if key == 'ticks' else 'a video'} of the class's catalog"]
+            if why:
+                refused.append({"list": key, "index": n, "why": "; ".join(why)})
+            else:
+                rows[key].append((row["course"], row["lesson"], row["item"], *(row[f] for f in fields)))
+    return rows["ticks"], rows["positions"], refused
+
+
+@web.stream_request_body
 class TicksHandler(ApiHandler):
-    """`api/ticks`: where a learner's kernel sends ticks and video positions, and reads back its own."""
+    """`api/ticks`: where a learner's kernel sends ticks and video positions, and reads back its own.
+    The body is read only after the caller is known and its declared size is within MAX_BODY."""
+
+    async def prepare(self) -> None:
+        """Refuse a body too large before reading it (413); then the caller as every API request."""
+        self.chunks: list[bytes] = []
+        self.size = 0
+        cast(HTTP1Connection, self.request.connection).set_max_body_size(MAX_BODY)  # a chunked body is cut there too
+        declared = self.request.headers.get("Content-Length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            self.set_header("Connection", "close")
+            return self.fail(413, f"a request body may hold at most {MAX_BODY} bytes; "
+                                  f"send at most {MAX_BATCH} ticks and positions a request")
+        await super().prepare()
+
+    def data_received(self, chunk: bytes) -> None:
+        """Keep a chunk of the body (never more than MAX_BODY bytes in all: tornado stops the connection)."""
+        if not self._finished:
+            self.size += len(chunk)
+            self.chunks.append(chunk)
 
     async def post(self) -> None:
-        """Store the caller's own ticks."""
+        """Store the caller's own ticks and positions, all or none: a row that fails the records' check or
+        names an item outside the catalog refuses the request (400) with each such row and why, before it
+        could join a transaction shared with other learners."""
         try:
-            ticks, positions = parse_ticks(self.request.body)
+            data = parse_body(b"".join(self.chunks))
+            ticks, positions, refused = check_rows(data, self.cfg.items())
         except ValueError as e:
             return self.fail(400, str(e))
+        except (CatalogError, OSError):
+            return self.fail(503, "the class's catalog cannot be read; the sender will retry")
+        if refused:
+            return self.fail(400, f"{len(refused)} of the rows refused, nothing stored; first: "
+                                  f"{refused[0]['list']}[{refused[0]['index']}]: {refused[0]['why']}", refused=refused)
         try:
-            await self.cfg.writer.write(self.learner, ticks)
-            if positions:
-                await self.in_db(db.upsert_positions, [(self.learner, *p) for p in positions], time.time())
-        except Exception as e:  # noqa: BLE001 - the sender keeps the ticks and retries
-            app_log.error("ticks of %s not stored: %s", self.learner, e)
+            await self.cfg.writer.write(self.learner, ticks, positions)
+        except Unavailable:
             return self.fail(503, "the progress database is unavailable; the sender will retry")
+        except DatabaseRefused as e:
+            refused = [{"list": key, "index": n, "why": f"refused by the database: {why}"} for key, n, why in e.rows]
+            return self.fail(400, f"the progress database refused {len(refused)} of the rows, the others are "
+                                  f"stored: {e}", refused=refused)
         self.send({"accepted": len(ticks), "positions": len(positions), "learner": self.learner})
 
     async def get(self) -> None:
@@ -324,7 +467,8 @@ class InstructorPage(PageHandler):
 def make_app(settings: Settings) -> web.Application:
     """The service's routes under the hub's prefix, each caller identified by the hub with the service's token."""
     p = settings.prefix
-    hub_auth = HubOAuth(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=300)
+    # the one instance every handler (and the OAuth callback) asks: `HubAuthenticated.hub_auth` is the singleton
+    hub_auth = HubOAuth.instance(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=settings.auth_cache)
     return web.Application([
         (p, LearnerPage),
         (p + "instructor(\\.csv)?", InstructorPage),
@@ -335,8 +479,11 @@ def make_app(settings: Settings) -> web.Application:
     ], companion=settings, hub_auth=hub_auth, cookie_secret=os.urandom(32), login_url=hub_auth.login_url)
 
 
-def settings_from(db_url: str, catalog: Path, instructor_groups: list[str]) -> Settings:
+def settings_from(db_url: str, catalog: Path, instructor_groups: list[str], auth_cache: int = AUTH_CACHE) -> Settings:
     """Open (and migrate) the database; a clear ServiceError when it can't be used."""
+    if not 1 <= auth_cache <= AUTH_CACHE:
+        raise ServiceError(f"--auth-cache {auth_cache}: must be 1 to {AUTH_CACHE} seconds (how long a revoked token "
+                           "may still be taken)")
     if "JUPYTERHUB_API_TOKEN" not in os.environ:
         raise ServiceError("JUPYTERHUB_API_TOKEN is not set: run this as a JupyterHub managed service "
                            "(README, 'Teaching a class')")
@@ -354,14 +501,26 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str]) -> S
                            f"{str(e).splitlines()[0]}") from None
     workers = 1 if engine.dialect.name == "sqlite" else 8
     return Settings(engine, catalog, frozenset(instructor_groups),
-                    os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/companion/"), ThreadPoolExecutor(workers))
+                    os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/companion/"), ThreadPoolExecutor(workers),
+                    auth_cache)
+
+
+def _epoch(iso: object) -> float | None:
+    """A hub time ("2026-01-02T03:04:05.678Z") as seconds since 1970; None for none."""
+    if not isinstance(iso, str):
+        return None
+    when = datetime.fromisoformat(iso)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def serve(settings: Settings) -> None:
     """Listen where the hub expects the service ($JUPYTERHUB_SERVICE_URL; $COMPANION_HUB_BIND picks the
     address) and serve until the hub stops it."""
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
-    server = HTTPServer(make_app(settings), xheaders=True)
+    limits.log_at_most()
+    server = limits.CappedServer(make_app(settings), xheaders=True, max_body_size=MAX_BODY,
+                                 idle_connection_timeout=IDLE_TIMEOUT, body_timeout=IDLE_TIMEOUT,
+                                 cap=limits.connection_cap(MAX_CONNECTIONS))
     server.listen(url.port or 80, os.environ.get("COMPANION_HUB_BIND") or url.hostname or "127.0.0.1")
     print(f"companion hub-service on {url.geturl()}{settings.prefix}, database {settings.engine.url!r}",
           file=sys.stderr, flush=True)
