@@ -7,6 +7,8 @@ The library API (the `companion` command calls the same functions):
 - `import_index(index, course, *, catalog, title) -> Imported`
 - `progress(catalog, *, course, store) -> list[CourseProgress]`
 - `notes(catalog, *, course, store) -> str`: notes taken at moments of videos, as Markdown
+- `answers(catalog, *, course, folder, store) -> str`: the learner's answers and notes, as Markdown;
+  `export_answers(out, catalog, ...) -> Path` writes them to a file
 - `resolve(source, *, catalog, accept) -> Resolved`: YouTube ids proposed, with the pages that
   confirm them, for videos the sources name by title only (`accept`: written into the catalog)
 
@@ -21,17 +23,29 @@ from typing import TYPE_CHECKING, Any
 from .errors import BuildError, CatalogError, CompanionError, NotFound, StoreError, UsageError
 
 if TYPE_CHECKING:
-    from .api import Imported, Resolved, build, import_index, notes, progress, resolve, validate
+    from .api import (
+        Imported,
+        Resolved,
+        answers,
+        build,
+        export_answers,
+        import_index,
+        notes,
+        progress,
+        resolve,
+        validate,
+    )
     from .report import Report
     from .tally import CourseProgress
 
 __version__ = "0.1.0"
-__all__ = ["build", "validate", "import_index", "progress", "notes", "resolve", "Report", "Imported", "Resolved",
+__all__ = ["build", "validate", "import_index", "progress", "notes", "answers", "export_answers", "resolve",
+           "Report", "Imported", "Resolved",
            "CourseProgress",
            "CompanionError", "CatalogError", "NotFound", "BuildError", "UsageError", "StoreError"]
 
 _LAZY = {"build": "api", "validate": "api", "import_index": "api", "progress": "api", "notes": "api", "Imported": "api",
-         "resolve": "api", "Resolved": "api",
+         "resolve": "api", "Resolved": "api", "answers": "api", "export_answers": "api",
          "Report": "report", "CourseProgress": "tally"}
 
 

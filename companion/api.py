@@ -278,6 +278,41 @@ def notes(catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
     return notes_markdown(cat, courses, (store or _store()).notes(course))
 
 
+def answers(catalog: str | Path = CATALOG_NAME, *, course: str | None = None, folder: str | Path | None = None,
+            store: ProgressStore | None = None) -> str:
+    """Every answer the learner wrote in their lesson notebooks (in `folder`, default: `notebooks/`
+    beside the catalog) and every note, by course and lesson, as one Markdown text."""
+    from .answers import gather, markdown
+
+    path = Path(catalog)
+    cat = load(path)
+    if course:
+        cat.course(course)  # an unknown course is named before anything is read
+    notebooks = Path(folder) if folder is not None else default_out(path)
+    return markdown(cat, gather(cat, notebooks, (store or _store()).notes(course), course))
+
+
+def export_answers(out: str | Path, catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
+                   folder: str | Path | None = None, store: ProgressStore | None = None) -> Path:
+    """Write `answers(...)` to the Markdown file `out`, whole or not at all; a path that can't take it
+    (a folder, a missing folder, a notebook, a database) is refused before anything is read."""
+    from .store import is_sqlite_file
+
+    target = Path(out)
+    if target.is_dir():
+        raise UsageError(f"--out {target}: is a folder; give the name of a Markdown file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"--out {target}: folder {target.parent} does not exist; nothing was written")
+    if target.suffix.lower() == ".ipynb" or is_sqlite_file(target):
+        raise UsageError(f"--out {target}: is a notebook or a database, not a Markdown file; nothing was written")
+    text = answers(catalog, course=course, folder=folder, store=store)
+    try:
+        atomic.write_text(target, text)
+    except OSError as e:
+        raise UsageError(f"--out {target}: cannot write ({e.strerror or e}); nothing was written") from None
+    return target
+
+
 def _store() -> ProgressStore:
     from .store import ProgressStore
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .catalog import Catalog, Course, Lesson
 from .layout import REVIEW, Layout
 from .markup import url
-from .tally import CourseProgress, Done, Ticks, of_course
+from .tally import CourseProgress, Done, Ticks, Worked, of_course, resume, seen_elsewhere
 
 _GREEN, _GREY = "#2e7d32", "#e0e0e0"
 
@@ -74,9 +74,10 @@ def _what(lesson: Lesson) -> str:
 
 
 def course_table(catalog: Catalog, course: Course, ticks: Ticks | None = None,
-                 stopped: dict[str, str] | None = None) -> Board:
+                 stopped: dict[str, str] | None = None, worked: Worked | None = None) -> Board:
     """The course index's one table: each lesson linked, what it holds and how far the learner is;
-    a row per phase with its bar. `ticks=None` draws it as the build saves it (nothing done)."""
+    a row per phase with its bar; above it, where to continue (`worked`: when each lesson was last
+    worked in). `ticks=None` draws it as the build saves it (nothing done)."""
     progress = of_course(catalog, course, ticks or {})
     layout, stopped = Layout(course), stopped or {}
     e = html.escape
@@ -100,6 +101,9 @@ def course_table(catalog: Catalog, course: Course, ticks: Ticks | None = None,
     head = ('<tr><th style="text-align:left">Lesson</th><th style="text-align:left">Title</th>'
             '<th style="text-align:left">What it holds</th><th style="text-align:left">Your progress</th></tr>')
     table = f"<table>\n<thead>{head}</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>"
+    lines, lines_text = continue_lines(catalog, progress, ticks or {}, worked or {})
+    if lines:
+        return Board("<ul>" + "".join(lines) + "</ul>\n" + table, "\n".join(lines_text + [""] + text))
     return Board(table, "\n".join(text))
 
 
@@ -117,9 +121,31 @@ def _lesson_row(layout: Layout, lesson: Lesson, d: Done, stopped: dict[str, str]
             + (f' <span style="color:#1565c0">· {e(where)}</span>' if where else "") + "</td></tr>")
 
 
-def first_open(progress: CourseProgress) -> Lesson | None:
-    """The first lesson of the course with something left to do."""
-    return next((l for p in progress.phases for l, d in p.lessons if d.done < d.total), None)
+def continue_lines(catalog: Catalog, progress: CourseProgress, ticks: Ticks, worked: Worked,
+                   from_top: bool = False) -> tuple[list[str], list[str]]:
+    """`<li>` items (and their text) for a started course: Continue at the lesson last worked in
+    (`tally.resume`), then what was left behind in the lessons before it. `from_top`: links from the
+    top index (start-here), else from the course's own folder. Nothing for a course not started."""
+    if not progress.total.done and not any(c == progress.course.id for c, _ in worked):
+        return [], []
+    r = resume(catalog, progress, ticks, worked)
+    e, course, layout = html.escape, progress.course, Layout(progress.course)
+
+    def where(lesson: Lesson) -> str:
+        return str(layout.path(lesson)) if from_top else layout.name(lesson)
+
+    items, text = [], []
+    if r.lesson is not None:
+        href = e(url(where(r.lesson)))
+        items.append(f'<li><b>Continue:</b> <a href="{href}">{e(heading(r.lesson))}</a> '
+                     f"<span>in {e(course.title)}</span></li>")
+        text.append(f"Continue: {heading(r.lesson)} (in {course.title})")
+    for lesson, left in r.left_behind:
+        href = e(url(where(lesson)))
+        items.append(f'<li style="color:#555">Left behind: <a href="{href}">{e(heading(lesson))}</a> — '
+                     f"{e(', '.join(left))}</li>")
+        text.append(f"  Left behind: {heading(lesson)} — {', '.join(left)}")
+    return items, text
 
 
 WEEK = 7 * 24 * 3600
@@ -147,20 +173,21 @@ def activity(done_at: list[float], now: float, weeks: int = 8) -> Board | None:
 
 
 def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None = None,
+             worked: Worked | None = None, done_in: dict[str, frozenset[str]] | None = None,
              due: int | None = None) -> Board:
     """The top index: a link to the review (saying how many cards are `due`; the build, which knows
-    none, links it bare), where to continue in each course started, a bar per course, and the
-    learner's `activity` when there is some."""
+    none, links it bare), where to continue in each course started (and what was left behind), a bar
+    per course with how many of its videos were watched in other courses (`done_in`, from
+    `ProgressStore.done_in`), and the learner's `activity` when there is some."""
     e = html.escape
-    progresses = [of_course(catalog, c, ticks or {}) for c in catalog.courses.values()]
+    ticks, worked, done_in = ticks or {}, worked or {}, done_in or {}
+    progresses = [of_course(catalog, c, ticks) for c in catalog.courses.values()]
     resume, resume_text = [], []
     for p in progresses:
-        nxt = first_open(p) if p.total.done else None
-        if nxt is not None:
-            href = e(url(str(Layout(p.course).path(nxt))))
-            resume.append(f'<li><b>Continue:</b> <a href="{href}">{e(heading(nxt))}</a> '
-                          f"<span>in {e(p.course.title)}</span></li>")
-            resume_text.append(f"Continue: {heading(nxt)} (in {p.course.title})")
+        lines, text_lines = continue_lines(catalog, p, ticks, worked, from_top=True)
+        resume += lines
+        resume_text += text_lines
+    seen = {p.course.id: seen_elsewhere(p.course, done_in) for p in progresses}
     if resume:
         top = "<ul>" + "".join(resume) + "</ul>"
     else:
@@ -171,12 +198,21 @@ def overview(catalog: Catalog, ticks: Ticks | None = None, recent: Board | None 
     rows = [f'<tr><td style="text-align:left"><a href="{e(url(str(Layout(p.course).index)))}">{e(p.course.title)}</a>'
 
             f'</td><td style="text-align:left">{len(p.course.lessons)} lessons</td>'
-            f'<td style="text-align:left">{bar(p.total, 160)}</td></tr>' for p in progresses]
+            f'<td style="text-align:left">{bar(p.total, 160)}{_seen(seen[p.course.id], True)}</td></tr>'
+            for p in progresses]
     table = ('<table>\n<thead><tr><th style="text-align:left">Course</th><th style="text-align:left">Size</th>'
              '<th style="text-align:left">Your progress</th></tr></thead>\n<tbody>\n' + "\n".join(rows)
              + "\n</tbody>\n</table>")
     text = resume_text + [""] + [f"{p.course.title} ({len(p.course.lessons)} lessons): {state(p.total)}"
-                                 for p in progresses]
+                                 + _seen(seen[p.course.id], False) for p in progresses]
     if recent is not None:
         return Board(top + "\n" + table + "\n" + recent.html, "\n".join(text + ["", recent.text]))
     return Board(top + "\n" + table, "\n".join(text))
+
+
+def _seen(n: int, as_html: bool) -> str:
+    """" · 12 of its videos seen in other courses", or nothing when none were."""
+    if not n:
+        return ""
+    words = f"{n} of its videos seen in other courses"
+    return f' <span style="color:#1565c0">· {html.escape(words)}</span>' if as_html else f" · {words}"

@@ -18,7 +18,7 @@ from .cells import ANSWER, CHECK, EMBED, LANGUAGE_INFO, META, SELF_CHECK, genera
 from .embed import Embed, embed_for
 from .errors import BuildError
 from .extras import Extra
-from .layout import INDEX, REVIEW, Layout, catalog_from, reserved
+from .layout import ANSWERS, INDEX, REVIEW, Layout, catalog_from, reserved
 from .markup import link, md, md_block, md_bold, py, url
 from .nodes import new_notebook, new_output
 from .prompts import prompts_for
@@ -270,7 +270,24 @@ def catalog_index(catalog: Catalog) -> NotebookNode:
     cells = [generated("markdown", "courses", "", "\n".join(lines)),
              _code("overview", "", "from companion.lesson import overview\n\noverview()",
                        outputs=[board], count=1, tags=[NBVAL_IGNORE], owned_output=True)]
+    cells.append(generated("markdown", "answers-link", "", ANSWERS_LINK))
     return _notebook(cells, {"course": None, "lesson": "index"})
+
+
+ANSWERS_LINK = (f"**[My answers and notes]({url(ANSWERS)})**: everything you wrote under the prompts and every note "
+                "you took on a video, from all courses, in one place, with a search box.")
+ANSWERS_TEXT = ("# My answers and notes\n\nEverything you wrote under a lesson's prompts and every note you took at a "
+                "moment of a video, by course and lesson. Run the cell below (**Run ▸ Run All Cells**) to gather them, "
+                "then type in the search box to narrow the list. To keep them in one file, run "
+                "`companion notes --answers --out my-answers.md`.\n\n"
+                f"[← All courses]({url(INDEX)})")
+
+
+def answers_notebook() -> NotebookNode:
+    """The learner's answers and notes, gathered when run (saved without outputs: they are the learner's)."""
+    cells = [generated("markdown", "answers-header", "", ANSWERS_TEXT),
+             _code("answers", "", "from companion.answers import show\n\nshow()")]
+    return _notebook(cells, {"course": None, "lesson": "answers"})
 
 
 REVIEW_TEXT = ("# Review\n\nWhat you wrote comes back here to recall: your answers to the lessons' prompts and the "
@@ -296,6 +313,7 @@ def plan(catalog: Catalog, privacy_enhanced: bool | None = None,
     `folder`, each notebook records where the catalog is, relative to the notebook
     (`metadata.companion.catalog`), so a lesson finds it when run wherever it was written."""
     out: dict[PurePosixPath, NotebookNode] = {PurePosixPath(INDEX): catalog_index(catalog),
+                                              PurePosixPath(ANSWERS): answers_notebook(),
                                               PurePosixPath(REVIEW): review_notebook()}
     for course in catalog.courses.values():
         why = reserved(course.id)

@@ -222,10 +222,19 @@ def _read_import(path: Path) -> str:
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
-    """`companion notes`: print the notes taken at moments of videos, as Markdown."""
-    from .api import notes
+    """`companion notes`: print the notes taken at moments of videos, as Markdown; with --answers, the
+    learner's answers too (to --out FILE, or printed)."""
+    from .api import answers, export_answers, notes
 
-    print(notes(_catalog_path(args.catalog), course=args.course), end="")
+    catalog = _catalog_path(args.catalog)
+    if args.out and not args.answers:
+        raise UsageError("--out: only with --answers (companion notes --answers --out FILE)")
+    if args.answers and args.out:
+        print(f"wrote your answers and notes to {export_answers(args.out, catalog, course=args.course)}")
+    elif args.answers:
+        print(answers(catalog, course=args.course), end="")
+    else:
+        print(notes(catalog, course=args.course), end="")
     return 0
 
 
@@ -328,6 +337,9 @@ def parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_progress)
     n = with_catalog(sub.add_parser("notes", help="print the notes taken at moments of videos, as Markdown"))
     n.add_argument("--course", help="only this course")
+    n.add_argument("--answers", action="store_true",
+                   help="with the answers you wrote in your lesson notebooks, by course and lesson")
+    n.add_argument("--out", metavar="FILE", help="with --answers: write them to this Markdown file")
     n.set_defaults(func=cmd_notes)
     lab = with_catalog(sub.add_parser(
         "lab", help="build, then open JupyterLab on the courses (other options go to jupyter lab)",

@@ -157,7 +157,8 @@ class LessonView:
             from .player import live_player  # the live player, which remembers; it also carries `embed`'s output
 
             display(live_player(embed, self.store, self.course.id, self.lesson.id, item,
-                                self.catalog.watched_threshold))
+                                self.catalog.watched_threshold,
+                                {c.id: c.title for c in self.catalog.courses.values()}))
 
     @_explained
     def self_check(self, check_id: str) -> Any:
@@ -191,6 +192,7 @@ class LessonView:
         items = lesson_items(self.catalog, self.lesson)
         try:
             ticks = self.store.ticks(self.course.id, self.lesson.id)
+            done_in = self.store.done_in()
         except StoreError as e:
             display(_problem(str(e)))
             return w.VBox([w.Checkbox(description=label, disabled=True, indent=False) for _, label in items])
@@ -250,16 +252,23 @@ class LessonView:
                     saved_first.discard(item)
 
         def form() -> tuple[str, str]:
-            rows = [("☑ " if b.value else "☐ ") + b.description for b in boxes]
+            rows = [("☑ " if b.value else "☐ ") + b.description
+                    + (f" — watched in {offers[i]}: tick here too" if offers.get(i) and not b.value else "")
+                    for i, b in enumerate(boxes)]
             return _static_list(f"Checklist: {sum(b.value for b in boxes)} of {len(boxes)} done", rows,
                                 f"Ticks are kept on this machine. {RERUN}.")
 
-        boxes = []
+        boxes, rows, offers = [], [], {}
+        videos = {a.id for a in self.lesson.videos}
         for item, label in items:
             box = w.Checkbox(value=bool(ticks.get((self.course.id, self.lesson.id, item))), description=label,
                              indent=False, layout=w.Layout(width="auto"))
             box.observe(lambda change, item=item: on_change(change, item), names="value")
             boxes.append(box)
+            elsewhere = self._watched_elsewhere(done_in, item) if item in videos and not box.value else ""
+            if elsewhere:
+                offers[len(boxes) - 1] = elsewhere
+            rows.append(self._offer(w, box, elsewhere) if elsewhere else box)
         by_item = {item: box for (item, _), box in zip(items, boxes, strict=True)}
 
         def watched(item: str) -> None:  # a player ticked it in the store: show it here at once
@@ -272,8 +281,32 @@ class LessonView:
         refresh()
         from .tickguard import TickGuard
 
-        shown = Static(w.VBox([*boxes, bar, TickGuard(click, len(boxes)), status]), form)
+        shown = Static(w.VBox([*rows, bar, TickGuard(click, len(boxes)), status]), form)
         return shown
+
+    def _watched_elsewhere(self, done_in: dict[str, frozenset[str]], item: str) -> str:
+        """The title of another course where this video was ticked as watched, or ""."""
+        others = sorted(done_in.get(item, frozenset()) - {self.course.id})
+        titles = [self.catalog.courses[c].title if c in self.catalog.courses else c for c in others]
+        return titles[0] if titles else ""
+
+    @staticmethod
+    def _offer(w: Any, box: Any, course_title: str) -> Any:
+        """A box with a one-click offer beside it: the video was watched in another course; ticking
+        it here too is the learner's choice, never made for them."""
+        offer = w.Button(description=f"watched in {course_title}: tick here too", layout=w.Layout(width="auto"),
+                         tooltip="You ticked this video in another course. Click to tick it here as well.")
+        offer.add_class("companion-offer")
+
+        def take(_: Any) -> None:
+            box.value = True
+
+        def hide(change: dict[str, Any]) -> None:
+            offer.layout.display = "none" if change["new"] else ""
+
+        offer.on_click(take)
+        box.observe(hide, names="value")
+        return w.HBox([box, offer])
 
 
 def _open(course_id: str) -> tuple[Catalog, Course]:
@@ -314,9 +347,10 @@ class CourseView:
             return None
         try:
             stopped = stopped_at(self.catalog, self.course, self.store.positions(self.course.id))
+            worked = self.store.last_worked(self.course.id)
         except StoreError:
-            stopped = {}
-        return course_table(self.catalog, self.course, ticks, stopped)
+            stopped, worked = {}, {}
+        return course_table(self.catalog, self.course, ticks, stopped, worked)
 
 
 def open_course(course_id: str, store: ProgressStore | None = None) -> CourseView | _Unavailable:
@@ -340,8 +374,9 @@ def overview(store: ProgressStore | None = None) -> Any:
         store = store or ProgressStore()
         ticks = store.ticks()
         done_at = [t.changed_at for t in store.all() if t.done]
+        worked, done_in = store.last_worked(), store.done_in()
         due = due_count(cat, store, Path.cwd())  # start-here's kernel runs in the notebooks folder
     except (CatalogError, StoreError, UsageError, OSError) as e:
         display(_problem(str(e)))
         return None
-    return board(cat, ticks, activity(done_at, time.time()), due)
+    return board(cat, ticks, activity(done_at, time.time()), worked, done_in, due)

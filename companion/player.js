@@ -19,6 +19,7 @@ const CSS = `
 .cc-player ul.cc-notes { margin: 4px 0; padding-left: 20px; }
 .cc-player .cc-offline { color: #b00020; }
 .cc-player a { color: var(--jp-content-link-color, #1565c0); text-decoration: underline; }
+.cc-player .cc-note-where { color: var(--jp-ui-font-color2, #555); }
 .cc-player .cc-notes-head { margin: 6px 0 0; color: var(--jp-ui-font-color2, #555); }
 .cc-player [hidden] { display: none !important; }
 `;
@@ -126,7 +127,8 @@ function render({ model, el }) {
         player.seekTo(n.at, true);
         player.playVideo();
       });
-      return make("li", {}, [a, " ", n.text]);
+      const where = n.where ? [make("span", { className: "cc-note-where", textContent: ` (in ${n.where})` })] : [];
+      return make("li", {}, [a, " ", n.text, ...where]);
     }));
   }
 

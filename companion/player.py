@@ -87,8 +87,11 @@ class Tracker:
         self.store, self.key = store, (course, lesson, item)
         self.start, self.end, self.threshold, self.now = start, end, threshold, now
         saved = store.positions(course, lesson).get(self.key)
-        self.position = saved.position if saved else 0.0
-        self.duration = saved.duration if saved else 0.0
+        # the position is the learner's, wherever they last played the video; what was played here
+        # decides this course's tick (another course's viewing is offered in the checklist instead)
+        latest = store.latest_position(item)
+        self.position = latest.position if latest else 0.0
+        self.duration = latest.duration if latest else 0.0
         self.played: tuple[Interval, ...] = saved.played if saved else ()
         self._written: float | None = None
         self._pending = False
@@ -152,11 +155,12 @@ class Player(anywidget.AnyWidget):
     status = t.Unicode("").tag(sync=True)  # one line from the kernel (ticked, or why something was not kept)
     offline = t.Unicode(OFFLINE).tag(sync=True)  # said in the player's place when YouTube can't be reached
 
-    def __init__(self, embed: Embed, tracker: Tracker | None = None, status: str = "", **kwargs: Any):
+    def __init__(self, embed: Embed, tracker: Tracker | None = None, status: str = "",
+                 courses: dict[str, str] | None = None, **kwargs: Any):
         super().__init__(src=embed.src, video=embed.video, title=embed.title, watch_url=embed.watch_url,
                          start=float(embed.start or 0), width=embed.width, height=embed.height, status=status,
                          **kwargs)
-        self._embed, self._tracker = embed, tracker
+        self._embed, self._tracker, self._courses = embed, tracker, courses or {}
         if tracker is not None:
             left = tracker.position
             near_end = finished(left, tracker.duration, tracker.end)
@@ -174,8 +178,12 @@ class Player(anywidget.AnyWidget):
         return {**data, **self._embed.bundle()}, metadata
 
     def _load_notes(self) -> None:
-        course, lesson, item = self._tracker.key  # type: ignore[union-attr]
-        self.notes = [{"id": n.id, "at": n.at, "text": n.text} for n in self._tracker.store.notes(course, lesson, item)]  # type: ignore[union-attr]
+        """The learner's notes on this video from every course, in order of the moment; a note taken
+        in another course says which (`where`)."""
+        course, _, item = self._tracker.key  # type: ignore[union-attr]
+        found = sorted(self._tracker.store.notes(item=item), key=lambda n: (n.at, n.changed_at))  # type: ignore[union-attr]
+        self.notes = [{"id": n.id, "at": n.at, "text": n.text,
+                       "where": "" if n.course == course else self._courses.get(n.course, n.course)} for n in found]
 
     def _received(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
         """Messages from the page; a problem becomes the status line, never a kernel error."""
@@ -225,15 +233,17 @@ class Player(anywidget.AnyWidget):
                 self.status = f"Note kept at {clock(at)}"
 
 
-def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, item: str, threshold: float) -> Player:
-    """The player for an item; without a readable store it still plays, and says why it forgets."""
+def live_player(embed: Embed, store: ProgressStore, course: str, lesson: str, item: str, threshold: float,
+                courses: dict[str, str] | None = None) -> Player:
+    """The player for an item; without a readable store it still plays, and says why it forgets.
+    `courses`: {course id: title}, to say where a note from another course was taken."""
     if not embed.video:
         return Player(embed)
     try:
         tracker = Tracker(store, course, lesson, item, float(embed.start or 0), float(embed.end or 0), threshold)
+        return Player(embed, tracker, courses=courses)
     except StoreError as e:
         return Player(embed, status=f"Plays, but remembers nothing: {e}")
-    return Player(embed, tracker)
 
 
 def stopped_at(catalog: Catalog, course: Course, positions: dict[tuple[str, str, str], Position]) -> dict[str, str]:

@@ -408,6 +408,29 @@ class ProgressStore:
             args = [v for _, v in where]
         return [Note(*row) for row in self._run(sql + " ORDER BY course, lesson, item, at, changed_at", args)]
 
+    # Across courses: a video's ticks, positions and notes stay keyed by (course, lesson, item), so hub
+    # sync and export are unchanged; these read them as the learner's, whichever course they were made in.
+    def done_in(self) -> dict[str, frozenset[str]]:
+        """{item: the courses where it is ticked done}: a video watched in one course is seen in all."""
+        out: dict[str, set[str]] = {}
+        for item, course in self._run("SELECT item, course FROM ticks WHERE done = 1"):
+            out.setdefault(item, set()).add(course)
+        return {item: frozenset(courses) for item, courses in out.items()}
+
+    def latest_position(self, item: str) -> Position | None:
+        """Where the learner last left a video, in whichever course and lesson that was."""
+        rows = self._run("SELECT course, lesson, item, position, duration, played, changed_at FROM positions "
+                         "WHERE item = ? ORDER BY changed_at DESC LIMIT 1", (item,))
+        return next((Position(c, l, i, pos, dur, union(json.loads(pl)), at) for c, l, i, pos, dur, pl, at in rows),
+                    None)
+
+    def last_worked(self, course: str | None = None) -> dict[tuple[str, str], float]:
+        """{(course, lesson): the latest time anything of it changed}: a tick, a position or a note."""
+        where, args = _where(course, None)
+        tables = " UNION ALL ".join(f"SELECT course, lesson, changed_at FROM {t}{where}"
+                                    for t in ("ticks", "positions", "notes"))
+        return {(c, l): at for c, l, at in self._run(f"SELECT course, lesson, max(changed_at) FROM ({tables}) "
+                                                      "GROUP BY course, lesson", args * 3)}
     def save_review(self, review: Review) -> None:
         """Keep a card's new schedule, unless the store holds a later rating of it."""
         self._check("review", asdict(review))

@@ -117,3 +117,46 @@ def of_course(catalog: Catalog, course: Course, ticks: Ticks) -> CourseProgress:
 def label(lesson: Lesson) -> str:
     """A lesson as a progress table or bar names it: `12. Title`."""
     return f"{lesson.number}. {lesson.title}" if lesson.number is not None else lesson.title
+
+
+Worked = dict[tuple[str, str], float]  # (course, lesson) -> latest change, as `ProgressStore.last_worked` gives
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a course continues, and what the learner skipped in the lessons before it."""
+
+    lesson: Lesson | None
+    left_behind: tuple[tuple[Lesson, tuple[str, ...]], ...]
+
+
+def _short(label: str) -> str:
+    """A checklist label as the "Left behind" line names it: the title, "reflections" for the answers."""
+    return "reflections" if label.startswith("✎") else label[2:]
+
+
+def resume(catalog: Catalog, progress: CourseProgress, ticks: Ticks, worked: Worked) -> Resume:
+    """The lesson the learner last worked in while it is unfinished, then the next unfinished one
+    after it; the first unfinished lesson when nothing was worked (or all after it are done).
+    Left behind: the unticked items of lessons before it that the learner started."""
+    course = progress.course
+    order = [(l, d) for p in progress.phases for l, d in p.lessons]
+    times = [worked.get((course.id, l.id), -1.0) for l, _ in order]
+    last = max(range(len(order)), key=lambda i: times[i]) if order and max(times) >= 0 else 0
+    unfinished = [l for l, d in order if d.done < d.total]
+    after = [l for l, d in order[last:] if d.done < d.total]
+    here = next(iter(after or unfinished), None)
+    behind = []
+    for l, d in order:
+        if l is here:
+            break
+        if 0 < d.done < d.total:
+            left = tuple(_short(label) for item, label in lesson_items(catalog, l)
+                         if not ticks.get((course.id, l.id, item)))
+            behind.append((l, left))
+    return Resume(here, tuple(behind))
+
+
+def seen_elsewhere(course: Course, done_in: dict[str, frozenset[str]]) -> int:
+    """How many distinct videos of `course` the learner ticked as watched in another course."""
+    return len({a.id for l in course.lessons for a in l.videos if done_in.get(a.id, frozenset()) - {course.id}})

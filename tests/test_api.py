@@ -17,7 +17,7 @@ from companion.cli import main
 def test_build_returns_a_report_and_check_reports_stale_without_writing(tmp_path):
     cat = write_catalog(tmp_path, small_catalog())
     report = companion.build(cat, trust=False)
-    assert report.out == tmp_path / "notebooks" and report.count("add") == report.notebooks == 5
+    assert report.out == tmp_path / "notebooks" and report.count("add") == report.notebooks == 7  # 3 lessons, 2 indexes, review, my answers
     nb = tmp_path / "notebooks" / "c1" / "01-first.ipynb"
     nb.unlink()
     check = companion.build(cat, check=True)

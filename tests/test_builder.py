@@ -21,11 +21,11 @@ def cells(nb) -> dict[str, nbformat.NotebookNode]:
     return {c.id: c for c in nb.cells}
 
 
-def test_one_notebook_per_lesson_plus_course_and_catalog_indexes(tmp_path):
+def test_one_notebook_per_lesson_plus_course_and_catalog_indexes_and_the_learners_answers(tmp_path):
     out = built(tmp_path)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.ipynb")) == [
-        "c1/01-first.ipynb", "c1/02-second.ipynb", "c1/03-third.ipynb", "c1/index-c1.ipynb", "review.ipynb",
-        "start-here.ipynb"]
+        "c1/01-first.ipynb", "c1/02-second.ipynb", "c1/03-third.ipynb", "c1/index-c1.ipynb",
+        "my-answers-and-notes.ipynb", "review.ipynb", "start-here.ipynb"]
 
 
 def test_lesson_notebook_names_course_lesson_and_the_python3_kernel(tmp_path):

@@ -201,6 +201,8 @@ CODE = [re.compile(p) for p in (
     r"^lesson\.checklist\(\)$",
     r'^from companion\.lesson import open_course\n\nopen_course\("[A-Za-z0-9_-]+"\)\.progress\(\)$',
     r"^from companion\.lesson import overview\n\noverview\(\)$",
+    r"^from companion\.answers import show\n\nshow\(\)$",
+    r"^from companion\.review import open_review\n\nopen_review\(\)$",
 )]
 
 
@@ -281,7 +283,7 @@ def hostile_build(tmp_path_factory):
 def test_hostile_text_builds_into_inert_notebooks(hostile_build):
     folder, canary = hostile_build
     notebooks = sorted((folder / "notebooks").rglob("*.ipynb"))
-    assert len(notebooks) == 2 + 3 + len(PAYLOADS)
+    assert len(notebooks) == 4 + 3 + len(PAYLOADS)
     for path in notebooks:
         check_notebook(json.loads(path.read_text(encoding="utf-8")), str(path.relative_to(folder)))
     assert not canary.exists()
