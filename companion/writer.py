@@ -282,7 +282,10 @@ def _what(nb: NotebookNode, anchor: str) -> str:
     if role(nb.cells[at]) in (ANSWER, EMBED) and at > 0 and role(nb.cells[at - 1]) in ("prompt", "video"):
         at -= 1  # an answer is its prompt's, a player its video's
     c = nb.cells[at]
-    line = _UNESCAPE.sub(r"\1", source(c).strip().split("\n")[0]).lstrip("#").strip().strip("*")
+    first = source(c).strip().split("\n")[0]
+    if role(c) == "prompt":
+        first = re.sub(r"^>\s*\*\*Question \d+\.\*\*\s*", "", first)  # "> **Question 1.** text" (builder._question)
+    line = _UNESCAPE.sub(r"\1", first).lstrip("#").strip().strip("*")
     if role(c) == "video":
         line = line.split(". ", 1)[-1]  # "## 2. Title"
     kind = {"video": "the video", "prompt": "the prompt"}.get(role(c) or "", "the player")

@@ -4,6 +4,7 @@ they belong to when the catalog moves it to another lesson; what can't be placed
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def test_a_build_after_a_duplicate_was_reported_changes_nothing(tmp_path, capsys
     before = snapshot(out)
     code, printed, _ = build(capsys, tmp_path)
     assert code == 0 and snapshot(out) == before
-    assert printed.endswith("0 added, 0 updated, 0 removed, 0 archived, 5 unchanged\n")
+    assert re.search(r": 0 added, 0 updated, 0 removed, 0 archived, \d+ unchanged\n$", printed), printed
 
 
 def split_catalog() -> dict:
