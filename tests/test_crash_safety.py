@@ -5,9 +5,10 @@ mix, always JSON), no learner's answer is lost, and the next build finishes the 
 (`.NAME.XXXX.tmp`, hidden, not `*.ipynb`) may be left by a kill: a killed process cannot clean
 up, and the build never reads them.
 
-Kills use real timing: a calibration build measures when the writes happen, and the kills are
-spread over that window with random jitter. Half of the trials run the build over a "slow disk"
-(every write of a file goes out in 1 KiB pieces with a pause between), so kills land inside
+A build is killed at named points, the same on every machine (`FAULT`: the process kills itself
+at the n-th call of `os.fsync`, `os.replace` or `os.unlink`), so no test depends on the machine's
+speed. The import is killed with real timing that closes in on its one write; a "slow disk"
+(every write of a file goes out in 1 KiB pieces with a pause between) lets kills land inside
 single-file writes too, where a non-atomic write would leave a truncated file.
 """
 
@@ -63,6 +64,26 @@ from companion.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 FAST = "import sys\nfrom companion.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+# A kill at a named point, the same on any machine: the command kills itself (SIGKILL, as a
+# power cut or `kill -9`) when it is about to make call number `at` of `os.<op>` (`fsync`: a
+# staged temp file made durable; `replace`: a file renamed into place; `unlink`: a file removed).
+# With `at` beyond the last call it runs to the end and says on stderr how many calls it made.
+FAULT = r"""
+import atexit, os, signal, sys, threading
+op, at = sys.argv[1], int(sys.argv[2])
+del sys.argv[1:3]
+lock, seen, real = threading.Lock(), [0], getattr(os, op)
+def counted(*args, **kwargs):
+    with lock:
+        seen[0] += 1
+        if seen[0] > at:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return real(*args, **kwargs)
+setattr(os, op, counted)
+atexit.register(lambda: sys.stderr.write(f"calls: {seen[0]}\n"))
+from companion.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def command(slow: bool, *argv) -> list[str]:
@@ -181,47 +202,49 @@ def build_setup(tmp_path_factory):
     return folder, new_cat, base, old, new, answers, windows
 
 
-def test_a_killed_build_leaves_each_notebook_old_or_new(build_setup):
-    folder, new_cat, base, old, new, answers, windows = build_setup
-    rng = random.Random(SEED)
-    outcomes = []
-    # the kill window per mode: from just before the calibration build's first write to its last;
-    # it narrows as kills land too early (nothing written yet) or too late (all written), so that
-    # a machine slower or faster than during calibration still gets its kills mid-write
-    bounds = {slow: [max(0.05, first - 0.2), last] for slow, (first, last, _) in windows.items()}
-    trial = -1
-    # at least TRIALS kills; more (up to twice as many) while too few landed mid-write, since on a
-    # loaded machine the write window moves
-    while (trial := trial + 1) < TRIALS or (trial < 2 * TRIALS and
-                                            sum(k in MID_WRITE for k, _ in outcomes) < TRIALS // 4):
-        slow = trial % 2 == 1
-        lo, hi = bounds[slow]
-        delay = lo + (hi - lo) * rng.random()
-        out = folder / f"trial-{trial}"
+def faulted(op: str, at: int, *argv) -> tuple[bool, int]:
+    """Run the command with a kill at call `at` of `os.<op>`: (killed, calls it made when not killed)."""
+    done = subprocess.run([PYTHON, "-c", FAULT, op, str(at), *map(str, argv)], env=subprocess_env(),
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode == -signal.SIGKILL:
+        return True, at
+    assert done.returncode == 0, done.stderr
+    return False, int(re.findall(r"calls: (\d+)", done.stderr)[-1])
+
+
+KILL_POINTS = 6  # kills per kind of call, spread over all the calls a build makes of it
+
+
+def test_a_build_killed_while_staging_renaming_or_removing_leaves_each_notebook_old_or_new(build_setup):
+    """Kills at named points of the write, the same on every machine: while new versions are
+    staged (fsync), while they are renamed into place (replace) and while old files are removed
+    (unlink). Every kill leaves each notebook its old or its new version with every answer kept,
+    and the next build finishes the job."""
+    folder, new_cat, base, old, new, answers, _ = build_setup
+    outcomes: dict[str, set[str]] = {}
+    for op in ("fsync", "replace", "unlink"):
+        out = folder / f"count-{op}"
         shutil.copytree(base, out)
-        killed = killed_after(delay, slow, "build", "--catalog", new_cat, "--out", out)
-        where = f"trial {trial} (seed {SEED}, {'slow disk' if slow else 'fast'}, kill at {delay:.3f}s)"
-        kind = check_state(out, old, new, answers, where)
-        outcomes.append((kind, killed))
-        if kind == "old" and delay + 0.05 < hi:
-            bounds[slow][0] = delay
-        elif (kind == "new" or not killed) and delay - 0.05 > lo:
-            bounds[slow][1] = delay
-        if trial % 5 == 4:  # the next build finishes what the killed one began
-            run(False, "build", "--catalog", new_cat, "--out", out)
+        killed, calls = faulted(op, 10**9, "build", "--catalog", new_cat, "--out", out)
+        assert not killed and calls > 0, f"a build makes no {op} call"
+        assert snapshot(out) == new
+        shutil.rmtree(out)
+        for at in sorted({calls * k // KILL_POINTS for k in range(KILL_POINTS)}):
+            out = folder / f"kill-{op}-{at}"
+            shutil.copytree(base, out)
+            killed, _ = faulted(op, at, "build", "--catalog", new_cat, "--out", out)
+            assert killed, f"the build was not killed at {op} call {at} of {calls}"
+            where = f"killed at {op} call {at} of {calls}"
+            outcomes.setdefault(op, set()).add(check_state(out, old, new, answers, where))
+            run(False, "build", "--catalog", new_cat, "--out", out)  # the next build finishes what it began
             after = {r: b for r, b in snapshot(out).items() if not TEMP.match(r.rsplit("/", 1)[-1])}
-            leftovers = {r for r in after.keys() - new.keys()}
             assert all(after[r] == new[r] for r in new), f"{where}: the next build did not finish the job"
             # a kill between writing a moved lesson and removing its old file leaves the old file
             # (with the learner's answer, which the new file has too): kept, never lost
-            assert all(after[r] == old.get(r) for r in leftovers), f"{where}: {leftovers}"
-        shutil.rmtree(out)
-    mixed = sum(1 for kind, _ in outcomes if kind in MID_WRITE)
-    print(f"seed {SEED}: {mixed} of {len(outcomes)} kills landed mid-write (new files staged, or some renamed); "
-          f"outcomes {outcomes}")
-    # the point is kills *while* notebooks are written; timing varies with the machine's load
-    assert sum(killed for _, killed in outcomes) >= len(outcomes) // 2, f"the kills came too late (seed {SEED})"
-    assert mixed >= TRIALS // 4, f"only {mixed} kills landed while notebooks were being written (seed {SEED})"
+            assert all(after[r] == old.get(r) for r in after.keys() - new.keys()), where
+            shutil.rmtree(out)
+    assert "staged" in outcomes["fsync"], outcomes  # killed with new versions staged, none renamed yet
+    assert "mixed" in outcomes["replace"], outcomes  # killed with some files renamed, others not
 
 
 def test_a_move_interrupted_before_its_old_file_was_removed_loses_nothing(build_setup, capsys):
