@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import ROOT
 from hubkit import CATALOG_PATH, SERVER_TOKEN_SCOPES, SERVICE_PREFIX, Hub, Postgres, wait_for
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
@@ -216,6 +217,16 @@ def test_a_kernel_of_a_spawned_single_user_server_sends_its_ticks(classroom):
     hub, name = classroom.hub, "learner-c"
     hub.spawn(name)
     headers = {"Authorization": f"token {hub.driver_token}"}
+    # jupyterhub-singleuser loads the companion's server extension from the environment's switch,
+    # as `pip install course-companion` in a single-user image would: a course notebook it serves
+    # gets the learner-work hash (serverext), not the byte hash
+    lesson = next((ROOT / "notebooks" / "deep-learning-3blue1brown").glob("01-*.ipynb"))
+    put = requests.put(f"{hub.url}/user/{name}/api/contents/lesson.ipynb", headers=headers, timeout=60,
+                       json={"type": "notebook", "format": "json", "content": json.loads(lesson.read_text())})
+    put.raise_for_status()
+    got = requests.get(f"{hub.url}/user/{name}/api/contents/lesson.ipynb?content=0&hash=1", headers=headers,
+                       timeout=60).json()
+    assert got.get("hash_algorithm") == "companion-learner-sha256", got
     started = requests.post(f"{hub.url}/user/{name}/api/kernels", headers=headers, json={"name": "python3"}, timeout=60)
     started.raise_for_status()
     connection = hub.work / "home" / name / ".local/share/jupyter/runtime" / f"kernel-{started.json()['id']}.json"
