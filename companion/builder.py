@@ -195,7 +195,7 @@ class LessonBuilder:
             cells.append(generated("markdown", CHECK, check.id, _check_question(n, check)))
             form = new_output("display_data", data=static_form(CHECK_FORM), metadata={})
             cells.append(_code(SELF_CHECK, check.id, f"lesson.self_check({py(check.id)})", outputs=[form],
-                               count=count + n))
+                               count=count + n, owned_output=True))
         return cells
 
     def _extra_cells(self, extra: Extra | None) -> list[NotebookNode]:

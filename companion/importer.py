@@ -2,7 +2,7 @@
 numbers) as a course of the catalog, reusing the videos and resources the catalog already has.
 
 Works on the catalog's JSON data, not the model, because the result is written back for people
-to edit: what an author changed by hand in an earlier import (lesson titles, prompts, phases,
+to edit: what an author changed by hand in an earlier import (lesson titles, prompts, self-checks, phases,
 notes) is kept when the same course is imported again.
 """
 
@@ -217,6 +217,8 @@ def import_index(data: dict[str, Any], text: str, *, course_id: str, name: str,
         for kind in ("videos", "resources"):
             if items := _in_authors_order(lessons[n][kind], previous.get(kind, [])):
                 entry[kind] = items
+        if "checks" in previous:  # an author's self-checks: a source list names none
+            entry["checks"] = previous["checks"]
         course["lessons"].append(entry)
     if old is None:
         data["courses"].append(course)

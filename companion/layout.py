@@ -16,6 +16,7 @@ from .names import TOP_INDEX, course_index, slug
 INDEX = TOP_INDEX  # the catalog's index at the top; each course's is `course_index(course id)` in its folder
 ANSWERS = "my-answers-and-notes.ipynb"  # beside the top index: the learner's answers and notes, gathered
 REVIEW = "review.ipynb"  # the spaced review, beside the top index (its kernel reads the lessons from there)
+TOP = (INDEX, REVIEW, ANSWERS)  # the notebooks beside the course folders
 REMOVED_FOLDER = "removed"  # where the writer archives notebooks of lessons that left the catalog
 KEPT_FOLDER = "kept-aside"  # where it keeps the bytes of notebooks it could not read or match
 CHECKPOINTS = ".ipynb_checkpoints"  # JupyterLab's copies, never the build's

@@ -15,6 +15,7 @@ import pytest
 from test_browser import REPO, _free_port, _stop
 
 from companion.cli import lab_command, main
+from companion.layout import TOP
 
 TIMEOUT_S = 60
 
@@ -59,6 +60,6 @@ def test_no_browser_prints_a_url_that_opens_the_top_index_of_a_server_rooted_at_
         with urllib.request.urlopen(f"{base}/api/contents/?token={token}", timeout=30) as r:
             names = {c["name"] for c in json.load(r)["content"]}
         courses = {c["id"] for c in json.loads((tmp_path / "catalog.json").read_text())["courses"]}
-        assert names == {"start-here.ipynb", *courses}, "the file browser shows the courses, not the repository"
+        assert names == {*TOP, *courses}, "the file browser shows the courses, not the repository"
     finally:
         _stop(proc)

@@ -133,5 +133,6 @@ def test_every_relative_link_of_the_indexes_finds_its_file_after_they_ran_on_a_l
         continued += sum("Continue:" in o.get("data", {}).get("text/plain", "")
                          for c in nb.cells for o in c.get("outputs", []))
         problems += dead(path, nb)
-    assert continued == 1, "start-here should say where to continue once something is ticked"
+    assert continued == 1 + len(catalog.courses), \
+        "start-here and each started course's index should say where to continue once something is ticked"
     assert not problems, f"dead links after running: {problems}"

@@ -18,6 +18,7 @@ from companion import cli
 from companion.builder import BuildError, plan
 from companion.catalog import CatalogError, from_data
 from companion.checks import schema_problems
+from companion.layout import TOP
 
 # Portable: ASCII lower-case letters, digits, "-" and one ".ipynb"; no name Windows reserves
 # (CON, NUL, COM1... with any extension); short enough for any file system and for Windows'
@@ -106,7 +107,7 @@ def test_every_accepted_catalog_lays_out_portable_paths_inside_the_folder(capsys
         assert not (folder / "out").exists()
         return
     assert_portable(planned)
-    assert len(planned) == 1 + sum(1 + len(c.lessons) for c in catalog.courses.values())
+    assert len(planned) == len(TOP) + sum(1 + len(c.lessons) for c in catalog.courses.values())
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,7 +173,7 @@ def test_hostile_titles_become_portable_file_names(tmp_path, capsys, title):
     assert_portable(written)
     for p in out.rglob("*"):
         assert p.resolve().is_relative_to(out.resolve())
-    assert {p.parts[0] for p in written} == {"start-here.ipynb", "course-a"}
+    assert {p.parts[0] for p in written} == {*TOP, "course-a"}
 
 
 def test_numbers_pad_to_the_widest_and_stay_short(tmp_path):
