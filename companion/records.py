@@ -50,24 +50,22 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _id(value: object, _latest: float) -> str:
-    if not isinstance(value, str) or not value:
-        return f"must be non-empty text, not {shown(value)}"
-    if len(value) > MAX_ID:
-        return f"longer than {MAX_ID} characters"
-    if _ID_RE.search(value):
-        return f"holds a control character or a lone surrogate ({shown(value)}), not an id"
-    return ""
+def _string(limit: int, bad: re.Pattern[str], noun: str, *, empty: bool = False) -> Check:
+    """A check of text of at most `limit` characters without the characters `bad` finds (empty
+    only when `empty`): an id, a note's text, a review card's key or state."""
+    def check(value: object, _latest: float) -> str:
+        if not isinstance(value, str) or (not value and not empty):
+            return f"must be {'' if empty else 'non-empty '}text, not {shown(value)}"
+        if len(value) > limit:
+            return f"longer than {limit} characters"
+        if bad.search(value):
+            return f"holds a control character or a lone surrogate ({shown(value)}), not {noun}"
+        return ""
+    return check
 
 
-def _text(value: object, _latest: float) -> str:
-    if not isinstance(value, str):
-        return f"must be text, not {shown(value)}"
-    if len(value) > MAX_TEXT:
-        return f"longer than {MAX_TEXT} characters"
-    if _TEXT_RE.search(value):
-        return f"holds a control character or a lone surrogate ({shown(value)}), not text"
-    return ""
+_id = _string(MAX_ID, _ID_RE, "an id")
+_text = _string(MAX_TEXT, _TEXT_RE, "text", empty=True)
 
 
 def _bool(value: object, _latest: float) -> str:
@@ -100,23 +98,8 @@ def stretches_problem(value: object, _latest: float = 0.0) -> str:
     return ""
 
 
-def _card(value: object, _latest: float) -> str:
-    """A review card's key: an id, up to MAX_CARD characters (it joins a kind, course, lesson and prompt)."""
-    if isinstance(value, str) and len(value) > MAX_ID:
-        return _id(value[:MAX_ID], _latest) or _id(value[MAX_ID:MAX_CARD + 1], _latest) or (
-            f"longer than {MAX_CARD} characters" if len(value) > MAX_CARD else "")
-    return _id(value, _latest)
-
-
-def _fsrs(value: object, _latest: float) -> str:
-    """A review card's scheduling state as text (JSON; `review.fsrs_card` reads it, export checks it so)."""
-    if not isinstance(value, str) or not value:
-        return f"must be non-empty text, not {shown(value)}"
-    if len(value) > MAX_FSRS:
-        return f"longer than {MAX_FSRS} characters"
-    if _TEXT_RE.search(value):
-        return f"holds a control character or a lone surrogate ({shown(value)}), not text"
-    return ""
+_card = _string(MAX_CARD, _ID_RE, "an id")  # a review card's key: it joins a kind, course, lesson and prompt
+_fsrs = _string(MAX_FSRS, _TEXT_RE, "text")  # its FSRS state as JSON (`review.fsrs_card` reads it, export checks it so)
 
 
 def _date(value: object, _latest: float) -> str:
