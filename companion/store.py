@@ -4,6 +4,9 @@ each review card is due (FSRS); attempts at a lesson's self-checks.
 
 Small tables in WAL mode, one transaction per write, so two kernels and a CLI can share the
 file at once. A file that can't be used is never reset: it is copied aside and reported.
+Where the folder can't hold a live SQLite file (JupyterLite's /drive: its files are written whole,
+SQLite's partial writes and locks fail there), $COMPANION_PROGRESS_WHOLE_FILE=1 keeps the database
+in a working copy and writes the whole file back after each change (`_Whole`).
 `PRAGMA user_version` numbers the schema; an older store is migrated in place, keeping every row.
 """
 
@@ -13,6 +16,7 @@ import json
 import os
 import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -244,11 +248,14 @@ class ProgressStore:
         # cells: one connection shared across threads, one statement at a time.
         self._lock = threading.RLock()
         self._identity: tuple[int, int] | None = None
+        self._whole = _Whole(self.path) if os.environ.get("COMPANION_PROGRESS_WHOLE_FILE") == "1" else None
         self.reopened = ""  # why the last call reopened the file, for the notebook to say
 
     def _connect(self) -> sqlite3.Connection:
+        if self._whole is not None and self._db is not None and self._whole.changed():
+            self.close()  # another kernel wrote the file: work on its copy
         if self._db is not None:
-            if _identity(self.path) == self._identity:
+            if _identity(self._whole.working if self._whole is not None else self.path) == self._identity:
                 return self._db
             # Deleted or replaced under us: later ticks go to the file now at the path. Our WAL
             # holds pages of the old file; emptied first, so SQLite can't replay them into the new one.
@@ -264,17 +271,24 @@ class ProgressStore:
         except OSError as e:
             raise StoreError(f"progress store {self.path}: cannot create its folder: {e.strerror or e}") from None
         try:
-            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            live = self._whole.open() if self._whole is not None else self.path
+            db = sqlite3.connect(live, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute(SCHEMA)
             db.execute("SELECT count(*) FROM ticks").fetchone()
             self._migrate(db)
+            self._written(db)
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None
         self._db = db
-        self._identity = _identity(self.path)
+        self._identity = _identity(live)
         return db
+
+    def _written(self, db: sqlite3.Connection) -> None:
+        """In whole-file mode, the file gets every change as soon as it is committed."""
+        if self._whole is not None:
+            self._whole.save(db)
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         """Bring an older store up to VERSION in one transaction; its rows stay as they are."""
@@ -329,7 +343,10 @@ class ProgressStore:
     def _run(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
-                return self._connect().execute(sql, tuple(args)).fetchall()
+                db = self._connect()
+                rows = db.execute(sql, tuple(args)).fetchall()
+                self._written(db)
+                return rows
             except sqlite3.DatabaseError as e:
                 raise self._explain(e) from None
 
@@ -357,7 +374,10 @@ class ProgressStore:
             return False
         with self._lock:
             try:
-                return self._connect().execute(UNTOUCHED, (course, lesson, REFLECTIONS, time.time())).rowcount == 1
+                db = self._connect()
+                given = db.execute(UNTOUCHED, (course, lesson, REFLECTIONS, time.time())).rowcount == 1
+                self._written(db)
+                return given
             except sqlite3.DatabaseError as e:
                 raise self._explain(e) from None
 
@@ -482,6 +502,7 @@ class ProgressStore:
                 db.executemany(NOTE_UPSERT, [(n.id, n.course, n.lesson, n.item, n.at, n.text, n.changed_at)
                                              for n in export.notes])
                 db.executemany(REVIEW_MERGE, [(r.card, r.fsrs, r.due, r.changed_at) for r in export.reviews])
+            self._written(db)
             return db.total_changes - before
         except sqlite3.DatabaseError as e:
             raise self._explain(e) from None
@@ -501,7 +522,9 @@ class ProgressStore:
             try:
                 with db:
                     db.execute("BEGIN IMMEDIATE")
-                    return [self._move(db, *m) for m in moves]
+                    moved = [self._move(db, *m) for m in moves]
+                self._written(db)
+                return moved
             except sqlite3.DatabaseError as e:
                 raise self._explain(e) from None
 
@@ -551,6 +574,44 @@ class ProgressStore:
             self._db.close()
             self._db = None
             self._identity = None
+
+
+class _Whole:
+    """The store's file read whole into a working copy, and written whole after each change."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.working = Path(tempfile.mkdtemp(prefix="companion-progress-")) / path.name
+        self.changes = -1  # the connection's total_changes when the file was last written
+        self.seen: tuple[int, float] | None = None  # the file's (size, mtime) when last read or written
+
+    def _stat(self) -> tuple[int, float] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime
+
+    def changed(self) -> bool:
+        return self._stat() != self.seen
+
+    def open(self) -> Path:
+        self.working.unlink(missing_ok=True)
+        if self.path.is_file():
+            shutil.copyfile(self.path, self.working)
+        self.seen, self.changes = self._stat(), -1
+        return self.working
+
+    def save(self, db: sqlite3.Connection) -> None:
+        if db.total_changes == self.changes or db.in_transaction:
+            return
+        data = db.serialize()
+        try:
+            self.path.write_bytes(data)
+        except OSError as e:
+            raise StoreError(f"progress store {self.path}: could not write it ({e.strerror or e}); "
+                             "the change is kept in this kernel only") from None
+        self.changes, self.seen = db.total_changes, self._stat()
 
 
 def _where(course: str | None, lesson: str | None) -> tuple[str, list[str]]:
