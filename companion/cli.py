@@ -12,6 +12,7 @@ import io
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -282,6 +283,24 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    """`companion site`: the JupyterLite site of the built notebooks; `--serve` previews it here."""
+    from .site import build_site, serving
+
+    catalog = _catalog_path(args.catalog).resolve()
+    out = build_site(catalog, Path(args.out) if args.out else catalog.parent / "site")
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1e6
+    print(f"{out}: the site of {catalog.parent / 'notebooks'} ({size:.0f} MB); publish the folder as it is")
+    if args.serve:
+        with serving(out, args.port) as url:
+            print(f"serving it at {url} (Ctrl+C stops)", flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
 def cmd_hub_service(args: argparse.Namespace) -> int:
     """Run the JupyterHub service (needs the `hub` extra); the hub starts it, see companion.hub.config."""
     try:
@@ -358,6 +377,11 @@ def parser() -> argparse.ArgumentParser:
                "See `jupyter lab --help-all` for all of them."))
     lab.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     lab.set_defaults(func=cmd_lab)
+    st = with_catalog(sub.add_parser("site", help="build the JupyterLite site of the notebooks (needs the site extra)"))
+    st.add_argument("--out", help="output folder, replaced (default: site/ beside the catalog)")
+    st.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1 to preview it")
+    st.add_argument("--port", type=int, default=8000, help="with --serve: the port (default 8000)")
+    st.set_defaults(func=cmd_site)
     hs = with_catalog(sub.add_parser("hub-service", help="the JupyterHub service collecting a class's progress"))
     hs.add_argument("--db", default=os.environ.get("COMPANION_HUB_DB", "sqlite:///companion-hub.sqlite"),
                     help="SQLAlchemy URL (default: $COMPANION_HUB_DB or sqlite:///companion-hub.sqlite)")

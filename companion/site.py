@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import BuildError
+from .errors import BuildError, UsageError
 
 PYODIDE = "314.0.6"  # what jupyterlite-pyodide-kernel 0.8.6 is built for (its PYODIDE_VERSION)
 PYTHON = "3.14"  # Pyodide 314's Python
@@ -108,13 +108,18 @@ def _wheel(wheels: Path, name: str, version: str) -> Path:
     return found[0]
 
 
-def companion_wheel(root: Path, into: Path) -> Path:
-    """The companion's own wheel, built from the checkout (no dependencies: the lock names them)."""
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(into), str(root)])
+def companion_wheel(into: Path) -> Path:
+    """The companion's own wheel, built from the checkout it runs from (no dependencies: the lock
+    names them)."""
+    source = Path(__file__).resolve().parents[1]
+    if not (source / "pyproject.toml").is_file():
+        raise UsageError(f"site: the companion at {source} is not a checkout; the site needs its source to build "
+                         "the kernel's wheel")
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(into), str(source)])
     return next(into.glob("course_companion-*.whl"))
 
 
-def pyodide_folder(root: Path, dest: Path, cache: Path) -> list[str]:
+def pyodide_folder(dest: Path, cache: Path) -> list[str]:
     """`dest` (the lite dir's static/pyodide): the runtime, the wheels, and a lock whose hashes
     are those of these files. Returns the packages the kernel loads at start."""
     runtime = pyodide_runtime(cache)
@@ -130,7 +135,7 @@ def pyodide_folder(root: Path, dest: Path, cache: Path) -> list[str]:
         packages[name] = {"name": name, "version": version, "file_name": "", "install_dir": "site", "sha256": "",
                           "package_type": "package", "imports": imports, "depends": depends,
                           "unvendored_tests": False}
-    own = companion_wheel(root, dest)
+    own = companion_wheel(dest)
     packages[COMPANION] = {"name": COMPANION, "version": own.name.split("-")[1], "file_name": own.name,
                            "install_dir": "site", "sha256": _sha256(own), "package_type": "package",
                            "imports": ["companion"], "depends": sorted(ADDED), "unvendored_tests": False}
@@ -149,27 +154,30 @@ def lite_config(packages: list[str]) -> dict[str, object]:
         "exposeAppInBrowser": True,
         "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {
             "disablePyPIFallback": True,
-            "loadPyodideOptions": {"packages": packages, "env": {"COMPANION_PROGRESS": PROGRESS,
-                                                                   "COMPANION_PROGRESS_WHOLE_FILE": "1"}},
+            "loadPyodideOptions": {"packages": packages, "env": {
+                "COMPANION_PROGRESS": PROGRESS, "COMPANION_PROGRESS_WHOLE_FILE": "1", "COMPANION_SITE": "1"}},
         }},
     }}
 
 
-def build_site(root: Path, out: Path, notebooks: Path | None = None) -> Path:
-    """Build the site of the notebooks under `notebooks` (default: the checkout's `notebooks/`) into
-    `out`, which is replaced. The catalog goes beside them, where the kernel looks for it."""
-    root = root.resolve()
-    notebooks = (notebooks or root / "notebooks").resolve()
-    catalog = root / "catalog.json"
+def build_site(catalog: Path, out: Path) -> Path:
+    """Build the site of the notebooks built from `catalog` (in `notebooks/` beside it) into `out`,
+    which is replaced. The catalog goes beside them, where the kernel looks for it."""
+    import importlib.util
+
+    if importlib.util.find_spec("jupyterlite_core") is None:
+        raise UsageError("site: needs the site extra (pip install 'course-companion[site]'); nothing was written")
+    catalog = catalog.resolve()
+    notebooks = catalog.parent / "notebooks"
     if not notebooks.is_dir() or not catalog.is_file():
-        raise BuildError(f"site: {root} has no notebooks/ or catalog.json; run `companion build` first")
+        raise UsageError(f"site: no {catalog} or no notebooks/ beside it; run `companion build` first")
     out = out.resolve()
     with tempfile.TemporaryDirectory(prefix="companion-site-") as tmp:
         lite, contents = Path(tmp) / "lite", Path(tmp) / "contents"
         shutil.copytree(notebooks, contents, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "removed",
                                                                             "kept-aside"))
         shutil.copy2(catalog, contents / "catalog.json")
-        packages = pyodide_folder(root, lite / "static" / "pyodide", cache_dir())
+        packages = pyodide_folder(lite / "static" / "pyodide", cache_dir())
         (lite / "jupyter-lite.json").write_text(json.dumps(lite_config(packages), indent=1), encoding="utf-8")
         staging = Path(tmp) / "site"
         _run([str(Path(sys.executable).with_name("jupyter")), "lite", "build", "--lite-dir", str(lite),
