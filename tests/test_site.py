@@ -104,8 +104,12 @@ def second_build(tmp: Path, prompt: str) -> Path:
     return tmp / "catalog.json"
 
 
-def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new_build(tmp_path: Path):
-    site = build_site(REPO / "catalog.json", tmp_path / "site-1")
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_site(REPO / "catalog.json", tmp_path_factory.mktemp("site") / "site")
+
+
+def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new_build(site: Path, tmp_path: Path):
     assert (site / "files" / LESSON).read_bytes() == (REPO / "notebooks" / LESSON).read_bytes()
     new_prompt = f"Reworded for the second build {os.urandom(3).hex()}: name the three views of a vector."
     site_2 = build_site(second_build(tmp_path / "checkout-2", new_prompt), tmp_path / "site-2")
@@ -147,7 +151,24 @@ def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new
         expect(page.locator(CHECKBOX).first).to_be_checked()
         shot(page, "3-new-build-keeps-the-tick.png")
         scroll_to_cell(page, prompt_id)
-        expect(page.get_by_text(new_prompt)).to_be_visible()
-        expect(page.get_by_text(answer)).to_be_visible()
+        expect(page.locator(".jp-RenderedMarkdown", has_text=new_prompt)).to_be_visible()
+        expect(page.locator(".jp-RenderedMarkdown", has_text=answer)).to_be_visible()
         shot(page, "4-new-build-shows-the-new-prompt-and-keeps-the-answer.png")
         assert refused and not any(u.startswith(base) for u in refused)
+
+
+def test_after_one_visit_the_site_opens_and_a_lesson_runs_and_ticks_with_the_network_cut(site: Path, tmp_path: Path):
+    with serving(site) as base, offline_browser(base) as (context, refused):
+        page = context.new_page()
+        open_lesson(page, base)
+        run_all(page)
+        context.route("**/*", lambda r: r.abort())  # the network is gone, the site's server too
+        page.reload()
+        page.wait_for_function(KERNEL_IDLE, timeout=TIMEOUT_MS)
+        run_all(page)
+        tick(page.locator(CHECKBOX).first)
+        shot(page, "5-offline-after-one-visit.png")
+        page.reload()
+        page.wait_for_function(KERNEL_IDLE, timeout=TIMEOUT_MS)
+        run_all(page)
+        expect(page.locator(CHECKBOX).first).to_be_checked()
