@@ -4,7 +4,8 @@ JupyterLite keeps a notebook the learner saved in the browser (IndexedDB), and t
 same path in a newer deployment (jupyterlite#1067). When a lesson runs, the kernel compares its
 saved copy with the deployed file by the build's stamp; after a new build it writes the deployed
 notebook with the learner's work put back by the build's own `merge` over the saved copy, and the
-tab reloads it and runs it again. The site's kernel config sets $COMPANION_SITE.
+tab reloads it and runs it again. `open_lesson` calls it where $COMPANION_SITE is set (the site's
+kernel config sets it).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import traitlets as t
 from .catalog import Course, Lesson
 from .layout import Layout
 
-SITE = "COMPANION_SITE"
 DRIVE = Path("/drive")  # where JupyterLite's kernel sees the site's files
 
 
@@ -72,9 +72,9 @@ export default { render({ el }) {
 
 
 def refresh(course: Course, lesson: Lesson) -> None:
-    """In the site, after a new build: the lesson's notebook rewritten (`updated`) and shown a
-    widget that reloads its tab. Anywhere else, or when nothing changed, nothing happens."""
-    if os.environ.get(SITE) and updated(DRIVE / Layout(course).path(lesson)):
+    """After a new build of the site: the lesson's notebook rewritten (`updated`) and shown a
+    widget that reloads its tab; when nothing changed, nothing happens."""
+    if updated(DRIVE / Layout(course).path(lesson)):
         from IPython.display import display
 
         display(Reload())

@@ -323,9 +323,10 @@ def open_lesson(course_id: str, lesson_id: str, store: ProgressStore | None = No
     except (CatalogError, KeyError, OSError) as e:
         return _Unavailable(f"cannot open lesson {lesson_id} of {course_id}: {e}")
     privacy = cat.privacy_enhanced if privacy_enhanced is None else privacy_enhanced
-    from .browser import refresh  # in the JupyterLite site: a saved copy brought up to a new build
+    if os.environ.get("COMPANION_SITE"):  # the JupyterLite site (companion.site) sets it
+        from .browser import refresh  # a copy the browser saved, brought up to a new build
 
-    refresh(course, lesson)
+        refresh(course, lesson)
     return LessonView(cat, course, lesson, store or ProgressStore(), privacy)
 
 

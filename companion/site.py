@@ -148,13 +148,10 @@ def pyodide_folder(dest: Path, cache: Path) -> list[str]:
 
 def lite_config(packages: list[str]) -> dict[str, object]:
     """`jupyter-lite.json`: the kernel loads the companion at start, never looks on PyPI, and keeps
-    progress under /drive; the app is reachable from the page (tests drive it) and works offline."""
+    progress under /drive; the app is reachable from the page (tests drive it)."""
     return {"jupyter-lite-schema-version": 0, "jupyter-config-data": {
         "appName": "Course companion",
         "exposeAppInBrowser": True,
-        # the service worker keeps what a visit fetched and serves it first (refreshing it behind):
-        # the site opens offline after one visit
-        "enableServiceWorkerCache": True,
         "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {
             "disablePyPIFallback": True,
             "loadPyodideOptions": {"packages": packages, "env": {

@@ -156,19 +156,3 @@ def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new
         shot(page, "4-new-build-shows-the-new-prompt-and-keeps-the-answer.png")
         assert refused and not any(u.startswith(base) for u in refused)
 
-
-def test_after_one_visit_the_site_opens_and_a_lesson_runs_and_ticks_with_the_network_cut(site: Path, tmp_path: Path):
-    with serving(site) as base, offline_browser(base) as (context, refused):
-        page = context.new_page()
-        open_lesson(page, base)
-        run_all(page)
-        context.route("**/*", lambda r: r.abort())  # the network is gone, the site's server too
-        page.reload()
-        page.wait_for_function(KERNEL_IDLE, timeout=TIMEOUT_MS)
-        run_all(page)
-        tick(page.locator(CHECKBOX).first)
-        shot(page, "5-offline-after-one-visit.png")
-        page.reload()
-        page.wait_for_function(KERNEL_IDLE, timeout=TIMEOUT_MS)
-        run_all(page)
-        expect(page.locator(CHECKBOX).first).to_be_checked()

@@ -157,3 +157,16 @@ def test_a_store_opened_in_one_thread_is_usable_from_another(tmp_path):
     worker.join(30)
     assert errors == [] and store.ticks() == {("c", "l", "v"): True, ("c", "l", "w"): True}
     assert not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_in_whole_file_mode_each_change_is_in_the_file_at_once_and_two_kernels_see_each_other(tmp_path, monkeypatch):
+    # the JupyterLite site's mode (/drive can't hold a live SQLite file): the file is only ever written whole
+    monkeypatch.setenv("COMPANION_PROGRESS_WHOLE_FILE", "1")
+    path = tmp_path / "drive" / "progress.sqlite"
+    one, two = ProgressStore(path), ProgressStore(path)
+    one.set("c", "l", "video-a", True)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["progress.sqlite"]  # no -wal, no -journal beside it
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT item, done FROM ticks").fetchall() == [("video-a", 1)]
+    two.set("c", "l", "video-b", True)
+    assert one.ticks() == {("c", "l", "video-a"): True, ("c", "l", "video-b"): True}
