@@ -51,6 +51,13 @@ ADDED: dict[str, tuple[str, list[str], list[str]]] = {
     "fastjsonschema": ("2.22.3", [], ["fastjsonschema"]),
     "nbformat": ("5.11.1", ["fastjsonschema", "jsonschema", "traitlets"], ["nbformat"]),
 }
+# The kernel's own wheels, which jupyterlite-pyodide-kernel ships for piplite: in the lock too, so
+# the kernel loads them with the rest instead of resolving them with micropip at every start.
+SHIPPED: dict[str, tuple[list[str], list[str]]] = {
+    "piplite": (["micropip"], ["piplite"]),
+    "pyodide-kernel": (["comm", "ipython"], ["pyodide_kernel"]),
+    "ipykernel": (["pyodide-kernel"], ["ipykernel"]),
+}
 COMPANION = "course-companion"
 # Where the kernel keeps progress: under /drive, which JupyterLite keeps in the browser (IndexedDB).
 PROGRESS = "/drive/.companion/progress.sqlite"
@@ -135,6 +142,12 @@ def pyodide_folder(dest: Path, cache: Path) -> list[str]:
         packages[name] = {"name": name, "version": version, "file_name": "", "install_dir": "site", "sha256": "",
                           "package_type": "package", "imports": imports, "depends": depends,
                           "unvendored_tests": False}
+    shipped = _shipped()
+    for name, (depends, imports) in SHIPPED.items():
+        supplied[name] = shipped[name]
+        packages[name] = {"name": name, "version": shipped[name].name.split("-")[1], "file_name": "",
+                          "install_dir": "site", "sha256": "", "package_type": "package", "imports": imports,
+                          "depends": depends, "unvendored_tests": False}
     own = companion_wheel(dest)
     packages[COMPANION] = {"name": COMPANION, "version": own.name.split("-")[1], "file_name": own.name,
                            "install_dir": "site", "sha256": _sha256(own), "package_type": "package",
@@ -143,7 +156,20 @@ def pyodide_folder(dest: Path, cache: Path) -> list[str]:
         shutil.copy2(wheel, dest / wheel.name)
         packages[name].update(file_name=wheel.name, sha256=_sha256(wheel))
     (dest / "pyodide-lock.json").write_text(json.dumps(lock, separators=(",", ":")), encoding="utf-8")
-    return ["comm", "ipython", "jedi", COMPANION]
+    return ["micropip", *SHIPPED, "comm", "ipython", "jedi", COMPANION]
+
+
+def _shipped() -> dict[str, Path]:
+    """The wheels of `SHIPPED` in the installed kernel extension, by lock name."""
+    from jupyter_core.paths import jupyter_path
+
+    for folder in jupyter_path("labextensions"):
+        pypi = Path(folder) / "@jupyterlite" / "pyodide-kernel-extension" / "static" / "pypi"
+        found = {w.name.split("-")[0].replace("_", "-"): w for w in pypi.glob("*.whl")}
+        if all(name in found for name in SHIPPED):
+            return found
+    raise BuildError("site: jupyterlite-pyodide-kernel's wheels (piplite, pyodide-kernel, ipykernel) are not "
+                     "installed; install the site extra")
 
 
 def lite_config(packages: list[str]) -> dict[str, object]:
