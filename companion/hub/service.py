@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, urlparse
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
@@ -30,7 +31,8 @@ from tornado.log import app_log
 from .. import records
 from ..catalog import Catalog
 from ..errors import CatalogError
-from ..tally import lesson_items
+from ..store import clock
+from ..tally import label, lesson_items
 from . import db, limits, report
 
 MAX_BATCH = 1000  # ticks and positions a request (the sender sends up to 500)
@@ -40,6 +42,15 @@ MAX_REFUSED = 50  # refused rows a request's answer lists; its other rows are no
 MAX_CONNECTIONS = 1000  # open at once; more are closed at once, before file descriptors run out
 IDLE_TIMEOUT = 30.0  # seconds a connection may wait for a request's headers or body, or idle between requests
 AUTH_CACHE = 30  # seconds the hub's answer about a token is kept: revocation and group changes count after this
+# the pages: every value a template shows is escaped (autoescape), so catalog and learner text never becomes markup
+PAGES = Environment(loader=PackageLoader("companion.hub"), autoescape=True, undefined=StrictUndefined,
+                    trim_blocks=True, lstrip_blocks=True)
+PAGES.filters.update(clock=clock, label=label, when=report.when)
+
+
+def render(template: str, **context: Any) -> str:
+    """A page of `templates/` with `context`."""
+    return PAGES.get_template(template).render(context)
 
 
 class ServiceError(Exception):
@@ -402,7 +413,7 @@ class PageHandler(_Handler):
         error = kwargs.get("exc_info", (None, None, None))[1]
         logged = isinstance(error, web.HTTPError) and error.log_message
         text = error.log_message % error.args if logged else self._reason
-        self.finish(report.page("Not allowed" if status_code in (401, 403) else "Error", f"<p>{report.esc(text)}</p>"))
+        self.finish(render("message.html", title="Not allowed" if status_code in (401, 403) else "Error", message=text))
 
     def catalog(self) -> Catalog:
         """The catalog the pages are drawn from, re-read when it changes; a 500 page naming its problems otherwise."""
@@ -417,7 +428,7 @@ class PageHandler(_Handler):
         """Answer a hub user without the service's scope with a 403 page; True when the request is answered."""
         if self.refusal and self.refusal[0] == 403:
             self.set_status(403)
-            self.finish(report.page("Not allowed", f"<p>{report.esc(self.refusal[1])}</p>"))
+            self.finish(render("message.html", title="Not allowed", message=self.refusal[1]))
             return True
         return False
 
@@ -433,8 +444,8 @@ class LearnerPage(PageHandler):
             return
         rows = await self.in_db(db.rows, None, self.learner)
         positions = await self.in_db(db.positions, None, self.learner)
-        self.finish(report.learner_page(self.catalog(), self.learner, rows,
-                                        self.is_instructor(), self.cfg.prefix, positions))
+        self.finish(render("learner.html", learner=self.learner, instructor=self.is_instructor(),
+                           prefix=self.cfg.prefix, progress=report.progress(self.catalog(), rows, positions)))
 
 
 class InstructorPage(PageHandler):
@@ -449,7 +460,7 @@ class InstructorPage(PageHandler):
         if not self.is_instructor():
             groups = ", ".join(sorted(self.cfg.instructor_groups)) or "none configured"
             self.set_status(403)
-            self.finish(report.page("Not allowed", report.esc(
+            self.finish(render("message.html", title="Not allowed", message=(
                 f"The instructor's view is for hub admins and members of the instructor group(s) ({groups}); "
                 f"{self.learner} is neither. Your own progress is at {self.cfg.prefix}")))
             return
@@ -461,7 +472,8 @@ class InstructorPage(PageHandler):
             self.set_header("Content-Disposition", 'attachment; filename="companion-progress.csv"')
             self.finish(report.csv_text(cat, rows))
             return
-        self.finish(report.instructor_page(cat, rows, self.cfg.prefix, await self.in_db(db.positions, course, None)))
+        positions = await self.in_db(db.positions, course, None)
+        self.finish(render("instructor.html", prefix=self.cfg.prefix, progress=report.progress(cat, rows, positions)))
 
 
 def make_app(settings: Settings) -> web.Application:
