@@ -297,9 +297,6 @@ def parse_body(body: bytes) -> dict[str, list[Any]]:
     return {"ticks": data["ticks"], "positions": data.get("positions", [])}
 
 
-TICK = ("done", "changed_at")  # a tick's fields after its course, lesson and item
-
-
 def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str, str]], ...] | None = None,
                now: float | None = None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[str, Any]]]:
     """The ticks and positions of a parsed body as rows, and each row refused with why: one that fails
@@ -309,7 +306,7 @@ def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str
     refused: list[dict[str, Any]] = []
     rows: dict[str, list[tuple[Any, ...]]] = {"ticks": [], "positions": []}
     now = time.time() if now is None else now
-    for key, kind, fields in (("ticks", "tick", TICK), ("positions", "sent_position", db.POSITION[4:])):
+    for key, kind, fields in (("ticks", "tick", db.TICK[4:]), ("positions", "sent_position", db.POSITION[4:])):
         for n, row in enumerate(data[key]):
             if len(refused) >= MAX_REFUSED:
                 break
