@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog, Course, Lesson, load
-from ..records import utc
-from ..store import clock
-from ..tally import Ticks, course_progress
-from ..tally import label as _label
-from .db import Row
+from companion.course.catalog import Catalog, Course, Lesson, load
+from companion.hub.db import Row
+from companion.learner.records import utc
+from companion.learner.store import clock
+from companion.learner.tally import Ticks, course_progress
+from companion.learner.tally import label as _label
 
 _cache: dict[Path, tuple[float, Catalog]] = {}
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}

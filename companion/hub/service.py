@@ -27,11 +27,11 @@ from tornado.http1connection import HTTP1Connection
 from tornado.ioloop import IOLoop
 from tornado.log import app_log
 
-from .. import records
-from ..catalog import Catalog
-from ..errors import CatalogError
-from ..tally import lesson_items
-from . import db, limits, report
+from companion.course.catalog import Catalog
+from companion.errors import CatalogError
+from companion.hub import db, limits, report
+from companion.learner import records
+from companion.learner.tally import lesson_items
 
 MAX_BATCH = 1000  # ticks and positions a request (the sender sends up to 500)
 MAX_BODY = 2 * 2**20  # bytes of a request body, refused (413) before it is read
