@@ -190,7 +190,7 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
             self._hub_auth_user_cache = None
             self.refusal = (403, f"hub user {model.get('name')!r} may not use this service: the token lacks the "
                                  f"scope {' or '.join(sorted(self.hub_auth.access_scopes))} "
-                                 "(see README, Teaching a class)")
+                                 "(see docs/teaching.md)")
 
     def _expired(self, model: dict[str, Any]) -> bool:
         """Whether the token behind `model` (a kernel's, or the OAuth cookie's) is past its expiry. The hub
@@ -483,7 +483,7 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str], auth
                            "may still be taken)")
     if "JUPYTERHUB_API_TOKEN" not in os.environ:
         raise ServiceError("JUPYTERHUB_API_TOKEN is not set: run this as a JupyterHub managed service "
-                           "(README, 'Teaching a class')")
+                           "(docs/teaching.md)")
     try:
         report.catalog(catalog)
     except CatalogError as e:
