@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from companion.catalog import load
+from companion.course.catalog import load
 from companion.hub import report
 from companion.hub.db import Row
 from companion.hub.service import render
-from companion.tally import lesson_items
+from companion.learner.tally import lesson_items
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 
 The hub runs DummyAuthenticator, SimpleLocalProcessSpawner and configurable-http-proxy from
 npm (scripts/test installs it under .venv/node), with the companion service managed by the hub
-through `companion.hub.config.configure`, exactly as README's "Teaching a class" shows. A "driver"
+through `companion.hub.config.configure`, exactly as docs/teaching.md shows. A "driver"
 service with a known token stands in for the admin's scripts (creating users and their tokens).
 """
 

@@ -27,8 +27,8 @@ from hubkit import CATALOG_PATH, SERVER_TOKEN_SCOPES, SERVICE_PREFIX, Hub, Knock
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
-from companion.catalog import load
-from companion.tally import lesson_items
+from companion.course.catalog import load
+from companion.learner.tally import lesson_items
 
 pytestmark = pytest.mark.hub
 CATALOG = CATALOG_PATH
@@ -69,7 +69,7 @@ class Learner:
 
     def watch(self, course: str, lesson: str, item: str, position: float, duration: float) -> None:
         """What the player reports when a learner pauses a video (companion/player.py's Tracker)."""
-        code = (f"from companion.player import Tracker\nfrom companion.store import ProgressStore\nimport os\n"
+        code = (f"from companion.kernel.player import Tracker\nfrom companion.learner.store import ProgressStore\nimport os\n"
                 f"Tracker(ProgressStore(os.environ['COMPANION_PROGRESS']), {course!r}, {lesson!r}, {item!r}, 0, 0, 0.9)"
                 f".report('pause', {position}, {duration}, [(0, {position})])\n")
         reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
@@ -319,8 +319,8 @@ def test_one_learners_bad_rows_never_fail_another_learners_requests(classroom):
 
 
 def test_a_refused_row_is_set_aside_in_the_store_and_the_rest_of_its_batch_arrives(classroom, tmp_path):
-    from companion.hub.client import Sender, install_outbox, kept_aside
-    from companion.store import ProgressStore
+    from companion.kernel.sender import Sender, install_outbox, kept_aside
+    from companion.learner.store import ProgressStore
 
     hub, name = classroom.hub, "learner-aside"
     token = hub.user_token(name)
@@ -449,8 +449,8 @@ def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):
 
 
 def test_off_a_hub_the_store_gets_no_outbox_and_nothing_is_sent(tmp_path, monkeypatch):
-    from companion.hub.client import sender_for
-    from companion.store import ProgressStore
+    from companion.kernel.sender import sender_for
+    from companion.learner.store import ProgressStore
 
     monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
     monkeypatch.setenv("COMPANION_HUB_URL", "http://127.0.0.1:9/services/companion/")
@@ -462,8 +462,8 @@ def test_off_a_hub_the_store_gets_no_outbox_and_nothing_is_sent(tmp_path, monkey
 
 
 def test_the_outbox_queues_earlier_and_later_ticks_but_not_a_refused_older_change(tmp_path):
-    from companion.hub.client import install_outbox
-    from companion.store import ProgressStore, Tick
+    from companion.kernel.sender import install_outbox
+    from companion.learner.store import ProgressStore, Tick
 
     store = ProgressStore(tmp_path / "progress.sqlite")
     store.set("c", "l", "before", True, at=10.0)
@@ -471,15 +471,15 @@ def test_the_outbox_queues_earlier_and_later_ticks_but_not_a_refused_older_chang
         install_outbox(db)
         install_outbox(db)  # a second kernel: no second copy
     store.set("c", "l", "after", True, at=20.0)
-    store.merge([Tick("c", "l", "after", False, 5.0)])  # older than the store's: not taken, not sent
+    store.merge(ticks=[Tick("c", "l", "after", False, 5.0)])  # older than the store's: not taken, not sent
     with sqlite3.connect(store.path) as db:
         queued = db.execute("SELECT course, lesson, item, done, changed_at FROM hub_outbox ORDER BY id").fetchall()
     assert queued == [("c", "l", "before", 1, 10.0), ("c", "l", "after", 1, 20.0)]
 
 
 def test_the_outbox_queues_positions_as_seconds_played_and_never_a_note(tmp_path):
-    from companion.hub.client import install_outbox
-    from companion.store import Note, ProgressStore
+    from companion.kernel.sender import install_outbox
+    from companion.learner.store import Note, ProgressStore
 
     store = ProgressStore(tmp_path / "progress.sqlite")
     store.save_position("c", "l", "old", 30.0, 100.0, [(0.0, 30.0)], at=10.0)

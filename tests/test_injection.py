@@ -13,8 +13,8 @@ import nbformat
 import pytest
 from helpers import CATALOG_PLACE, every_kind_catalog, problem_lines, run_cli, write_json
 
-from companion.embed import PROBE
-from companion.markup import md
+from companion.course.markup import md
+from companion.kernel.embed import PROBE
 
 CANARY = "companion-canary"  # a file name no test writes; the payloads try to create it
 
@@ -171,7 +171,7 @@ BOARD_TAGS = {"table", "thead", "tbody", "tr", "th", "td", "a", "span", "b", "i"
 def assert_inert_html(text: str, where: str) -> None:
     tags = html_tags(text)
     names = [t for t, _ in tags]
-    if names and names[0] in ("table", "p", "ul"):  # an index's table (companion.board): markup of its own only
+    if names and names[0] in ("table", "p", "ul"):  # an index's table (companion.kernel.board): markup of its own only
         assert set(names) <= BOARD_TAGS, f"{where}: unexpected HTML {tags}"
         for _tag, attrs in tags:
             assert set(attrs) <= {"style", "title", "colspan", "href"}, f"{where}: {attrs}"
@@ -363,11 +363,11 @@ HUB_PREFIX = "/services/companion/"
 
 
 def test_the_hub_pages_show_catalog_text_and_learner_names_as_text(tmp_path):
-    from companion.catalog import load
+    from companion.course.catalog import load
     from companion.hub import report
     from companion.hub.db import Row
     from companion.hub.service import render
-    from companion.tally import label, lesson_items
+    from companion.learner.tally import label, lesson_items
 
     cat = load(write_json(tmp_path / "catalog.json", hostile_catalog(tmp_path / CANARY)))
     rows, positions = [], []

@@ -14,11 +14,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog, Course, Lesson, Phase, load
-from ..records import utc
-from ..tally import Ticks, course_progress
-from ..tally import label as _label
-from .db import Row
+from companion.course.catalog import Catalog, Course, Lesson, Phase, load
+from companion.hub.db import Row
+from companion.learner.records import utc
+from companion.learner.tally import Ticks, course_progress
+from companion.learner.tally import label as _label
 
 _cache: dict[Path, tuple[float, Catalog]] = {}
 

@@ -28,12 +28,12 @@ from tornado.http1connection import HTTP1Connection
 from tornado.ioloop import IOLoop
 from tornado.log import app_log
 
-from .. import records
-from ..catalog import Catalog
-from ..errors import CatalogError
-from ..store import clock
-from ..tally import label, lesson_items
-from . import db, limits, report
+from companion.course.catalog import Catalog
+from companion.errors import CatalogError
+from companion.hub import db, limits, report
+from companion.learner import records
+from companion.learner.store import clock
+from companion.learner.tally import label, lesson_items
 
 MAX_BATCH = 1000  # ticks and positions a request (the sender sends up to 500)
 MAX_BODY = 2 * 2**20  # bytes of a request body, refused (413) before it is read
@@ -201,7 +201,7 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
             self._hub_auth_user_cache = None
             self.refusal = (403, f"hub user {model.get('name')!r} may not use this service: the token lacks the "
                                  f"scope {' or '.join(sorted(self.hub_auth.access_scopes))} "
-                                 "(see README, Teaching a class)")
+                                 "(see docs/teaching.md)")
 
     def _expired(self, model: dict[str, Any]) -> bool:
         """Whether the token behind `model` (a kernel's, or the OAuth cookie's) is past its expiry. The hub
@@ -308,9 +308,6 @@ def parse_body(body: bytes) -> dict[str, list[Any]]:
     return {"ticks": data["ticks"], "positions": data.get("positions", [])}
 
 
-TICK = ("done", "changed_at")  # a tick's fields after its course, lesson and item
-
-
 def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str, str]], ...] | None = None,
                now: float | None = None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[str, Any]]]:
     """The ticks and positions of a parsed body as rows, and each row refused with why: one that fails
@@ -320,7 +317,7 @@ def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str
     refused: list[dict[str, Any]] = []
     rows: dict[str, list[tuple[Any, ...]]] = {"ticks": [], "positions": []}
     now = time.time() if now is None else now
-    for key, kind, fields in (("ticks", "tick", TICK), ("positions", "sent_position", db.POSITION[4:])):
+    for key, kind, fields in (("ticks", "tick", db.TICK[4:]), ("positions", "sent_position", db.POSITION[4:])):
         for n, row in enumerate(data[key]):
             if len(refused) >= MAX_REFUSED:
                 break
@@ -498,7 +495,7 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str], auth
                            "may still be taken)")
     if "JUPYTERHUB_API_TOKEN" not in os.environ:
         raise ServiceError("JUPYTERHUB_API_TOKEN is not set: run this as a JupyterHub managed service "
-                           "(README, 'Teaching a class')")
+                           "(docs/teaching.md)")
     try:
         report.catalog(catalog)
     except CatalogError as e:
