@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -238,6 +239,11 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
         user = self.current_user
         return bool(user and (user.get("admin") or set(user.get("groups") or ()) & self.cfg.instructor_groups))
 
+    async def drawn(self, template: str, context: Callable[[], dict[str, Any]]) -> str:
+        """A page gathered and drawn in a worker thread: a class's page takes a good part of a second
+        (bench/hub_pages.py), which on the event loop would hold up every learner's ticks meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: render(template, **context()))
+
     async def in_db(self, fn: Any, *args: Any) -> Any:
         try:
             return await asyncio.get_running_loop().run_in_executor(self.cfg.executor, fn, self.cfg.engine, *args)
@@ -441,8 +447,9 @@ class LearnerPage(PageHandler):
             return
         rows = await self.in_db(db.rows, None, self.learner)
         positions = await self.in_db(db.positions, None, self.learner)
-        self.finish(render("learner.html", learner=self.learner, instructor=self.is_instructor(),
-                           prefix=self.cfg.prefix, progress=report.progress(self.catalog(), rows, positions)))
+        cat, learner, instructor, prefix = self.catalog(), self.learner, self.is_instructor(), self.cfg.prefix
+        self.finish(await self.drawn("learner.html", lambda: dict(
+            learner=learner, instructor=instructor, prefix=prefix, progress=report.progress(cat, rows, positions))))
 
 
 class InstructorPage(PageHandler):
@@ -470,7 +477,9 @@ class InstructorPage(PageHandler):
             self.finish(report.csv_text(cat, rows))
             return
         positions = await self.in_db(db.positions, course, None)
-        self.finish(render("instructor.html", prefix=self.cfg.prefix, progress=report.progress(cat, rows, positions)))
+        prefix = self.cfg.prefix
+        self.finish(await self.drawn("instructor.html", lambda: dict(
+            prefix=prefix, progress=report.progress(cat, rows, positions))))
 
 
 def make_app(settings: Settings) -> web.Application:
