@@ -10,10 +10,10 @@ from helpers import run_cli, small_catalog, write_catalog
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from companion.answers import gather, markdown, page
-from companion.catalog import load
 from companion.cli import main
-from companion.store import Note, ProgressStore
+from companion.course.catalog import load
+from companion.kernel.answers import gather, markdown, page
+from companion.learner.store import Note, ProgressStore
 
 ANSWER = "A network is <b>layers</b> of numbers;\nweights are learned."
 

@@ -300,7 +300,7 @@ def test_a_killed_import_leaves_the_catalog_old_or_new(tmp_path):
 def test_a_write_that_fails_midway_leaves_the_old_file(tmp_path, monkeypatch):
     """The same promise in process, without timing: a write that dies halfway (a full disk, an
     interrupt) leaves the old file and no temp file."""
-    from companion import atomic
+    from companion.notebook import atomic
 
     target = tmp_path / "note.ipynb"
     target.write_text("old", encoding="utf-8")

@@ -14,11 +14,11 @@ import pytest
 from helpers import ROOT, small_catalog, write_catalog
 from nbformat.v4 import new_markdown_cell
 
-from companion import extras, stamp, twins
-from companion.builder import plan
-from companion.catalog import CatalogError, load
-from companion.cells import digest
+from companion.builder import extras, stamp, twins
+from companion.builder.plan import plan
 from companion.cli import main
+from companion.course.catalog import CatalogError, load
+from companion.notebook.cells import digest
 
 MYST = """\
 ### Counting

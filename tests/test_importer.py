@@ -6,10 +6,10 @@ import shutil
 import pytest
 from helpers import ROOT, SEEDS
 
-from companion.catalog import CatalogError, from_data
+from companion.authoring.importer import import_index
+from companion.authoring.source_list import parse_index, parse_lessons
 from companion.cli import main
-from companion.importer import import_index
-from companion.source_list import parse_index, parse_lessons
+from companion.course.catalog import CatalogError, from_data
 
 INDEX = """# Video Series Index
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from companion.catalog import CatalogError, from_data
-from companion.importer import import_index
+from companion.authoring.importer import import_index
+from companion.course.catalog import CatalogError, from_data
 
 HEAD = "# My index\n\n## Teacher — Series\n\n"
 TABLE = "| # | Title | Lesson | Link |\n|---|---|---|---|\n"

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from helpers import run_cli, small_catalog, write_catalog
 
-from companion.layout import TOP
+from companion.course.layout import TOP
 
 ANSWER = "MY ANSWER: the chain rule, applied backwards"
 FIRST = Path("c1") / "01-first.ipynb"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from companion.cli import main
-from companion.export import read_export
-from companion.records import CLOCK_SKEW
-from companion.store import ProgressStore, StoreError
+from companion.learner.export import read_export
+from companion.learner.records import CLOCK_SKEW
+from companion.learner.store import ProgressStore, StoreError
 
 YEAR_2100 = 4102444800.0
 

@@ -16,10 +16,12 @@ from helpers import ROOT, small_catalog, write_catalog
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from companion import catalog, grading, selfcheck, store
 from companion.cli import main
+from companion.course import catalog, grading
 from companion.errors import CatalogError
-from companion.store import Attempt, ProgressStore
+from companion.kernel import selfcheck
+from companion.learner import store
+from companion.learner.store import Attempt, ProgressStore
 
 CHECKS = [
     {"id": "count-layers", "video": "aircAruvnKk", "question": "How many **hidden** layers? [see 2:10]",
@@ -41,7 +43,7 @@ def with_checks(checks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 
 
 def problems(data: dict[str, Any]) -> list[str]:
-    from companion.checks import schema_problems
+    from companion.course.checks import schema_problems
 
     found = schema_problems(data)
     if found:
