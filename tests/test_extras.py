@@ -353,6 +353,7 @@ def test_twins_an_earlier_build_left_among_the_notebooks_move_to_the_text_folder
     assert build(catalog, "--check", "--text") == 0
 
 
+@pytest.mark.slow
 def test_pytest_collects_notebooks_not_twins(tmp_path):
     catalog = setup_course(tmp_path)
     assert build(catalog, "--text") == 0

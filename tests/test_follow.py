@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
 from helpers import run_cli, small_catalog, snapshot, write_catalog
 from nbformat.v4 import new_markdown_cell
 
@@ -306,6 +307,7 @@ def test_work_under_content_no_lesson_has_is_kept_at_the_end_and_the_build_says_
     assert cells[-2].source.startswith("## Notes from removed content\n\nThe catalog no longer has")
 
 
+@pytest.mark.slow
 def test_saves_to_the_lesson_work_leaves_while_the_build_moves_it_lose_nothing(tmp_path):
     """Real processes: a "learner" saves lesson 1 every 10 ms (read, add a line, replace) while
     a build splits it; the answer that moves and every saved line are somewhere afterwards."""

@@ -327,6 +327,7 @@ def test_a_catalog_cannot_put_code_in_a_code_cell(hostile_build):
 # Running the notebooks
 # --------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_running_hostile_notebooks_runs_nothing_injected(hostile_build, monkeypatch):
     """A real kernel runs the catalog index, the course index and two lessons (one with every
     payload in its title and note); the canary file is never created, and what the kernel shows

@@ -43,6 +43,7 @@ def test_done_in_names_every_course_where_a_video_is_ticked_and_leaves_unticks_o
     assert store.done_in() == {SHARED: frozenset({"c1", "c2"})}
 
 
+@pytest.mark.slow
 def test_the_checklist_offers_a_video_watched_in_another_course_and_ticks_only_when_clicked(built):
     store = ProgressStore(built / "progress.sqlite")
     store.set("c1", "l1", SHARED, True)

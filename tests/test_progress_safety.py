@@ -119,6 +119,7 @@ def test_a_store_replaced_while_open_takes_later_ticks_in_the_new_file(tmp_path)
     assert ProgressStore(path).ticks() == {("c", "l", "from-backup"): True, ("c", "l", "b"): True}
 
 
+@pytest.mark.slow
 def test_the_notebook_says_when_the_store_was_replaced_under_its_kernel(tmp_path, monkeypatch):
     from helpers import small_catalog, write_catalog
     from test_kernel_state import run

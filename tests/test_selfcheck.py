@@ -182,6 +182,7 @@ print([b.description for b in boxes if b.value])
 """
 
 
+@pytest.mark.slow
 def test_wrong_then_right_then_a_restart_keeps_the_result_and_the_tick(built, tmp_path):
     wrong, right, ticked = run(built, ANSWER.format(typed="3"), ANSWER.format(typed="2"), TICKED)
     assert "Not yet." in wrong and "Count the columns" in wrong
@@ -201,6 +202,7 @@ def test_wrong_then_right_then_a_restart_keeps_the_result_and_the_tick(built, tm
         next(c for c in nb.cells if c.id == "checklist").outputs[0].data["text/plain"].split("☑ ")[-1]
 
 
+@pytest.mark.slow
 def test_giving_up_in_the_kernel_shows_the_answer_but_the_saved_form_does_not(built):
     shown = run(built, 'w = lesson.self_check("pick-one")\nw.children[1].children[1].click()\n'
                        'print(w.children[2].value)\nprint(w.bundle()["text/plain"])')[0]

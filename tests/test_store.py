@@ -41,6 +41,7 @@ def _tick_many(path: str, worker: int, n: int) -> None:
         store.set("c", f"l{worker}", f"v{i}", True)
 
 
+@pytest.mark.slow
 def test_four_processes_ticking_at_once_lose_nothing(tmp_path):
     path = str(tmp_path / "p.sqlite")
     ctx = multiprocessing.get_context("spawn")

@@ -2,35 +2,37 @@
 with the lessons it goes to and the line it came from.
 
 Two shapes are read: "Video Series Index" tables (a `## Series` heading, then `| # | Title | Lesson |
-Link |` rows) and annotated watch lists (bullets of links, `**Label:** text` lines). Links are read
-with a CommonMark parser, as a reader sees them. Whatever the catalog would refuse is refused here,
-at the line it comes from.
+Link |` rows) and annotated watch lists (lists of links, nested or not, and `**Label:** link` lines).
+The whole document is read with a CommonMark parser (GFM tables on), as a reader sees it: reference
+links and their definitions, HTML blocks and comments, lists in lists. Line numbers come from the
+parser's map of each block. Whatever the catalog would refuse is refused here, at the line it comes from.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block.table import escapedSplit
+from markdown_it.token import Token
+from markdown_it.tree import SyntaxTreeNode
 
 from companion.course import youtube
 from companion.course.checks import schema
 from companion.course.names import slug
 from companion.errors import CatalogError
 
-_MD = MarkdownIt("commonmark")
+_MD = MarkdownIt("commonmark").enable("table")
 _MD.normalizeLink = lambda url: url  # type: ignore[method-assign]  # the author's URL as written (escapes and entities decoded), not %-encoded
 _A_OPEN = re.compile(r"""<a\s[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.I)
 _A_CLOSE = re.compile(r"</a\s*>", re.I)
 _IMG = re.compile(r"""<img\s[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>""", re.I)
 _BARE_URL = re.compile(r"https?://[^\s<>\]|*\"]+")
-_BULLET = re.compile(r"^[-*+]\s+")
-_THEMATIC_BREAK = re.compile(r"^([-*_])(\s*\1){2,}\s*$")
 _BULLET_LESSONS = re.compile(r"(?:\(|[—–-]\s*)[Ll]essons?:?\s+([^()]*?)\s*(?:\)|$)")  # (Lesson 4), — Lessons 3–5
 _RANGE = re.compile(r"^(\d{1,5})\s*[-–—]\s*(\d{1,5})$")
-_LABEL_LINE = re.compile(r"^\*\*([^*:]+):?\*\*:?\s*(.+)$")
 _COLUMNS = {
     "number": {"#", "no", "no.", "ch", "chapter no", "lecture", "ep", "episode", "part"},
     "title": {"title", "video", "topic", "playlist", "title / type", "name", "video title"},
@@ -112,31 +114,20 @@ def parse_lessons(cell: str) -> list[int | str]:
     return list(dict.fromkeys(out))
 
 
-def split_row(line: str) -> list[str]:
-    """Cells of a markdown table row; `\\|` is a literal bar inside a cell."""
-    body = line.strip()
-    if body.startswith("|"):
-        body = body[1:]
-    if body.endswith("|") and not body.endswith("\\|"):
-        body = body[:-1]
-    cells = re.split(r"(?<!\\)\|", body)
-    return [c.strip().replace("\\|", "|") for c in cells]
-
-
 @dataclass(frozen=True)
 class _Link:
     text: str
     url: str
 
 
-def _read(fragment: str) -> list[str | _Link]:
-    """A line or cell of markdown as its words and links, in order, the way a reader sees it:
+def _read(tokens: list[Token]) -> list[str | _Link]:
+    """A line or cell of markdown (its inline tokens) as its words and links, in order, the way a reader sees it:
     [text](url) with balanced parentheses, <https://…> autolinks, <a href> anchors, HTML entities,
     images inside links (the link wins) and YouTube thumbnails (they name their video)."""
     parts: list[str | _Link] = []
     url: str | None = None  # the link being read
     words: list[str] = []  # and the words inside it
-    for tok in _MD.parseInline(fragment)[0].children or []:
+    for tok in tokens:
         anchor = _A_OPEN.match(tok.content) if tok.type == "html_inline" else None
         closes = tok.type == "link_close" or tok.type == "html_inline" and _A_CLOSE.match(tok.content)
         if tok.type == "link_open" or anchor:
@@ -163,14 +154,14 @@ def _words(text: str) -> str:
     return " ".join(re.sub(r"(\*\*|__|(?<!\w)[*_]|[*_](?!\w))", "", text).split())
 
 
-def _plain(text: str) -> str:
+def _plain(tokens: list[Token]) -> str:
     """Markdown emphasis and links reduced to their words."""
-    return _words("".join(p if isinstance(p, str) else p.text for p in _read(text)))
+    return _words("".join(p if isinstance(p, str) else p.text for p in _read(tokens)))
 
 
-def _links(text: str) -> list[_Link]:
+def _links(tokens: list[Token]) -> list[_Link]:
     """The links of a fragment; a bare https://… in its words counts as one."""
-    parts = _read(text)
+    parts = _read(tokens)
     links = [p for p in parts if isinstance(p, _Link)]
     for words in (p for p in parts if isinstance(p, str)):
         links += [_Link(url, url) for url in map(_balanced, _BARE_URL.findall(words))]
@@ -185,10 +176,10 @@ def _balanced(url: str) -> str:
     return url
 
 
-def _with_urls(text: str) -> str:
+def _with_urls(tokens: list[Token]) -> str:
     """A note's words, each link kept as `text (url)` so no address is lost."""
     out = []
-    for p in _read(text):
+    for p in _read(tokens):
         out.append(p if isinstance(p, str) else (p.url if p.text in ("", p.url) else f"{p.text} ({p.url})"))
     return _words("".join(out))
 
@@ -196,7 +187,7 @@ def _with_urls(text: str) -> str:
 def _column_roles(header: list[str], where: str) -> dict[str, int]:
     roles: dict[str, int] = {}
     for i, name in enumerate(header):
-        key = _plain(name).lower()
+        key = name.lower()
         for role, names in _COLUMNS.items():
             if key in names and role not in roles:
                 roles[role] = i
@@ -210,8 +201,8 @@ def _column_roles(header: list[str], where: str) -> dict[str, int]:
     return roles
 
 
-def _series_from_heading(text: str, parent: Series | None) -> Series:
-    title = _plain(text)
+def _series_from_heading(tokens: list[Token], parent: Series | None) -> Series:
+    title = _plain(tokens)
     if parent is not None:
         channel = parent.channel
         full = title if parent.channel.lower() in title.lower() else f"{parent.channel} — {title}"
@@ -221,125 +212,206 @@ def _series_from_heading(text: str, parent: Series | None) -> Series:
     return Series(slug(full), full, channel)
 
 
+def _inline(node: SyntaxTreeNode) -> Token:
+    """The inline token of a heading, paragraph or table cell (its words, as a flat list of children)."""
+    token = node.children[0].token
+    assert token is not None and token.type == "inline"
+    return token
+
+
+def _lines(inline: Token) -> Iterator[tuple[int, list[Token]]]:
+    """A paragraph's lines, each (its 0-based line, its tokens): `**Playlist:** link` lines are written
+    one under another in one paragraph. A link broken over two lines stays whole, on its first."""
+    assert inline.map is not None
+    line = start = inline.map[0]
+    tokens: list[Token] = []
+    in_link = 0
+    for tok in inline.children or []:
+        in_link += {"link_open": 1, "link_close": -1}.get(tok.type, 0)
+        breaks = tok.type in ("softbreak", "hardbreak")
+        if breaks and not in_link:
+            yield start, tokens
+            tokens, start = [], line + 1
+        else:
+            tokens.append(tok)
+        # a break is a new line; so is a newline inside an HTML tag or an image's alt text
+        line += tok.content.count("\n") if tok.type in ("html_inline", "image") else breaks
+    yield start, tokens
+
+
+def _label(tokens: list[Token]) -> tuple[str, list[Token]] | None:
+    """(label, the rest) of a line that opens with a bold label: `**Playlist:** link`, `**Book** link`."""
+    toks = [t for t in tokens if t.type != "text" or t.content]  # (markdown-it leaves empty text at delimiters)
+    if [t.type for t in toks[:3]] != ["strong_open", "text", "strong_close"]:
+        return None
+    label = toks[1].content.removesuffix(":").strip()
+    return (label, toks[3:]) if label and ":" not in label else None
+
+
 def parse_index(text: str, name: str) -> tuple[str, str, list[Series], list[Row]]:
-    """(title, note, series, rows) of an index; every table is read or reported."""
-    lines = text.removeprefix("\ufeff").splitlines()
-    title, note_lines = "", []
-    series: list[Series] = []
-    rows: list[Row] = []
-    current: Series | None = None
-    top: Series | None = None
-    i = 0
-    while i < len(lines):
-        line = lines[i].strip()
-        where = f"{name}:{i + 1}"
-        if line.startswith("# ") and not title:
-            title = _plain(line[2:])
-            _refuse(where, texts=(title,) if title else ())
-        elif line.startswith("## "):
-            top = current = _series_from_heading(line[3:], None)
-            _refuse(where, texts=(current.title, current.channel))
-            series.append(current)
-        elif line.startswith("### ") and top is None:  # a sub-heading with no ## above it is a series
-            top = current = _series_from_heading(line[4:], None)
-            _refuse(where, texts=(current.title, current.channel))
-            series.append(current)
-        elif line.startswith("### "):
-            current = _series_from_heading(line[4:], top)
-            _refuse(where, texts=(current.title, current.channel))
-            series.append(current)
-        elif line.startswith(">") and current is None:
-            note_lines.append(_plain(line.lstrip("> ")))
-        elif line.startswith("|"):
-            block = []
-            while i < len(lines) and lines[i].strip().startswith("|"):
-                block.append((i + 1, lines[i]))
-                i += 1
-            if current is None:
-                raise CatalogError([f"{where}: table before any series heading (## Series name)"])
-            rows += _table_rows(block, current, name)
-            continue
-        elif current is not None and (m := _LABEL_LINE.match(line)):
-            label = m.group(1).strip()
-            for link in _links(m.group(2)):
-                _refuse(where, texts=(f"{current.title}: {label}",), url=link.url)
-                current.links.append((label, link.text or link.url, link.url))
-            if not _links(m.group(2)):
-                current.note.append(_plain(line))
-        elif _BULLET.match(line) and _links(line):
-            if current is None:
-                raise CatalogError([f"{where}: a list of links before any series heading (## Series name)"])
-            rows.append(_bullet_row(i + 1, _BULLET.sub("", line), current, name))
-        elif current is not None and line and not _THEMATIC_BREAK.match(line) and not line.startswith("<!--"):
-            current.note.append(_with_urls(line))  # the series' prose: blurbs, plain lines, links kept
-        i += 1
-    if not rows:
+    """(title, note, series, rows) of an index; every table and list of links is read or reported."""
+    text = text.removeprefix("\ufeff")
+    index = _Index(name, text)
+    index.blocks(SyntaxTreeNode(_MD.parse(text)).children)
+    if not index.rows:
         raise CatalogError([f"{name}: no video tables found (expected ## headings with | Title | Lesson | tables)"])
-    return title, " ".join(note_lines), series, rows
+    return index.title, " ".join(index.note), index.series, index.rows
 
 
-def _table_rows(block: list[tuple[int, str]], series: Series, name: str) -> list[Row]:
-    first_line, header_line = block[0]
-    header = split_row(header_line)
-    where = f"{name}:{first_line}"
-    if len(block) < 2 or not re.fullmatch(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*", block[1][1]):
-        raise CatalogError([f"{where}: cannot read the table: its second line must be the |---| separator"])
-    roles = _column_roles(header, where)
-    rows = []
-    for line_no, raw in block[2:]:
-        cells = split_row(raw)
-        at = f"{name}:{line_no}"
-        if len(cells) != len(header):
-            raise CatalogError([f"{at}: row has {len(cells)} cells, the table has {len(header)} columns"])
-        title = _plain(cells[roles["title"]])
-        if not title:
-            raise CatalogError([f"{at}: row has no title"])
+class _Index:
+    """An index being read, block by block: what it has given so far and the series heading in force."""
+
+    def __init__(self, name: str, text: str):
+        self.name = name
+        self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # as the parser counts them
+        self.title = ""
+        self.note: list[str] = []  # the index's own blurb: a quote before any series
+        self.series: list[Series] = []
+        self.rows: list[Row] = []
+        self.current: Series | None = None
+        self.top: Series | None = None  # the ## series a ### one belongs to
+
+    def at(self, line: int) -> str:
+        return f"{self.name}:{line + 1}"
+
+    def blocks(self, nodes: list[SyntaxTreeNode]) -> None:
+        for node in nodes:
+            assert node.map is not None
+            where = self.at(node.map[0])
+            if node.type == "heading":
+                self.heading(int(node.tag[1:]), _inline(node), where)
+            elif node.type == "paragraph":
+                self.paragraph(_inline(node))
+            elif node.type == "blockquote":
+                for inline in (n.token for n in node.walk() if n.type == "inline" and n.token):
+                    self.prose(inline, quoted=True)
+            elif node.type in ("bullet_list", "ordered_list"):
+                self.items(node.children)
+            elif node.type == "table":
+                self.rows += self.table(node, where)
+            elif node.type == "html_block" and not node.content.lstrip().startswith("<!--"):
+                self.prose(_MD.parseInline(node.content.rstrip("\n"))[0].copy(map=list(node.map)))
+            # thematic breaks, code and HTML comments are not the list's content
+
+    def heading(self, level: int, inline: Token, where: str) -> None:
+        tokens = inline.children or []
+        if level == 1 and not self.title:
+            self.title = _plain(tokens)
+            _refuse(where, texts=(self.title,) if self.title else ())
+            return
+        if level == 2 or level == 3 and self.top is None:  # a ### with no ## above it is a series
+            self.top = self.current = _series_from_heading(tokens, None)
+        elif level == 3:
+            self.current = _series_from_heading(tokens, self.top)
+        else:
+            self.prose(inline)
+            return
+        _refuse(where, texts=(self.current.title, self.current.channel))
+        self.series.append(self.current)
+
+    def paragraph(self, inline: Token) -> None:
+        assert inline.map is not None
+        for n, raw in enumerate(inline.content.split("\n")):
+            if raw.lstrip().startswith("|"):  # a table the parser could not read as one
+                where = self.at(inline.map[0] + n)
+                if self.current is None:
+                    raise CatalogError([f"{where}: table before any series heading (## Series name)"])
+                raise CatalogError([f"{where}: cannot read the table: its second line must be the |---| "
+                                    "separator, with a cell for each of the first line's"])
+        self.prose(inline)
+
+    def prose(self, inline: Token, *, quoted: bool = False) -> None:
+        """Lines that are not a row: a series' `**Label:** link` lines, blurbs and plain text (links
+        kept); a quote before any series is the index's own note; other text before any is not kept."""
+        for line, tokens in _lines(inline):
+            if self.current is None:
+                if quoted and (text := _plain(tokens)):
+                    self.note.append(text)
+            elif (label := _label(tokens)) and (links := _links(label[1])):
+                for link in links:
+                    _refuse(self.at(line), texts=(f"{self.current.title}: {label[0]}",), url=link.url)
+                    self.current.links.append((label[0], link.text or link.url, link.url))
+            elif text := _with_urls(tokens):
+                self.current.note.append(text)
+
+    def items(self, items: list[SyntaxTreeNode]) -> None:
+        """A list's items: one that opens with a link is a row (`- [Title](url): note (Lesson 4)`),
+        the others are read as any other text; lists inside them are read the same way."""
+        for item in items:
+            first = item.children[0] if item.children else None
+            if first is not None and first.type == "paragraph" and _links(_inline(first).children or []):
+                self.rows.append(self.item_row(_inline(first)))
+                self.blocks(item.children[1:])
+            else:
+                self.blocks(item.children)
+
+    def table(self, node: SyntaxTreeNode, where: str) -> list[Row]:
+        """The rows of a `| Title | Lesson | Link |` table under the series in force."""
+        if self.current is None:
+            raise CatalogError([f"{where}: table before any series heading (## Series name)"])
+        series = self.current
+        head, *body = node.children
+        header = [_plain(_inline(cell).children or []) for cell in head.children[0].children]
+        roles = _column_roles(header, where)
+        rows = []
+        for tr in (tr for part in body for tr in part.children):
+            assert tr.map is not None
+            at = self.at(tr.map[0])
+            written = escapedSplit(self.lines[tr.map[0]].strip())  # the parser's own split of the row
+            past = written[len(header) + (written[0] == ""):]  # cells past the header's: no reader sees them
+            if any(cell.strip() for cell in past):
+                raise CatalogError([f"{at}: row has {len(header) + len(past) - (past[-1] == '')} cells, "
+                                    f"the table has {len(header)} columns"])
+            cells = [_inline(cell).children or [] for cell in tr.children]
+            title = _plain(cells[roles["title"]])
+            if not title:
+                raise CatalogError([f"{at}: row has no title"])
+            try:
+                lessons = parse_lessons(_plain(cells[roles["lesson"]]))
+            except ValueError as e:
+                raise CatalogError([f"{at}: {e}"]) from None
+            link_cell = cells[roles["link"]] if "link" in roles else []
+            # The Link column's link, else one in the title or any other cell: a link is never dropped.
+            link = next(iter(_links(link_cell) or _links(cells[roles["title"]])
+                             or [x for c in cells for x in _links(c)]), None)
+            url, link_text = (link.url, link.text) if link else ("", "")
+            notes = []
+            number = _plain(cells[roles["number"]]) if "number" in roles else ""
+            if "chapter" in roles and (chapter := _plain(cells[roles["chapter"]])):
+                notes.append(f"Book chapter {number}: {chapter}" if number else f"Book chapter: {chapter}")
+            if link_cell and not url:
+                notes.append(f"{header[roles['link']]}: {_plain(link_cell)}")
+            for i, cell in enumerate(cells):
+                if i not in roles.values() and _plain(cell):
+                    notes.append(f"{header[i]}: {_with_urls(cell)}")
+            if number in ("—", "-", "–"):
+                number = ""
+            elif number and header[roles["number"]] != "#":
+                number = f"{header[roles['number']]} {number}"
+            _refuse(at, texts=(title,), number=number, url=url, note=" ".join(notes))
+            rows.append(Row(tr.map[0] + 1, series, title, number, lessons, link_text, url, " ".join(notes)))
+        return rows
+
+    def item_row(self, inline: Token) -> Row:
+        """`- [Title](url): note (Lesson 4)` under a series: its first link is the item; the lessons
+        it names (`(Lesson 4)`, `— Lessons 3–5`), else the optional extras; the rest is its note."""
+        assert inline.map is not None
+        at = self.at(inline.map[0])
+        if self.current is None:
+            raise CatalogError([f"{at}: a list of links before any series heading (## Series name)"])
+        body = inline.children or []
+        parts = _read(body)
+        first = _links(body)[0]
+        rest = [p if isinstance(p, str) else (f"{p.text} ({p.url})" if p.text != p.url else p.url)
+                for p in parts if p != first]
+        if first not in parts:  # a bare URL: keep the words around it
+            rest = ["".join(rest).replace(first.url, "", 1)]
+        note = re.sub(r"\s+(?=[:;,.)])", "", _words("".join(rest))).strip(" :–—-")
+        lessons_named = _BULLET_LESSONS.search(_plain(body))
         try:
-            lessons = parse_lessons(_plain(cells[roles["lesson"]]))
+            lessons: list[int | str] = parse_lessons(lessons_named.group(1)) if lessons_named else ["Optional"]
         except ValueError as e:
             raise CatalogError([f"{at}: {e}"]) from None
-        link_cell = cells[roles["link"]] if "link" in roles else ""
-        # The Link column's link, else one in the title or any other cell: a link is never dropped.
-        link = next(iter(_links(link_cell) or _links(cells[roles["title"]])
-                         or [x for c in cells for x in _links(c)]), None)
-        url, link_text = (link.url, link.text) if link else ("", "")
-        notes = []
-        if "chapter" in roles and cells[roles["chapter"]]:
-            chapter = _plain(cells[roles["chapter"]])
-            number = _plain(cells[roles["number"]]) if "number" in roles else ""
-            notes.append(f"Book chapter {number}: {chapter}" if number else f"Book chapter: {chapter}")
-        if link_cell and not url:
-            notes.append(f"{_plain(header[roles['link']])}: {_plain(link_cell)}")
-        for i, cell in enumerate(cells):
-            if i not in roles.values() and _plain(cell):
-                notes.append(f"{_plain(header[i])}: {_with_urls(cell)}")
-        number = _plain(cells[roles["number"]]) if "number" in roles else ""
-        if number in ("—", "-", "–"):
-            number = ""
-        elif number and _plain(header[roles["number"]]) != "#":
-            number = f"{_plain(header[roles['number']])} {number}"
-        _refuse(at, texts=(title,), number=number, url=url, note=" ".join(notes))
-        rows.append(Row(line_no, series, title, number, lessons,
-                         link_text, url, " ".join(notes)))
-    return rows
-
-
-def _bullet_row(line_no: int, body: str, series: Series, name: str) -> Row:
-    """`- [Title](url): note (Lesson 4)` under a series: its first link is the item; the lessons
-    it names (`(Lesson 4)`, `— Lessons 3–5`), else the optional extras; the rest is its note."""
-    at = f"{name}:{line_no}"
-    parts = _read(body)
-    first = _links(body)[0]
-    rest = [p if isinstance(p, str) else (f"{p.text} ({p.url})" if p.text != p.url else p.url)
-            for p in parts if p != first]
-    if first not in parts:  # a bare URL: keep the words around it
-        rest = ["".join(rest).replace(first.url, "", 1)]
-    note = re.sub(r"\s+(?=[:;,.)])", "", _words("".join(rest))).strip(" :–—-")
-    lessons_named = _BULLET_LESSONS.search(_plain(body))
-    try:
-        lessons: list[int | str] = parse_lessons(lessons_named.group(1)) if lessons_named else ["Optional"]
-    except ValueError as e:
-        raise CatalogError([f"{at}: {e}"]) from None
-    title = first.text or first.url
-    _refuse(at, texts=(title,), url=first.url, note=note)
-    return Row(line_no, series, title, "", lessons, first.text, first.url, note)
+        title = first.text or first.url
+        _refuse(at, texts=(title,), url=first.url, note=note)
+        return Row(inline.map[0] + 1, self.current, title, "", lessons, first.text, first.url, note)
