@@ -10,7 +10,7 @@ Needs what `bash scripts/test` sets up: .venv, configurable-http-proxy under .ve
 For each backend it starts a real JupyterHub with the companion service on the loopback address
 (tests/hubkit.py; PostgreSQL in a fresh cluster with its default durability, fsync on), gives each
 learner a hub-issued token with a single-user server's scopes, and sends every learner's ticks
-through `companion.hub.client.Channel` (the sender's kept-alive connection), `--batch` ticks per
+through `companion.kernel.sender.Channel` (the sender's kept-alive connection), `--batch` ticks per
 request, `--concurrency` learners at a time, each ticking items of the catalog (the service takes
 no others). The first request of each learner includes the service's check of the token with the
 hub. With `--flood`, one more learner sends, as fast as one connection goes, bodies over the size
@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hubkit import CATALOG_PATH, Hub, Postgres  # noqa: E402
 
-from companion.catalog import load  # noqa: E402
+from companion.course.catalog import load  # noqa: E402
 from companion.hub import db  # noqa: E402
-from companion.hub.client import Channel  # noqa: E402
-from companion.tally import lesson_items  # noqa: E402
+from companion.kernel.sender import Channel  # noqa: E402
+from companion.learner.tally import lesson_items  # noqa: E402
 
 
 def run(backend: str, args: argparse.Namespace) -> dict:

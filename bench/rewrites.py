@@ -25,9 +25,10 @@ import nbformat  # noqa: E402
 import nbformat.v4  # noqa: E402
 from nbformat.sign import NotebookNotary  # noqa: E402
 
-from companion import extras, nodes, trust  # noqa: E402
-from companion.builder import plan  # noqa: E402
-from companion.catalog import load  # noqa: E402
+from companion.builder import extras, trust  # noqa: E402
+from companion.builder.plan import plan  # noqa: E402
+from companion.course.catalog import load  # noqa: E402
+from companion.notebook import nodes  # noqa: E402
 
 
 def best(f: Callable[[], Any], n: int = 5) -> float:

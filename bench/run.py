@@ -249,7 +249,7 @@ class Bench:
 
     # 0 -------------------------------------------------------------------------------------
     def correctness(self) -> None:
-        """The build skips nbformat's schema checks (companion/nodes.py): its output must not change,
+        """The build skips nbformat's schema checks (companion/notebook/nodes.py): its output must not change,
         and the copies of nbformat's work it keeps must pay."""
         log("\n[0] the build's notebooks are nbformat's, byte for byte (tests/test_nodes_identity.py); "
             "what the copies save")
@@ -284,8 +284,9 @@ class Bench:
             f"{', with its lessons/ extras' if extras else ''}) into an empty folder")
         bare = self.fresh("bare") / "catalog.json"  # the same catalog without lessons/ beside it
         shutil.copy(self.catalog, bare)
-        imports = ("from companion import cli; cli._block_unused_imports(); import companion.builder,"  # as main() does
-                   " companion.writer, companion.trust, nbformat.sign" + ("; import jupytext" if extras else ""))
+        imports = ("from companion import cli; cli._block_unused_imports(); "  # as main() does
+                   "import companion.builder.plan, companion.builder.writer, companion.builder.trust, nbformat.sign"
+                   + ("; import jupytext" if extras else ""))
         cmds = {"pass": [self.py, "-c", "pass"], "nbformat": [self.py, "-c", BLOCK_RFC + "import nbformat"],
                 "imports": [self.py, "-c", imports]}
         runs: dict[str, list[Run]] = {k: [] for k in ("pass", "nbformat", "imports", "build", "bare")}

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from companion.site import build_site, serving  # noqa: E402
+from companion.builder.site import build_site, serving  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, REPO  # noqa: E402
 from tests.test_site import KERNEL_IDLE, LESSON, RUN_ALL  # noqa: E402
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import BuildError, CatalogError, CompanionError, NotFound, StoreError, UsageError
+from companion.errors import BuildError, CatalogError, CompanionError, NotFound, StoreError, UsageError
 
 if TYPE_CHECKING:
-    from .api import (
+    from companion.api import (
         Imported,
         Resolved,
         answers,
@@ -35,10 +35,10 @@ if TYPE_CHECKING:
         resolve,
         validate,
     )
-    from .report import Report
-    from .tally import CourseProgress
+    from companion.builder.report import Report
+    from companion.learner.tally import CourseProgress
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it ([tool.setuptools.dynamic])
 __all__ = ["build", "validate", "import_index", "progress", "notes", "answers", "export_answers", "resolve",
            "Report", "Imported", "Resolved",
            "CourseProgress",
@@ -46,7 +46,7 @@ __all__ = ["build", "validate", "import_index", "progress", "notes", "answers", 
 
 _LAZY = {"build": "api", "validate": "api", "import_index": "api", "progress": "api", "notes": "api", "Imported": "api",
          "resolve": "api", "Resolved": "api", "answers": "api", "export_answers": "api",
-         "Report": "report", "CourseProgress": "tally"}
+         "Report": "builder.report", "CourseProgress": "learner.tally"}
 
 
 def __getattr__(name: str) -> Any:
@@ -61,4 +61,4 @@ def __getattr__(name: str) -> Any:
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """The Jupyter server extension `companion` (switched on by the file the wheel installs in
     `etc/jupyter/jupyter_server_config.d/`): course notebooks open clean and keep their players on save."""
-    return [{"module": "companion.serverext"}]
+    return [{"module": "companion.server.extension"}]

@@ -1,5 +1,5 @@
 """`python -m companion`: the `companion` command, for an environment without its script on PATH."""
 
-from .cli import main
+from companion.cli import main
 
 raise SystemExit(main())

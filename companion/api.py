@@ -15,22 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from . import atomic
-from .catalog import CATALOG_NAME, load, read_json
-from .errors import BuildError, BusyError, CatalogError, UsageError
+from companion.course.catalog import CATALOG_NAME, load, read_json
+from companion.errors import BuildError, BusyError, CatalogError, UsageError
+from companion.notebook import atomic
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
     from nbformat.sign import NotebookNotary
 
-    from .catalog import Catalog
-    from .evidence import Proposal, Source, Unresolved
-    from .follow import Had
-    from .report import Change, Report
-    from .store import ProgressStore
-    from .tally import CourseProgress
+    from companion.authoring.evidence import Proposal, Source, Unresolved
+    from companion.builder.follow import Had
+    from companion.builder.report import Change, Report
+    from companion.course.catalog import Catalog
+    from companion.learner.store import ProgressStore
+    from companion.learner.tally import CourseProgress
 
-_EMPTY = {"$schema": "companion/catalog.schema.json", "series": [], "videos": [], "resources": [], "courses": []}
+_EMPTY = {"$schema": "companion/course/catalog.schema.json", "series": [], "videos": [], "resources": [], "courses": []}
 
 
 def default_out(catalog: Path) -> Path:
@@ -46,8 +46,8 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
     lists what --check fails on). `twins`: keep jupytext text twins (None: if `out` has some).
     `trust`: sign the notebooks in this machine's trust database. `privacy_enhanced`: embed from
     youtube-nocookie.com (None: the catalog's setting)."""
-    from . import stamp
-    from .extras import folder_of
+    from companion.builder import stamp
+    from companion.builder.extras import folder_of
 
     path = Path(catalog)
     target = Path(out) if out is not None else default_out(path)
@@ -62,8 +62,8 @@ def build(catalog: str | Path = CATALOG_NAME, out: str | Path | None = None, *, 
     cat, planned, text = _plan(path, target, twins=twins, privacy_enhanced=privacy_enhanced, parsed=parsed)
     if not writes:
         return _sync(planned, target, text, dry_run=True, trust=trust)
-    from .follow import move_progress
-    from .trust import open_notary
+    from companion.builder.follow import move_progress
+    from companion.builder.trust import open_notary
 
     notary = open_notary() if trust else None  # a trust database that can't be written: stop before any change
     with _locked(target, "build"):  # the stamp too: a build that waited finds the tree as the first left it
@@ -77,9 +77,9 @@ def _plan(path: Path, target: Path, *, twins: bool | None, privacy_enhanced: boo
           parsed: dict[str, list[Any]]) -> tuple[Catalog, dict[PurePosixPath, NotebookNode], bool]:
     """Load and plan (nothing written: a catalog mistake stops here): the catalog, the notebooks
     it makes, and whether text twins are kept. `parsed`: lesson extras parsed before, added to."""
-    from . import extras
-    from .builder import plan
-    from .scan import has_twins
+    from companion.builder import extras
+    from companion.builder.plan import plan
+    from companion.builder.scan import has_twins
 
     cat = load(path)
     lesson_extras = extras.load(cat, extras.folder_of(path), parsed=parsed)
@@ -92,7 +92,7 @@ def _sync(planned: dict[PurePosixPath, NotebookNode], target: Path, text: bool, 
           progress: Callable[[Had], list[Change]] | None = None) -> Report:
     """Reconcile the output folder with the plan, then apply (unless `dry_run`), then move the
     learner's progress with the videos the catalog moved (`progress`)."""
-    from .writer import sync
+    from companion.builder.writer import sync
 
     report = sync(planned, target, dry_run=dry_run, trust=trust, text=text, notary=notary, progress=progress)
     report.out, report.notebooks, report.twins = target, len(planned), text
@@ -134,7 +134,7 @@ def _check_out(out: Path, catalog: Path, lessons: Path) -> None:
 
 def validate(catalog: str | Path = CATALOG_NAME) -> str:
     """Check the catalog and its lesson extras; a one-line summary, or `CatalogError` naming each problem."""
-    from . import extras
+    from companion.builder import extras
 
     path = Path(catalog)
     cat = load(path)
@@ -170,7 +170,7 @@ def import_index(index: str | Path, course: str, *, catalog: str | Path = CATALO
 
 def _import(index: Path, text: str, course: str, path: Path, title: str | None) -> Imported:
     """`import_index` once it is the only import into `path`: the catalog is read under the lock."""
-    from .importer import import_index as import_into
+    from companion.authoring.importer import import_index as import_into
 
     data = read_json(path) if path.exists() else json.loads(json.dumps(_EMPTY))
     _check_course_id(course)
@@ -206,8 +206,8 @@ def resolve(source: str | Path | Source, *, catalog: str | Path = CATALOG_NAME, 
     """Propose YouTube ids for the catalog's videos that have none, from the pages `source` knows
     (a path: an evidence file, see `companion.evidence.EvidenceFile`); `accept` writes them into the
     catalog with their pages as `evidence` (atomically, only a valid result), else nothing is written."""
-    from .evidence import EvidenceFile, propose
-    from .evidence import accept as accept_into
+    from companion.authoring.evidence import EvidenceFile, propose
+    from companion.authoring.evidence import accept as accept_into
 
     path = Path(catalog)
     pages = EvidenceFile(Path(source)) if isinstance(source, (str, Path)) else source
@@ -235,7 +235,7 @@ def _refuse_broken(before: str, path: Path) -> None:
 
 
 def _check_course_id(course_id: str) -> None:
-    from .checks import schema
+    from companion.course.checks import schema
 
     slug = schema()["$defs"]["slug"]
     if not re.search(slug["pattern"], course_id):
@@ -244,8 +244,8 @@ def _check_course_id(course_id: str) -> None:
 
 def problems_of(data: Any) -> list[str]:
     """Every problem of catalog data (schema first, then references), empty when it is valid."""
-    from .catalog import from_data
-    from .checks import schema_problems
+    from companion.course.catalog import from_data
+    from companion.course.checks import schema_problems
 
     problems = schema_problems(data)
     if problems:
@@ -260,7 +260,7 @@ def problems_of(data: Any) -> list[str]:
 def progress(catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
              store: ProgressStore | None = None) -> list[CourseProgress]:
     """Progress per course (or only `course`), phase by phase, from the progress store."""
-    from .tally import of_course
+    from companion.learner.tally import of_course
 
     cat = load(Path(catalog))  # a command checks what it shows; only kernels trust the build
     ticks = (store or _store()).ticks()
@@ -271,7 +271,7 @@ def progress(catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
 def notes(catalog: str | Path = CATALOG_NAME, *, course: str | None = None,
           store: ProgressStore | None = None) -> str:
     """A course's notes (or every course's) as Markdown, by lesson and video, each linking to its moment."""
-    from .player import notes_markdown
+    from companion.kernel.player import notes_markdown
 
     cat = load(Path(catalog))
     courses = [cat.course(course)] if course else list(cat.courses.values())
@@ -282,7 +282,7 @@ def answers(catalog: str | Path = CATALOG_NAME, *, course: str | None = None, fo
             store: ProgressStore | None = None) -> str:
     """Every answer the learner wrote in their lesson notebooks (in `folder`, default: `notebooks/`
     beside the catalog) and every note, by course and lesson, as one Markdown text."""
-    from .answers import gather, markdown
+    from companion.kernel.answers import gather, markdown
 
     path = Path(catalog)
     cat = load(path)
@@ -296,7 +296,7 @@ def export_answers(out: str | Path, catalog: str | Path = CATALOG_NAME, *, cours
                    folder: str | Path | None = None, store: ProgressStore | None = None) -> Path:
     """Write `answers(...)` to the Markdown file `out`, whole or not at all; a path that can't take it
     (a folder, a missing folder, a notebook, a database) is refused before anything is read."""
-    from .store import is_sqlite_file
+    from companion.learner.store import is_sqlite_file
 
     target = Path(out)
     if target.is_dir():
@@ -314,6 +314,6 @@ def export_answers(out: str | Path, catalog: str | Path = CATALOG_NAME, *, cours
 
 
 def _store() -> ProgressStore:
-    from .store import ProgressStore
+    from companion.learner.store import ProgressStore
 
     return ProgressStore()

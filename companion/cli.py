@@ -16,12 +16,12 @@ import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from . import __version__
-from .catalog import CATALOG_NAME
-from .errors import CatalogError, CompanionError, UsageError
+from companion import __version__
+from companion.course.catalog import CATALOG_NAME
+from companion.errors import CatalogError, CompanionError, UsageError
 
 if TYPE_CHECKING:
-    from .report import Report
+    from companion.builder.report import Report
 
 
 def _block_unused_imports() -> None:
@@ -67,7 +67,7 @@ def _catalog_path(arg: str | None) -> Path:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """`companion validate`: check the catalog and print its summary; `CatalogError` lists each problem."""
-    from .api import validate
+    from companion.api import validate
 
     print(validate(_catalog_path(args.catalog)))
     return 0
@@ -75,7 +75,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """`companion import`: add or replace a course from a markdown video index, saying whether anything changed."""
-    from .api import import_index
+    from companion.api import import_index
 
     done = import_index(args.index, args.course, catalog=_catalog_path(args.catalog), title=args.title)
     name = Path(args.index).name
@@ -89,7 +89,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_resolve(args: argparse.Namespace) -> int:
     """`companion resolve`: the ids proposed for videos named by title only, each with its pages, and
     what stays without one and why; `--accept` writes the proposals into the catalog."""
-    from .api import resolve
+    from companion.api import resolve
 
     done = resolve(args.evidence, catalog=_catalog_path(args.catalog), accept=args.accept)
     for p in done.proposals:
@@ -116,7 +116,7 @@ def _shown(out: Path | None, rel: object) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     """`companion build`: write one notebook per lesson, keeping learner work; with `--check`, write nothing
     and exit 1 naming the notebooks that are out of date."""
-    from .api import build
+    from companion.api import build
 
     path = _catalog_path(args.catalog)
     report = build(path, args.out, check=args.check, dry_run=args.dry_run, twins=args.text, trust=not args.no_trust,
@@ -150,15 +150,15 @@ def _print_changes(report: Report, *, dry_run: bool = False) -> None:
 def cmd_progress(args: argparse.Namespace) -> int:
     """`companion progress`: show learner progress per course, phase and lesson, or export it to a JSON file,
     or merge in such an export (newer ticks win)."""
-    from . import atomic
-    from .export import read_export
-    from .store import ProgressStore
+    from companion.learner import export
+    from companion.learner.store import ProgressStore
+    from companion.notebook import atomic
 
     store = ProgressStore()
     if args.export:
         target = Path(args.export)
         _check_export_target(target, store.path)
-        text, left_out = store.export_json()
+        text, left_out = export.write(store)
         try:
             atomic.write_text(target, text)
         except OSError as e:
@@ -169,21 +169,21 @@ def cmd_progress(args: argparse.Namespace) -> int:
               f"{len(store.notes())} notes from {store.path} to {target}")
         return 0
     if args.import_:
-        from .catalog import load
+        from companion.course.catalog import load
 
         text = _read_import(Path(args.import_))
         courses = load(_catalog_path(args.catalog)).courses
         try:
-            data = read_export(text, args.import_, courses=courses)
+            data = export.read_export(text, args.import_, courses=courses)
         except ValueError as e:
             raise UsageError(str(e)) from None
-        changed = store.merge(data)
+        changed = export.merge(store, data)
         offered = len(data.ticks) + len(data.positions) + len(data.notes)
         print(f"merged {args.import_} into {store.path}: {changed} of {offered} ticks, positions and notes "
               f"({len(data.ticks)}, {len(data.positions)}, {len(data.notes)}) were newer and taken")
         return 0
-    from .api import progress
-    from .tally import label
+    from companion.api import progress
+    from companion.learner.tally import label
 
     for course in progress(_catalog_path(args.catalog), course=args.course, store=store):
         total = course.total
@@ -201,7 +201,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
 def _read_import(path: Path) -> str:
     """An import file's text, its size checked before it is read and read at most MAX_BYTES and one more
     (a device like /dev/zero has no size), so a huge file is refused without filling the memory."""
-    from .export import MAX_BYTES
+    from companion.learner.export import MAX_BYTES
 
     too_big = UsageError(f"{path}: larger than {MAX_BYTES // 2**20} MB; not a progress export, nothing was imported")
     try:
@@ -225,7 +225,7 @@ def _read_import(path: Path) -> str:
 def cmd_notes(args: argparse.Namespace) -> int:
     """`companion notes`: print the notes taken at moments of videos, as Markdown; with --answers, the
     learner's answers too (to --out FILE, or printed)."""
-    from .api import answers, export_answers, notes
+    from companion.api import answers, export_answers, notes
 
     catalog = _catalog_path(args.catalog)
     if args.out and not args.answers:
@@ -241,7 +241,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
 
 def _check_export_target(target: Path, store_path: Path) -> None:
     """An export is a new JSON file: never the store itself, its journal, or any SQLite file."""
-    from .store import is_sqlite_file
+    from companion.learner.store import is_sqlite_file
 
     if target.is_dir():
         raise UsageError(f"--export {target}: is a folder; give the name of a file to write")
@@ -262,7 +262,7 @@ def lab_command(out: Path, lab_args: list[str]) -> list[str]:
     """`jupyter lab` rooted at the notebooks (not the repository), its printed URL opening the top
     index, with the companion's server extension on (as its installed switch does; named here too, so
     an install without the switch gets it); the learner's options come last, so win."""
-    from .layout import INDEX
+    from companion.course.layout import INDEX
 
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={out.resolve()}",
            f"--LabApp.default_url=/lab/tree/{INDEX}", "--ServerApp.jpserver_extensions=companion=True"]
@@ -273,7 +273,7 @@ def lab_command(out: Path, lab_args: list[str]) -> list[str]:
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """Build, then hand the terminal to JupyterLab on the course index."""
-    from .api import build
+    from companion.api import build
 
     report = build(_catalog_path(args.catalog), args.out)
     _print_changes(report)
@@ -285,7 +285,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_site(args: argparse.Namespace) -> int:
     """`companion site`: the JupyterLite site of the built notebooks; `--serve` previews it here."""
-    from .site import build_site, serving
+    from .builder.site import build_site, serving
 
     catalog = _catalog_path(args.catalog).resolve()
     out = build_site(catalog, Path(args.out) if args.out else catalog.parent / "site")
@@ -304,7 +304,7 @@ def cmd_site(args: argparse.Namespace) -> int:
 def cmd_hub_service(args: argparse.Namespace) -> int:
     """Run the JupyterHub service (needs the `hub` extra); the hub starts it, see companion.hub.config."""
     try:
-        from .hub import service
+        from companion.hub import service
     except ImportError as e:
         raise UsageError(f"hub-service needs the hub extra (pip install 'course-companion[hub]'): {e}") from None
     try:

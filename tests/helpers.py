@@ -34,7 +34,7 @@ def every_kind_catalog() -> dict[str, Any]:
     url-only videos, playlist and plain resources, phases, numbered and unnumbered lessons,
     string and object assignments, own prompts."""
     return copy.deepcopy({
-        "$schema": "companion/catalog.schema.json",
+        "$schema": "companion/course/catalog.schema.json",
         "settings": {"privacy_enhanced": False},
         "series": [
             {"id": "s-one", "title": "Series One", "channel": "Chan", "note": "About one.", "resources": ["pl-one"]},
@@ -129,7 +129,7 @@ def problem_lines(err: str) -> list[str]:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` (relative posix path → bytes), but the build's stamp (machine state,
     not content: its own tests are in test_noop_build.py)."""
-    from companion.stamp import NAME
+    from companion.builder.stamp import NAME
 
     folder = Path(folder)
     if not folder.exists():

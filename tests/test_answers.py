@@ -10,10 +10,10 @@ from helpers import run_cli, small_catalog, write_catalog
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from companion.answers import gather, markdown, page
-from companion.catalog import load
 from companion.cli import main
-from companion.store import Note, ProgressStore
+from companion.course.catalog import load
+from companion.kernel.answers import gather, markdown, page
+from companion.learner.store import Note, ProgressStore
 
 ANSWER = "A network is <b>layers</b> of numbers;\nweights are learned."
 
@@ -84,6 +84,7 @@ def test_out_without_answers_is_refused(built, capsys):
     assert code == 2 and "--answers" in err and not (built / "x.md").exists()
 
 
+@pytest.mark.slow
 def test_the_notebook_gathers_them_in_a_kernel_and_its_search_box_filters_as_the_learner_types(built):
     path = built / "notebooks" / "my-answers-and-notes.ipynb"
     nb = nbformat.read(path, as_version=4)

@@ -10,7 +10,7 @@ import pytest
 from helpers import small_catalog, write_catalog
 
 import companion
-from companion import builder
+from companion.builder import plan as builder
 from companion.cli import main
 
 
@@ -63,7 +63,7 @@ def test_importing_companion_loads_neither_nbformat_nor_the_builder():
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('companion', 'nbformat')))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)
-    assert "nbformat" not in loaded and "companion.builder" not in loaded, loaded
+    assert "nbformat" not in loaded and "companion.builder.plan" not in loaded, loaded
 
 
 def test_every_name_in_all_resolves_and_is_documented():

@@ -36,9 +36,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from companion.catalog import Catalog, load
-from companion.store import ProgressStore
-from companion.tally import lesson_items
+from companion.course.catalog import Catalog, load
+from companion.learner.store import ProgressStore
+from companion.learner.tally import lesson_items
 
 pytestmark = pytest.mark.browser
 

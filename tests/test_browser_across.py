@@ -24,7 +24,7 @@ from test_browser import (  # noqa: F401
     tick,
 )
 
-from companion.store import Note, ProgressStore
+from companion.learner.store import Note, ProgressStore
 
 pytestmark = pytest.mark.browser
 

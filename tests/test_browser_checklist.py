@@ -21,9 +21,9 @@ from test_browser import (  # noqa: F401
     server,
 )
 
-from companion.store import ProgressStore
-from companion.tally import lesson_items
-from companion.tickguard import GONE
+from companion.kernel.tickguard import GONE
+from companion.learner.store import ProgressStore
+from companion.learner.tally import lesson_items
 
 pytestmark = pytest.mark.browser
 

@@ -33,7 +33,7 @@ from test_browser import (  # noqa: F401
     tick,
 )
 
-from companion.layout import TOP  # noqa: E402
+from companion.course.layout import TOP  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

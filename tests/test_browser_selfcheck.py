@@ -2,7 +2,7 @@
 one the explanation and ticks the checklist, and after a kernel restart and Run All the result is kept.
 
 Shares test_browser's build, server and browser set-up; the screenshot after a right answer is the
-README's (docs/self-check.png).
+learner guide's (docs/self-check.png, shown in docs/learner-guide.md).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from test_browser import (  # noqa: F401
     server,
 )
 
-from companion.store import ProgressStore
-from companion.tally import lesson_items
+from companion.learner.store import ProgressStore
+from companion.learner.tally import lesson_items
 
 pytestmark = pytest.mark.browser
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import nbformat
 from helpers import ROOT, small_catalog, write_catalog
 
-from companion.builder import plan
-from companion.catalog import from_data
+from companion.builder.plan import plan
 from companion.cli import main
-from companion.markup import md
+from companion.course.catalog import from_data
+from companion.course.markup import md
 
 
 def built(tmp_path: Path, data: dict | None = None) -> Path:
@@ -109,9 +109,9 @@ def test_a_build_is_deterministic_and_a_rebuild_writes_nothing(tmp_path, capsys)
 
 
 def test_the_project_notebooks_match_the_catalog_byte_for_byte():
-    from companion import extras
-    from companion.catalog import load
-    from companion.nodes import dumps
+    from companion.builder import extras
+    from companion.course.catalog import load
+    from companion.notebook.nodes import dumps
 
     cat = load(ROOT / "catalog.json")
     planned = plan(cat, extras=extras.load(cat), folder=ROOT / "notebooks")  # as `companion build` plans them
@@ -206,8 +206,8 @@ def test_two_lessons_that_would_share_a_file_are_refused(tmp_path, capsys):
 def test_symbols_shown_to_a_learner_need_no_emoji_font():
     """Debian's chromium has no emoji font: 📄 and 🔎 rendered as empty boxes. Emoji live outside the
     Basic Multilingual Plane; the symbols used instead (▶ ☰ ✎ ☑ ☐ ↗) are in DejaVu Sans."""
-    from companion.catalog import load
-    from companion.tally import lesson_items
+    from companion.course.catalog import load
+    from companion.learner.tally import lesson_items
 
     catalog = load(ROOT / "catalog.json")
     labels = [label for course in catalog.courses.values() for lesson in course.lessons

@@ -96,7 +96,7 @@ def test_two_builds_at_once_take_turns(tmp_path):
 
 
 def test_a_build_that_cannot_get_the_lock_says_who_holds_it(tmp_path):
-    from companion import atomic
+    from companion.notebook import atomic
 
     catalog = _catalog(tmp_path, "LLMs ASAP")
     with atomic.locked(tmp_path / "notebooks"):

@@ -11,12 +11,12 @@ import nbformat
 import pytest
 from helpers import ROOT, small_catalog, write_catalog
 
-from companion.board import course_table, overview
-from companion.catalog import Prompt, from_data, load
 from companion.cli import main
-from companion.markup import md
-from companion.prompts import prompts_for
-from companion.tally import lesson_items
+from companion.course.catalog import Prompt, from_data, load
+from companion.course.markup import md
+from companion.course.prompts import prompts_for
+from companion.kernel.board import course_table, overview
+from companion.learner.tally import lesson_items
 
 CATALOG = load(ROOT / "catalog.json")
 NOTEBOOKS = ROOT / "notebooks"
@@ -264,7 +264,7 @@ def test_a_catalog_change_redraws_the_saved_table_and_a_learners_run_of_the_inde
 
 
 def test_the_top_index_draws_the_last_weeks_of_activity_when_there_is_some():
-    from companion.board import WEEK, activity
+    from companion.kernel.board import WEEK, activity
 
     now = 1_000 * WEEK
     assert activity([], now) is None and activity([now - 9 * WEEK], now) is None  # nothing in the window

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from helpers import small_catalog, write_catalog
 
-from companion.board import course_table, overview
-from companion.catalog import load
-from companion.store import ProgressStore
-from companion.tally import REFLECTIONS
+from companion.course.catalog import load
+from companion.kernel.board import course_table, overview
+from companion.learner.store import ProgressStore
+from companion.learner.tally import REFLECTIONS
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_continue_stays_on_an_unfinished_lesson_the_learner_worked_in_last(cat, 
 
 
 def test_a_note_counts_as_work_and_a_finished_last_lesson_moves_continue_to_the_next_unfinished(cat, store):
-    from companion.store import Note
+    from companion.learner.store import Note
 
     tick_all(store, "l1", L1, 100)
     tick_all(store, "l3", ["aircAruvnKk", REFLECTIONS], 200)  # lesson 3 (the last) done, lesson 2 not started
@@ -80,7 +80,7 @@ def test_the_course_index_says_where_to_continue_above_its_table_once_started(ca
 
 
 def test_last_worked_is_the_latest_tick_position_or_note_of_each_lesson(store):
-    from companion.store import Note
+    from companion.learner.store import Note
 
     store.set("c1", "l1", "a", True, at=10)
     store.save_position("c1", "l1", "a", 5, 60, [(0, 5)], at=30)

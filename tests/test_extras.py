@@ -14,11 +14,11 @@ import pytest
 from helpers import ROOT, small_catalog, write_catalog
 from nbformat.v4 import new_markdown_cell
 
-from companion import extras, stamp, twins
-from companion.builder import plan
-from companion.catalog import CatalogError, load
-from companion.cells import digest
+from companion.builder import extras, stamp, twins
+from companion.builder.plan import plan
 from companion.cli import main
+from companion.course.catalog import CatalogError, load
+from companion.notebook.cells import digest
 
 MYST = """\
 ### Counting
@@ -353,6 +353,7 @@ def test_twins_an_earlier_build_left_among_the_notebooks_move_to_the_text_folder
     assert build(catalog, "--check", "--text") == 0
 
 
+@pytest.mark.slow
 def test_pytest_collects_notebooks_not_twins(tmp_path):
     catalog = setup_course(tmp_path)
     assert build(catalog, "--text") == 0

@@ -9,10 +9,12 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
 from helpers import run_cli, small_catalog, snapshot, write_catalog
 from nbformat.v4 import new_markdown_cell
 
-from companion.store import Note, ProgressStore
+from companion.learner import export
+from companion.learner.store import Note, ProgressStore
 
 FIRST = Path("c1") / "01-first.ipynb"
 COPY = Path("c1") / "01-first-Copy1.ipynb"  # what JupyterLab's "Duplicate" names it
@@ -172,12 +174,12 @@ def test_a_split_lesson_takes_the_answer_and_the_note_with_the_video_and_prompt(
     assert [(n.lesson, n.text) for n in store.notes("c1")] == [("l4", "the slope points uphill")]
     assert (f"progress {out / 'c1' / '04-descent.ipynb'}: took the tick, the position and 1 note of the video "
             '"Gradient descent" from Lesson 1 — First') in printed.splitlines()
-    kept = store.export_json()
+    kept = export.write(store)
     before = snapshot(out)
     (out / ".companion-build.json").unlink()  # a full build, not the stamp's answer: nothing left to move
     code, printed, _ = build(capsys, tmp_path)
     assert code == 0 and snapshot(out) == before and " 0 updated" in printed and "progress " not in printed
-    assert store.export_json() == kept
+    assert export.write(store) == kept
     assert build(capsys, tmp_path, "--check")[0] == 0
 
 
@@ -305,6 +307,7 @@ def test_work_under_content_no_lesson_has_is_kept_at_the_end_and_the_build_says_
     assert cells[-2].source.startswith("## Notes from removed content\n\nThe catalog no longer has")
 
 
+@pytest.mark.slow
 def test_saves_to_the_lesson_work_leaves_while_the_build_moves_it_lose_nothing(tmp_path):
     """Real processes: a "learner" saves lesson 1 every 10 ms (read, add a line, replace) while
     a build splits it; the answer that moves and every saved line are somewhere afterwards."""

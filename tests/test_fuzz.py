@@ -549,8 +549,8 @@ def progress_files(draw) -> str:
 def test_progress_import_files_are_taken_whole_or_refused_at_a_place(capsys, text, monkeypatch):
     import time as time_mod
 
-    from companion.records import CLOCK_SKEW
-    from companion.store import ProgressStore
+    from companion.learner.records import CLOCK_SKEW
+    from companion.learner.store import ProgressStore
 
     monkeypatch.setattr(time_mod, "time", lambda: NOW)
     with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp:

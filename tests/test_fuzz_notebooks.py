@@ -16,8 +16,8 @@ from helpers import small_catalog, write_catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from companion import salvage
-from companion.cells import lesson_key
+from companion.notebook import salvage
+from companion.notebook.cells import lesson_key
 
 FIRST = Path("c1") / "01-first.ipynb"
 

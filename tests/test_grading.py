@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from companion.grading import MAX_TYPED, choice, evaluate, expression, number, phrase
+from companion.course.grading import MAX_TYPED, choice, evaluate, expression, number, phrase
 
 
 @pytest.mark.parametrize("typed", ["11897", "11,897", " 11897 ", "11897.0"])

@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import ROOT
-from hubkit import CATALOG_PATH, SERVER_TOKEN_SCOPES, SERVICE_PREFIX, Hub, Postgres, wait_for
+from hubkit import CATALOG_PATH, SERVER_TOKEN_SCOPES, SERVICE_PREFIX, Hub, Knocks, Postgres, wait_for
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
-from companion.catalog import load
-from companion.tally import lesson_items
+from companion.course.catalog import load
+from companion.learner.tally import lesson_items
 
 pytestmark = pytest.mark.hub
 CATALOG = CATALOG_PATH
@@ -69,7 +69,7 @@ class Learner:
 
     def watch(self, course: str, lesson: str, item: str, position: float, duration: float) -> None:
         """What the player reports when a learner pauses a video (companion/player.py's Tracker)."""
-        code = (f"from companion.player import Tracker\nfrom companion.store import ProgressStore\nimport os\n"
+        code = (f"from companion.kernel.player import Tracker\nfrom companion.learner.store import ProgressStore\nimport os\n"
                 f"Tracker(ProgressStore(os.environ['COMPANION_PROGRESS']), {course!r}, {lesson!r}, {item!r}, 0, 0, 0.9)"
                 f".report('pause', {position}, {duration}, [(0, {position})])\n")
         reply = self.client.execute_interactive(code, timeout=60, output_hook=lambda msg: None)
@@ -319,8 +319,8 @@ def test_one_learners_bad_rows_never_fail_another_learners_requests(classroom):
 
 
 def test_a_refused_row_is_set_aside_in_the_store_and_the_rest_of_its_batch_arrives(classroom, tmp_path):
-    from companion.hub.client import Sender, install_outbox, kept_aside
-    from companion.store import ProgressStore
+    from companion.kernel.sender import Sender, install_outbox, kept_aside
+    from companion.learner.store import ProgressStore
 
     hub, name = classroom.hub, "learner-aside"
     token = hub.user_token(name)
@@ -415,8 +415,12 @@ def test_ticks_refused_while_the_database_is_down_arrive_after_it_returns(classr
         down = requests.post(classroom.hub.service_url + "api/ticks", timeout=30, headers={"Authorization": f"token {a.token}"},
                              json={"ticks": [tick]})
         assert down.status_code == 503 and "will retry" in down.json()["error"]
-        a.tick(classroom.course, classroom.lessons[1], 2)
-        time.sleep(1.5)  # let A's sender be refused at least once
+        with Knocks(classroom.postgres.port) as database:  # the test watches the stopped database's port
+            a.tick(classroom.course, classroom.lessons[1], 2)
+            # A's sender posts the tick; storing it, the service reaches for the database, finds it down, and
+            # answers 503 as it answered `down` (no other request is sent meanwhile)
+            knock = wait_for(lambda: database.seen, 30, "the service trying to store A's tick", log=classroom.hub.log)
+            assert knock[0][4:8] in (b"\x04\xd2\x16\x2f", b"\x00\x03\x00\x00")  # a PostgreSQL client's SSLRequest or startup
     finally:
         classroom.postgres.start()
     a.wait_sent(classroom.expected(1, 0, 2))
@@ -427,12 +431,16 @@ def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):
     B's own store until the next kernel opens a lesson."""
     a, b, hub = classroom.learners[A], classroom.learners[B], classroom.hub
     hub.stop()
-    a.tick(classroom.course, classroom.lessons[0], 2)
-    b.tick(classroom.course, classroom.lessons[1], 1)
-    b.stop_kernel()
-    with sqlite3.connect(b.store) as db:
-        assert db.execute("SELECT count(*) FROM hub_outbox").fetchone()[0] == 1
-    time.sleep(1.5)  # let A's sender fail at least once
+    with Knocks(hub.service_port) as service:  # the test watches the stopped service's port
+        a.tick(classroom.course, classroom.lessons[0], 2)
+        b.tick(classroom.course, classroom.lessons[1], 1)
+        b.stop_kernel()
+        with sqlite3.connect(b.store) as db:
+            assert db.execute("SELECT count(*) FROM hub_outbox").fetchone()[0] == 1
+        tried = wait_for(lambda: [k for k in service.seen if f"token {a.token}".encode() in k], 30,
+                         "A's sender trying while the hub is down")
+        assert b"POST " + SERVICE_PREFIX.encode() + b"api/ticks" in tried[0]
+        assert classroom.items[0][2].encode() in tried[0]  # the tick made while the hub was down, cut off unanswered
     hub.start()
     a.wait_sent(classroom.expected(0, 0, 1, 2) | classroom.expected(1, 0))
     b.start_kernel()
@@ -441,8 +449,8 @@ def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):
 
 
 def test_off_a_hub_the_store_gets_no_outbox_and_nothing_is_sent(tmp_path, monkeypatch):
-    from companion.hub.client import sender_for
-    from companion.store import ProgressStore
+    from companion.kernel.sender import sender_for
+    from companion.learner.store import ProgressStore
 
     monkeypatch.delenv("JUPYTERHUB_API_TOKEN", raising=False)
     monkeypatch.setenv("COMPANION_HUB_URL", "http://127.0.0.1:9/services/companion/")
@@ -454,8 +462,8 @@ def test_off_a_hub_the_store_gets_no_outbox_and_nothing_is_sent(tmp_path, monkey
 
 
 def test_the_outbox_queues_earlier_and_later_ticks_but_not_a_refused_older_change(tmp_path):
-    from companion.hub.client import install_outbox
-    from companion.store import ProgressStore, Tick
+    from companion.kernel.sender import install_outbox
+    from companion.learner.store import ProgressStore, Tick
 
     store = ProgressStore(tmp_path / "progress.sqlite")
     store.set("c", "l", "before", True, at=10.0)
@@ -463,15 +471,15 @@ def test_the_outbox_queues_earlier_and_later_ticks_but_not_a_refused_older_chang
         install_outbox(db)
         install_outbox(db)  # a second kernel: no second copy
     store.set("c", "l", "after", True, at=20.0)
-    store.merge([Tick("c", "l", "after", False, 5.0)])  # older than the store's: not taken, not sent
+    store.merge(ticks=[Tick("c", "l", "after", False, 5.0)])  # older than the store's: not taken, not sent
     with sqlite3.connect(store.path) as db:
         queued = db.execute("SELECT course, lesson, item, done, changed_at FROM hub_outbox ORDER BY id").fetchall()
     assert queued == [("c", "l", "before", 1, 10.0), ("c", "l", "after", 1, 20.0)]
 
 
 def test_the_outbox_queues_positions_as_seconds_played_and_never_a_note(tmp_path):
-    from companion.hub.client import install_outbox
-    from companion.store import Note, ProgressStore
+    from companion.kernel.sender import install_outbox
+    from companion.learner.store import Note, ProgressStore
 
     store = ProgressStore(tmp_path / "progress.sqlite")
     store.save_position("c", "l", "old", 30.0, 100.0, [(0.0, 30.0)], at=10.0)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from companion.catalog import CatalogError, from_data
-from companion.importer import import_index
+from companion.authoring.importer import import_index
+from companion.course.catalog import CatalogError, from_data
 
 HEAD = "# My index\n\n## Teacher — Series\n\n"
 TABLE = "| # | Title | Lesson | Link |\n|---|---|---|---|\n"
@@ -90,3 +90,72 @@ def test_links_that_cannot_be_placed_are_reported_with_their_line():
         course(HEAD + TABLE + "| 1 | A video | 1 | [Watch](https://youtu.be/aircAruvnKk) |\n"
                "\n- [A talk](https://youtu.be/IHZwWFHWa-w) (Lesson soon)\n")
     assert e.value.problems[0].startswith("index.md:9: cannot read lesson 'soon'")
+
+
+# The whole document is read with the parser (issue 20): what CommonMark gives a reader comes with it.
+
+def test_reference_style_links_are_read_through_their_definitions():
+    text = (HEAD + TABLE
+            + "| 1 | Limits | 1 | [watch][calc1] |\n"
+            + "| 2 | Derivatives | 2 | [Derivatives][] |\n\n"
+            + "- [Integrals] (Lesson 3)\n\n"
+            + "[calc1]: https://www.youtube.com/watch?v=kfF40MiS7zA\n"
+            + "[derivatives]: <https://youtu.be/9vKqVkMQHKk?t=65> \"a title\"\n"
+            + "[Integrals]: https://www.youtube.com/watch?v=rfG8ce4nNh0\n")
+    lessons, _ = course(text)
+    assert {n: [(a["id"], a.get("start")) for _, a in items] for n, items in lessons.items()} == {
+        1: [("kfF40MiS7zA", None)], 2: [("9vKqVkMQHKk", 65)], 3: [("rfG8ce4nNh0", None)]}
+
+
+def test_link_definitions_are_not_read_as_the_series_words():
+    text = (HEAD + "*A blurb.*\n\n" + TABLE + "| 1 | A video | 1 | [Watch][v] |\n\n"
+            + "[v]: https://youtu.be/aircAruvnKk\n[unused]: https://example.org/never-linked\n")
+    lessons, data = course(text)
+    assert lessons == {1: [("videos", {"id": "aircAruvnKk"})]}
+    assert data["courses"][0]["series"][0]["note"] == "A blurb."
+    assert "never-linked" not in str(data)
+
+
+def test_a_nested_list_gives_a_row_for_each_item_with_a_link_at_every_depth():
+    text = (HEAD + "- Linear algebra\n"
+            + "  - [Vectors](https://youtu.be/fNk_zzaMoSs) (Lesson 2)\n"
+            + "  - [Span](https://youtu.be/k7RM-ot2NWY) — Lessons 3–4\n"
+            + "    1. [A deeper read](https://example.org/deeper) (Lesson 4)\n")
+    lessons, data = course(text)
+    assert {n: [a["id"] for _, a in items] for n, items in lessons.items()} == {
+        2: ["fNk_zzaMoSs"], 3: ["k7RM-ot2NWY"], 4: ["k7RM-ot2NWY", data["resources"][0]["id"]]}
+    assert data["resources"][0]["url"] == "https://example.org/deeper"
+    assert data["courses"][0]["series"][0]["note"] == "Linear algebra"
+
+
+def test_html_blocks_are_read_as_html_a_comment_is_skipped_whole_and_a_table_inside_details_is_read():
+    text = (HEAD + "<!-- left out for now:\n\n| 9 | Old | 9 | [Watch](https://youtu.be/IHZwWFHWa-w) |\n-->\n\n"
+            + '<p align="center">See <a href="https://example.org/course">the course page</a>.</p>\n\n'
+            + "<details>\n<summary>The videos</summary>\n\n"
+            + TABLE + "| 1 | A video | 1 | [Watch](https://youtu.be/aircAruvnKk) |\n\n</details>\n")
+    lessons, data = course(text)
+    assert lessons == {1: [("videos", {"id": "aircAruvnKk"})]}
+    assert data["courses"][0]["series"][0]["note"] == (
+        "See the course page (https://example.org/course). The videos")
+
+
+@pytest.mark.parametrize("text, problem", [
+    # after a multi-line HTML comment and a paragraph broken over lines: the table's own row
+    (HEAD + "<!--\na note\n-->\nA blurb\nover two lines.\n\n" + TABLE
+     + "| 1 | A video | 1 | [Watch](https://youtu.be/aircAruvnKk) |\n| 2 | Another | soon | |\n",
+     "index.md:14: cannot read lesson 'soon'"),
+    # an item two lists deep, after an item that spans two lines
+    (HEAD + "- [A talk](https://youtu.be/aircAruvnKk)\n  goes on (Lesson 1)\n"
+     + "  - [Another](https://youtu.be/IHZwWFHWa-w) (Lesson 1–x)\n",
+     "index.md:7: cannot read lesson '1–x'"),
+    # a cell past the header's, which no reader of the table would see
+    (HEAD + TABLE + "| 1 | A video | 1 | [Watch](https://youtu.be/aircAruvnKk) | [x](https://example.org/x) |\n",
+     "index.md:7: row has 5 cells, the table has 4 columns"),
+    # a table whose separator the parser cannot read: reported, not taken as prose
+    (HEAD + "| # | Title | Lesson |\n|---|---|\n| 1 | A video | 1 |\n",
+     "index.md:5: cannot read the table: its second line must be the |---| separator"),
+])
+def test_a_row_that_cannot_be_read_is_reported_with_its_line(text, problem):
+    with pytest.raises(CatalogError) as e:
+        course(text)
+    assert e.value.problems[0].startswith(problem), e.value.problems

@@ -21,8 +21,8 @@ from test_browser import (
     server,  # noqa: F401 - a fixture: the module's JupyterLab
 )
 
-from companion.store import ProgressStore
-from companion.tally import lesson_items
+from companion.learner.store import ProgressStore
+from companion.learner.tally import lesson_items
 
 pytestmark = pytest.mark.browser
 

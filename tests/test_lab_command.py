@@ -15,7 +15,7 @@ import pytest
 from test_browser import REPO, _free_port, _stop
 
 from companion.cli import lab_command, main
-from companion.layout import TOP
+from companion.course.layout import TOP
 
 TIMEOUT_S = 60
 

@@ -11,13 +11,13 @@ import nbformat
 import pytest
 from helpers import ROOT, small_catalog, write_catalog
 
-from companion.catalog import from_data, load
-from companion.cells import all_answered
 from companion.cli import main
-from companion.names import capitalised
-from companion.player import stopped_at
-from companion.store import ProgressStore
-from companion.tally import REFLECTIONS
+from companion.course.catalog import from_data, load
+from companion.course.names import capitalised
+from companion.kernel.player import stopped_at
+from companion.learner.store import ProgressStore
+from companion.learner.tally import REFLECTIONS
+from companion.notebook.cells import all_answered
 
 
 @pytest.mark.parametrize("title, shown", [

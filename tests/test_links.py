@@ -16,8 +16,8 @@ from markdown_it import MarkdownIt
 from nbclient import NotebookClient
 
 from companion.api import build
-from companion.catalog import load
-from companion.store import ProgressStore
+from companion.course.catalog import load
+from companion.learner.store import ProgressStore
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,9 +14,10 @@ import nbformat.v4
 import pytest
 from helpers import ROOT
 
-from companion import extras, nodes
-from companion.builder import plan
-from companion.catalog import load
+from companion.builder import extras
+from companion.builder.plan import plan
+from companion.course.catalog import load
+from companion.notebook import nodes
 
 
 def _without_id(node: dict[str, Any]) -> dict[str, Any]:

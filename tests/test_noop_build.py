@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import PYTHON, ROOT, small_catalog, subprocess_env, write_catalog
 
-from companion.stamp import NAME
+from companion.builder.stamp import NAME
 
 PROBE = ("import sys; from companion.cli import main; code = main(sys.argv[1:]); "
          "print('FULL' if 'nbformat' in sys.modules else 'STAMP', code)")

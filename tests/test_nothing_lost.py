@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from helpers import run_cli, small_catalog, write_catalog
 
-from companion.layout import TOP
+from companion.course.layout import TOP
 
 ANSWER = "MY ANSWER: the chain rule, applied backwards"
 FIRST = Path("c1") / "01-first.ipynb"
@@ -266,6 +266,7 @@ def _peak_mb(folder: Path) -> int:
     return int(done.stdout.split()[-1])
 
 
+@pytest.mark.slow
 def test_a_no_op_build_does_not_read_the_learners_large_notebooks(tmp_path, capsys):
     answered(tmp_path, capsys)
     before = _peak_mb(tmp_path)

@@ -9,12 +9,12 @@ from helpers import small_catalog, write_catalog
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from companion.board import overview
-from companion.catalog import load
 from companion.cli import main
-from companion.embed import embed_for
-from companion.player import Player, Tracker
-from companion.store import Note, ProgressStore
+from companion.course.catalog import load
+from companion.kernel.board import overview
+from companion.kernel.embed import embed_for
+from companion.kernel.player import Player, Tracker
+from companion.learner.store import Note, ProgressStore
 
 SHARED = "aircAruvnKk"  # in c1's lessons 1 and 3, and in c2's lesson 1
 
@@ -43,6 +43,7 @@ def test_done_in_names_every_course_where_a_video_is_ticked_and_leaves_unticks_o
     assert store.done_in() == {SHARED: frozenset({"c1", "c2"})}
 
 
+@pytest.mark.slow
 def test_the_checklist_offers_a_video_watched_in_another_course_and_ticks_only_when_clicked(built):
     store = ProgressStore(built / "progress.sqlite")
     store.set("c1", "l1", SHARED, True)

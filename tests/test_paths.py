@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from companion import cli
-from companion.builder import BuildError, plan
-from companion.catalog import CatalogError, from_data
-from companion.checks import schema_problems
-from companion.layout import TOP
+from companion.builder.plan import BuildError, plan
+from companion.course.catalog import CatalogError, from_data
+from companion.course.checks import schema_problems
+from companion.course.layout import TOP
 
 # Portable: ASCII lower-case letters, digits, "-" and one ".ipynb"; no name Windows reserves
 # (CON, NUL, COM1... with any extension); short enough for any file system and for Windows'
@@ -48,7 +48,7 @@ def assert_portable(paths) -> None:
 
 
 def test_the_project_catalog_makes_portable_paths():
-    from companion.catalog import load
+    from companion.course.catalog import load
 
     assert_portable(plan(load(Path(__file__).resolve().parents[1] / "catalog.json")))
 

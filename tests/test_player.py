@@ -9,12 +9,12 @@ import sqlite3
 import pytest
 from helpers import small_catalog, write_catalog
 
-from companion import store as store_mod
-from companion.catalog import from_data
-from companion.checks import schema_problems
 from companion.cli import main
-from companion.player import SAVE_EVERY, Tracker, clock, moment_url, on_watched
-from companion.store import Note, ProgressStore, StoreError
+from companion.course.catalog import from_data
+from companion.course.checks import schema_problems
+from companion.kernel.player import SAVE_EVERY, Tracker, clock, moment_url, on_watched
+from companion.learner import store as store_mod
+from companion.learner.store import Note, ProgressStore, StoreError
 
 KEY = ("c1", "l1", "aircAruvnKk")
 
@@ -202,7 +202,7 @@ def test_watched_threshold_is_a_catalog_setting_between_0_and_1():
 
 def test_a_threshold_that_is_not_a_number_is_a_catalog_error_even_unchecked():
     """The kernel reads the catalog without the schema pass: a hand-edited setting must not crash it."""
-    from companion.catalog import CatalogError
+    from companion.course.catalog import CatalogError
 
     data = small_catalog()
     data["settings"] = {"watched_threshold": "most of it"}
@@ -212,8 +212,8 @@ def test_a_threshold_that_is_not_a_number_is_a_catalog_error_even_unchecked():
 
 def test_the_live_player_carries_the_saved_players_html_and_text_and_its_host(tmp_path):
     """What a reopened notebook falls back to once the widget view is gone, for either host."""
-    from companion.embed import Embed
-    from companion.player import live_player
+    from companion.kernel.embed import Embed
+    from companion.kernel.player import live_player
 
     store = ProgressStore(tmp_path / "p.sqlite")
     for private in (False, True):
@@ -227,8 +227,8 @@ def test_the_live_player_carries_the_saved_players_html_and_text_and_its_host(tm
 
 
 def test_a_video_left_near_its_start_or_end_is_not_offered_to_resume(tmp_path):
-    from companion.embed import Embed
-    from companion.player import live_player
+    from companion.kernel.embed import Embed
+    from companion.kernel.player import live_player
 
     store = ProgressStore(tmp_path / "p.sqlite")
     embed = Embed("A video", video="aircAruvnKk")
@@ -238,8 +238,8 @@ def test_a_video_left_near_its_start_or_end_is_not_offered_to_resume(tmp_path):
 
 
 def test_a_store_that_cannot_be_read_leaves_a_player_that_plays_and_says_why(tmp_path):
-    from companion.embed import Embed
-    from companion.player import live_player
+    from companion.kernel.embed import Embed
+    from companion.kernel.player import live_player
 
     (tmp_path / "p.sqlite").write_bytes(b"not sqlite" * 300)
     player = live_player(Embed("A video", video="aircAruvnKk"), ProgressStore(tmp_path / "p.sqlite"), *KEY, 0.9)
@@ -248,7 +248,7 @@ def test_a_store_that_cannot_be_read_leaves_a_player_that_plays_and_says_why(tmp
 
 @pytest.mark.parametrize("typed, seconds", [("95", 95), ("12:30", 750), ("1:02:03", 3723), (" 0:05 ", 5), ("00:00", 0)])
 def test_a_typed_time_reads_as_seconds_into_the_video(typed, seconds):
-    from companion.player import typed_moment
+    from companion.kernel.player import typed_moment
 
     assert typed_moment(typed) == seconds
 
@@ -256,7 +256,7 @@ def test_a_typed_time_reads_as_seconds_into_the_video(typed, seconds):
 @pytest.mark.parametrize("typed", ["", ":", "12:5", "12:60", "1:2:3", "1:00:00:00", "-5", "1e3", "12.5", "١٢:٣٠",
                                    "123456", "12:30 pm", None, 750])
 def test_what_is_not_a_time_reads_as_none(typed):
-    from companion.player import typed_moment
+    from companion.kernel.player import typed_moment
 
     assert typed_moment(typed) is None
 
@@ -268,8 +268,8 @@ def _from_page(player, content: dict) -> None:
 
 def test_a_note_at_a_typed_time_is_kept_through_the_players_message_handler(tmp_path):
     """Offline (no player to ask the moment of) a learner types the time; the kernel reads it."""
-    from companion.embed import Embed
-    from companion.player import live_player
+    from companion.kernel.embed import Embed
+    from companion.kernel.player import live_player
 
     store = ProgressStore(tmp_path / "p.sqlite")
     player = live_player(Embed("A video", video=KEY[2]), store, *KEY, 0.9)
@@ -280,8 +280,8 @@ def test_a_note_at_a_typed_time_is_kept_through_the_players_message_handler(tmp_
 
 
 def test_a_typed_time_that_is_not_one_or_is_past_the_end_keeps_nothing_and_says_why(tmp_path):
-    from companion.embed import Embed
-    from companion.player import live_player
+    from companion.kernel.embed import Embed
+    from companion.kernel.player import live_player
 
     store = ProgressStore(tmp_path / "p.sqlite")
     player = live_player(Embed("A video", video=KEY[2]), store, *KEY, 0.9)
@@ -301,7 +301,7 @@ def test_a_typed_time_that_is_not_one_or_is_past_the_end_keeps_nothing_and_says_
 def test_a_saved_player_carries_a_reason_for_each_way_it_can_be_missing():
     """Untrusted: the HTML as saved (the sanitizer strips iframe and script) says so; trusted, the
     script says what running adds and, when YouTube does not answer, that it can't be reached."""
-    from companion.embed import NOT_RUN, OFFLINE, PROBE, UNTRUSTED, Embed
+    from companion.kernel.embed import NOT_RUN, OFFLINE, PROBE, UNTRUSTED, Embed
 
     html = Embed("A <video>", video=KEY[2], start=30).bundle()["text/html"]
     assert '<p class="cc-why" style="color:#555;margin:4px 0">' + UNTRUSTED.replace("'", "&#x27;") + "</p>" in html

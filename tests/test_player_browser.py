@@ -31,8 +31,8 @@ from test_browser import (
 )
 from test_browser import STUB_DURATION as DURATION
 
-from companion.store import ProgressStore
-from companion.tally import lesson_items
+from companion.learner.store import ProgressStore
+from companion.learner.tally import lesson_items
 
 pytestmark = pytest.mark.browser
 
@@ -267,7 +267,7 @@ def _learner_sees_no_build_hint(page: Any) -> None:
 def test_offline_a_saved_player_says_youtube_cannot_be_reached_and_try_again_brings_it_back(lab: Lab):
     """Before running, offline: no grey broken-page box; the reason, a Try again and the YouTube link
     in its place; the line under it says what running adds. Online again, Try again loads the player."""
-    from companion.embed import NOT_RUN, OFFLINE
+    from companion.kernel.embed import NOT_RUN, OFFLINE
 
     course, key = NOTE
     page = lab.page
@@ -298,7 +298,7 @@ def test_offline_a_saved_player_says_youtube_cannot_be_reached_and_try_again_bri
 
 
 def test_online_a_saved_player_plays_and_says_what_running_the_lesson_adds(lab: Lab):
-    from companion.embed import NOT_RUN
+    from companion.kernel.embed import NOT_RUN
 
     course, key = RESUME
     page = lab.page
@@ -329,7 +329,7 @@ def test_an_untrusted_lesson_says_why_its_players_are_hidden_and_run_all_brings_
     import nbformat
     from nbformat.sign import NotebookNotary
 
-    from companion.embed import UNTRUSTED
+    from companion.kernel.embed import UNTRUSTED
 
     course, key = TWO_VIDEOS
     page = lab.page
@@ -359,7 +359,7 @@ def test_an_untrusted_lesson_says_why_its_players_are_hidden_and_run_all_brings_
 
 
 def test_offline_after_running_the_player_says_so_and_a_note_takes_a_typed_time(lab: Lab):
-    from companion.embed import OFFLINE
+    from companion.kernel.embed import OFFLINE
 
     course, key = OFFLINE_LESSON
     lesson = lab.catalog.course(course).lesson(key)
@@ -417,7 +417,7 @@ def test_offline_after_running_the_player_says_so_and_a_note_takes_a_typed_time(
 def test_offline_after_youtube_loaded_once_on_the_page_a_player_run_then_still_says_so(lab: Lab):
     """The API is already in the page (an earlier lesson ran online), then the network goes: the
     player asks the embed's address itself, so the learner gets the reason, not a grey box."""
-    from companion.embed import OFFLINE
+    from companion.kernel.embed import OFFLINE
 
     course, key = RESUME
     page = lab.page

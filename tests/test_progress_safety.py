@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from companion.cli import main
-from companion.export import read_export
-from companion.records import CLOCK_SKEW
-from companion.store import ProgressStore, StoreError
+from companion.learner.export import read_export
+from companion.learner.records import CLOCK_SKEW
+from companion.learner.store import ProgressStore, StoreError
 
 YEAR_2100 = 4102444800.0
 
@@ -119,6 +119,7 @@ def test_a_store_replaced_while_open_takes_later_ticks_in_the_new_file(tmp_path)
     assert ProgressStore(path).ticks() == {("c", "l", "from-backup"): True, ("c", "l", "b"): True}
 
 
+@pytest.mark.slow
 def test_the_notebook_says_when_the_store_was_replaced_under_its_kernel(tmp_path, monkeypatch):
     from helpers import small_catalog, write_catalog
     from test_kernel_state import run

@@ -17,10 +17,10 @@ from helpers import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from companion import records
 from companion.cli import main
-from companion.export import read_export
-from companion.store import Note, ProgressStore, StoreError
+from companion.learner import export, records
+from companion.learner.export import read_export
+from companion.learner.store import Note, ProgressStore, StoreError
 
 COURSE = "math-for-ml"  # a course of the repository's catalog: an import takes only those
 TEXT = st.text(st.characters(codec="utf-8") | st.sampled_from(["\x00", "\x1b", "\ud800", "\x85", "\n", "\t"]),
@@ -85,10 +85,10 @@ def test_whatever_the_store_accepts_export_writes_and_import_reads_back_identica
     laptop, desktop = ProgressStore(folder / "laptop.sqlite"), ProgressStore(folder / "desktop.sqlite")
     _fill(laptop, [{**t, "course": COURSE} for t in ticks], [{**p, "course": COURSE} for p in positions],
           [{**n, "course": COURSE} for n in notes])
-    text, left_out = laptop.export_json()
+    text, left_out = export.write(laptop)
     assert left_out == []
     data = read_export(text, "p.json", courses={COURSE})
-    desktop.merge(data)
+    export.merge(desktop, data)
     assert list(desktop.all()) == list(laptop.all())
     assert desktop.positions() == laptop.positions()
     assert desktop.notes() == laptop.notes()
@@ -105,7 +105,7 @@ def test_whatever_the_store_accepts_export_writes_and_import_reads_back_identica
     (lambda s: s.add_note(Note("n", "c", "l", "v", 5, "y" * 10_001, 1.0)), "longer than 10000"),
 ])
 def test_the_store_refuses_a_value_export_could_not_write_and_calls_nothing_damaged(tmp_path, write, says):
-    from companion.hub.client import install_outbox
+    from companion.kernel.sender import install_outbox
 
     store = ProgressStore(tmp_path / "p.sqlite")
     store.set("c", "l", "kept", True, at=5.0)
@@ -149,8 +149,8 @@ def test_values_stored_before_the_checks_never_crash_notes_and_export_leaves_out
 
 
 def test_the_players_handler_refuses_what_the_store_and_the_hub_would(tmp_path):
-    from companion.embed import Embed
-    from companion.player import Player, Tracker
+    from companion.kernel.embed import Embed
+    from companion.kernel.player import Player, Tracker
 
     store = ProgressStore(tmp_path / "p.sqlite")
     embed = Embed("A video", video="aircAruvnKk")
@@ -219,10 +219,10 @@ def test_no_csv_cell_of_the_class_export_starts_a_formula():
     import io
     from dataclasses import replace
 
-    from companion.catalog import load
+    from companion.course.catalog import load
     from companion.hub import report
     from companion.hub.db import Row
-    from companion.tally import lesson_items
+    from companion.learner.tally import lesson_items
 
     cat = load(ROOT / "catalog.json")
     course = next(iter(cat.courses.values()))

@@ -13,14 +13,14 @@ from helpers import ROOT
 
 import companion
 from companion.api import problems_of
+from companion.authoring.evidence import EvidenceFile, Page, propose
+from companion.authoring.importer import import_index
 from companion.cli import main
-from companion.evidence import EvidenceFile, Page, propose
-from companion.importer import import_index
 
 SEARCH = "https://www.youtube.com/results?search_query=MIT+OCW+Singular+Value+Decomposition"
 SVD = "TX_vooSnhm8"
 CATALOG = {
-    "$schema": "companion/catalog.schema.json",
+    "$schema": "companion/course/catalog.schema.json",
     "series": [{"id": "strang", "title": "Strang, 18.06", "channel": "MIT OCW", "kind": "lecture"},
                {"id": "other", "title": "Another channel", "channel": "Somebody Else"}],
     "videos": [

@@ -12,17 +12,18 @@ import pytest
 from fsrs import Rating
 from helpers import ROOT
 
-from companion.board import overview
-from companion.builder import plan
-from companion.catalog import load
-from companion.cells import ANSWER, cell_id
+from companion.builder.plan import plan
+from companion.course.catalog import load
+from companion.course.layout import REVIEW, Layout
+from companion.course.prompts import prompts_for
 from companion.errors import UsageError
-from companion.export import read_export
-from companion.layout import REVIEW, Layout
-from companion.now import now
-from companion.prompts import prompts_for
-from companion.review import cards, due, due_count, note_cards, rate
-from companion.store import Note, ProgressStore
+from companion.kernel.board import overview
+from companion.kernel.review import cards, due, due_count, note_cards, rate
+from companion.learner import export
+from companion.learner.export import read_export
+from companion.learner.now import now
+from companion.learner.store import Note, ProgressStore
+from companion.notebook.cells import ANSWER, cell_id
 
 CATALOG = load(ROOT / "catalog.json")
 COURSE = next(iter(CATALOG.courses.values()))
@@ -122,10 +123,10 @@ def test_schedules_travel_in_the_progress_export_and_a_bad_one_is_refused(tmp_pa
     _lesson_with_answers(tmp_path, {prompts_for(LESSON, CATALOG)[0].id: "an answer"})
     (item,) = due(cards(CATALOG, store, tmp_path), {}, T0)
     review = rate(store, item, Rating.Good, T0)
-    text, left_out = store.export_json()
+    text, left_out = export.write(store)
     assert left_out == []
     other = ProgressStore(tmp_path / "other.sqlite")
-    other.merge(read_export(text, "export.json", now=T0.timestamp()))
+    export.merge(other, read_export(text, "export.json", now=T0.timestamp()))
     assert other.reviews() == {review.card: review}
 
     data = json.loads(text)
@@ -140,7 +141,7 @@ def test_review_schedules_are_in_a_table_no_trigger_sends_anywhere(store):
     store.ticks()  # creates and migrates the file
     db = sqlite3.connect(store.path)
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'reviews'").fetchone() == (1,)
-    from companion.hub.client import OUTBOX
+    from companion.kernel.sender import OUTBOX
 
     db.executescript(OUTBOX)  # what a hub's sender adds to the store
     triggers = [sql for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'")]
@@ -158,7 +159,7 @@ def test_start_here_links_the_review_first_and_without_a_count_as_built():
 
 
 def test_a_self_check_answered_wrong_becomes_a_card_and_one_answered_right_at_once_does_not(tmp_path, store):
-    from companion.store import Attempt
+    from companion.learner.store import Attempt
 
     course = next(c for c in CATALOG.courses.values() if any(len(l.checks) >= 2 for l in c.lessons))
     lesson = next(l for l in course.lessons if len(l.checks) >= 2)

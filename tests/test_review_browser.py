@@ -25,11 +25,11 @@ from test_browser import (
     server,  # noqa: F401 - a fixture: the module's JupyterLab
 )
 
-from companion.cells import ANSWER, cell_id
-from companion.layout import INDEX, REVIEW
-from companion.prompts import prompts_for
-from companion.review import cards, due, rate
-from companion.store import Note, ProgressStore
+from companion.course.layout import INDEX, REVIEW
+from companion.course.prompts import prompts_for
+from companion.kernel.review import cards, due, rate
+from companion.learner.store import Note, ProgressStore
+from companion.notebook.cells import ANSWER, cell_id
 
 pytestmark = pytest.mark.browser
 

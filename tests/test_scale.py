@@ -15,7 +15,7 @@ import subprocess
 import pytest
 from helpers import PYTHON, subprocess_env, synthetic_catalog, write_json
 
-from companion.layout import TOP
+from companion.course.layout import TOP
 
 # Peak RSS: VmHWM, the high-water mark of this process's own memory (getrusage's ru_maxrss
 # starts at the parent's size on Linux: it survives exec, so it would measure pytest).

@@ -16,10 +16,12 @@ from helpers import ROOT, small_catalog, write_catalog
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from companion import catalog, grading, selfcheck, store
 from companion.cli import main
+from companion.course import catalog, grading
 from companion.errors import CatalogError
-from companion.store import Attempt, ProgressStore
+from companion.kernel import selfcheck
+from companion.learner import store
+from companion.learner.store import Attempt, ProgressStore
 
 CHECKS = [
     {"id": "count-layers", "video": "aircAruvnKk", "question": "How many **hidden** layers? [see 2:10]",
@@ -41,7 +43,7 @@ def with_checks(checks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 
 
 def problems(data: dict[str, Any]) -> list[str]:
-    from companion.checks import schema_problems
+    from companion.course.checks import schema_problems
 
     found = schema_problems(data)
     if found:
@@ -180,6 +182,7 @@ print([b.description for b in boxes if b.value])
 """
 
 
+@pytest.mark.slow
 def test_wrong_then_right_then_a_restart_keeps_the_result_and_the_tick(built, tmp_path):
     wrong, right, ticked = run(built, ANSWER.format(typed="3"), ANSWER.format(typed="2"), TICKED)
     assert "Not yet." in wrong and "Count the columns" in wrong
@@ -199,6 +202,7 @@ def test_wrong_then_right_then_a_restart_keeps_the_result_and_the_tick(built, tm
         next(c for c in nb.cells if c.id == "checklist").outputs[0].data["text/plain"].split("☑ ")[-1]
 
 
+@pytest.mark.slow
 def test_giving_up_in_the_kernel_shows_the_answer_but_the_saved_form_does_not(built):
     shown = run(built, 'w = lesson.self_check("pick-one")\nw.children[1].children[1].click()\n'
                        'print(w.children[2].value)\nprint(w.bundle()["text/plain"])')[0]

@@ -22,8 +22,8 @@ import nbformat
 import pytest
 from test_browser import REPO, _free_port, _stop, _wait_for_server
 
-from companion import serverext
-from companion.cells import LANGUAGE_INFO, digest, seal
+from companion.notebook.cells import LANGUAGE_INFO, digest, seal
+from companion.server import extension as serverext
 
 WIDGET = {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}
 
@@ -324,8 +324,8 @@ def test_a_save_after_a_build_moved_work_into_the_open_lesson_keeps_that_work_an
 
 
 def test_saving_a_lesson_whose_every_answer_has_text_ticks_its_reflections_box(server):
-    from companion.store import ProgressStore
-    from companion.tally import REFLECTIONS
+    from companion.learner.store import ProgressStore
+    from companion.learner.tally import REFLECTIONS
 
     notebooks, env = server[2], server[3]
     rel = lessons(notebooks / "llms-asap")[1].relative_to(notebooks).as_posix()
@@ -343,3 +343,12 @@ def test_saving_a_lesson_whose_every_answer_has_text_ticks_its_reflections_box(s
     api(server, "PUT", rel, {"type": "notebook", "format": "json", "content": tab})
     assert store.ticks().get(key) is True, "every answer has text: the ✎ box ticks itself"
     store.close()
+
+
+def test_the_contents_manager_earlier_setups_name_in_their_config_still_loads():
+    from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+
+    from companion.serverext import CourseContentsManager
+
+    assert issubclass(CourseContentsManager, AsyncLargeFileManager)
+    assert CourseContentsManager.__name__ == "CourseContentsManager"

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from companion.api import build
-from companion.site import build_site, serving
+from companion.builder.site import build_site, serving
 from tests.test_browser import CHECKBOX, CHROMIUM, CHROMIUM_ARGS, REPO, scroll_to_cell, tick
 
 pytestmark = pytest.mark.browser

@@ -8,10 +8,10 @@ import sqlite3
 import pytest
 from helpers import ROOT
 
-from companion.catalog import load
 from companion.cli import main
-from companion.store import ProgressStore, StoreError
-from companion.tally import lesson_items
+from companion.course.catalog import load
+from companion.learner.store import ProgressStore, StoreError
+from companion.learner.tally import lesson_items
 
 
 def test_a_tick_is_kept_with_the_time_it_changed(tmp_path):
@@ -41,6 +41,7 @@ def _tick_many(path: str, worker: int, n: int) -> None:
         store.set("c", f"l{worker}", f"v{i}", True)
 
 
+@pytest.mark.slow
 def test_four_processes_ticking_at_once_lose_nothing(tmp_path):
     path = str(tmp_path / "p.sqlite")
     ctx = multiprocessing.get_context("spawn")

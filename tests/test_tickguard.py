@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from helpers import small_catalog, write_catalog
 
+from companion.kernel.tickguard import TickGuard
+from companion.learner.store import ProgressStore
 from companion.lesson import open_lesson
-from companion.store import ProgressStore
-from companion.tickguard import TickGuard
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
 
-from companion import youtube
+from companion.course import youtube
 
 
 @pytest.mark.parametrize("url, kind, video, playlist, start", [
