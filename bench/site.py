@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,7 +46,7 @@ def size(site: Path) -> dict[str, float]:
     return parts
 
 
-def visit(page, base: str) -> float:  # type: ignore[no-untyped-def]
+def visit(page: Any, base: str) -> float:
     """Seconds from asking for the lesson to its kernel being idle."""
     start = time.monotonic()
     page.goto(f"{base}lab/index.html?path={LESSON}")
@@ -53,7 +54,7 @@ def visit(page, base: str) -> float:  # type: ignore[no-untyped-def]
     return time.monotonic() - start
 
 
-def run_all(page) -> float:  # type: ignore[no-untyped-def]
+def run_all(page: Any) -> float:
     start = time.monotonic()
     page.evaluate(RUN_ALL)
     page.wait_for_function(DONE, timeout=TIMEOUT_MS, polling=50)

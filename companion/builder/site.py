@@ -143,25 +143,21 @@ def pyodide_folder(dest: Path, cache: Path) -> list[str]:
     pins = [f"{n}=={packages[n]['version']}" for n in KERNEL]
     pins += [f"{n}=={v}" for n, (v, _, _) in ADDED.items()]
     wheels = _download(cache, pins)
-    supplied = {n: _wheel(wheels, n, packages[n]["version"]) for n in KERNEL}
-    for name, (version, depends, imports) in ADDED.items():
-        supplied[name] = _wheel(wheels, name, version)
-        packages[name] = {"name": name, "version": version, "file_name": "", "install_dir": "site", "sha256": "",
-                          "package_type": "package", "imports": imports, "depends": depends,
-                          "unvendored_tests": False}
-    shipped = _shipped()
-    for name, (depends, imports) in SHIPPED.items():
-        supplied[name] = shipped[name]
-        packages[name] = {"name": name, "version": shipped[name].name.split("-")[1], "file_name": "",
-                          "install_dir": "site", "sha256": "", "package_type": "package", "imports": imports,
-                          "depends": depends, "unvendored_tests": False}
-    own = companion_wheel(dest)
-    packages[COMPANION] = {"name": COMPANION, "version": own.name.split("-")[1], "file_name": own.name,
-                           "install_dir": "site", "sha256": _sha256(own), "package_type": "package",
-                           "imports": ["companion"], "depends": sorted(ADDED), "unvendored_tests": False}
-    for name, wheel in supplied.items():
-        shutil.copy2(wheel, dest / wheel.name)
+    for name in KERNEL:  # PyPI's build of the version the lock names: the same entry with its own file
+        wheel = _wheel(wheels, name, packages[name]["version"])
         packages[name].update(file_name=wheel.name, sha256=_sha256(wheel))
+        shutil.copy2(wheel, dest / wheel.name)
+    shipped = _shipped()
+    added = {name: (_wheel(wheels, name, version), imports, depends)
+             for name, (version, depends, imports) in ADDED.items()}
+    added |= {name: (shipped[name], imports, depends) for name, (depends, imports) in SHIPPED.items()}
+    added[COMPANION] = (companion_wheel(dest), ["companion"], sorted(ADDED))
+    for name, (wheel, imports, depends) in added.items():
+        packages[name] = {"name": name, "version": wheel.name.split("-")[1], "file_name": wheel.name,
+                          "install_dir": "site", "sha256": _sha256(wheel), "package_type": "package",
+                          "imports": imports, "depends": depends, "unvendored_tests": False}
+        if wheel.parent != dest:
+            shutil.copy2(wheel, dest / wheel.name)
     (dest / "pyodide-lock.json").write_text(json.dumps(lock, separators=(",", ":")), encoding="utf-8")
     return ["micropip", *SHIPPED, "comm", "ipython", "jedi", COMPANION]
 
