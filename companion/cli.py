@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from companion import __version__
+from companion import __version__, settings
 from companion.course.catalog import CATALOG_NAME
 from companion.errors import CatalogError, CompanionError, UsageError
 
@@ -359,7 +359,7 @@ def parser() -> argparse.ArgumentParser:
     lab.add_argument("--out", help="output folder (default: notebooks/ beside the catalog)")
     lab.set_defaults(func=cmd_lab)
     hs = with_catalog(sub.add_parser("hub-service", help="the JupyterHub service collecting a class's progress"))
-    hs.add_argument("--db", default=os.environ.get("COMPANION_HUB_DB", "sqlite:///companion-hub.sqlite"),
+    hs.add_argument("--db", default=settings.hub_db(),
                     help="SQLAlchemy URL (default: $COMPANION_HUB_DB or sqlite:///companion-hub.sqlite)")
     hs.add_argument("--instructors", action="append", default=[], metavar="GROUP",
                     help="hub group whose members see the class (hub admins always do); repeatable")
