@@ -149,42 +149,23 @@ def _print_changes(report: Report, *, dry_run: bool = False) -> None:
 def cmd_progress(args: argparse.Namespace) -> int:
     """`companion progress`: show learner progress per course, phase and lesson, or export it to a JSON file,
     or merge in such an export (newer ticks win)."""
-    from companion.learner import export
-    from companion.learner.store import ProgressStore
-    from companion.notebook import atomic
+    from companion.api import export_progress, import_progress, progress
 
-    store = ProgressStore()
     if args.export:
-        target = Path(args.export)
-        _check_export_target(target, store.path)
-        text, left_out = export.write(store)
-        try:
-            atomic.write_text(target, text)
-        except OSError as e:
-            raise UsageError(f"{target}: cannot write the export ({e.strerror or e}); nothing was written") from None
-        for line in left_out:
+        done = export_progress(args.export)
+        for line in done.left_out:
             print(f"left out of the export, no import could take it: {line}")
-        print(f"exported {sum(1 for _ in store.all())} ticks, {len(store.positions())} positions and "
-              f"{len(store.notes())} notes from {store.path} to {target}")
+        print(f"exported {done.ticks} ticks, {done.positions} positions and {done.notes} notes from {done.store} "
+              f"to {done.file}")
         return 0
     if args.import_:
-        from companion.course.catalog import load
-
-        text = _read_import(Path(args.import_))
-        courses = load(_catalog_path(args.catalog)).courses
-        try:
-            data = export.read_export(text, args.import_, courses=courses)
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-        changed = export.merge(store, data)
-        offered = len(data.ticks) + len(data.positions) + len(data.notes)
-        print(f"merged {args.import_} into {store.path}: {changed} of {offered} ticks, positions and notes "
-              f"({len(data.ticks)}, {len(data.positions)}, {len(data.notes)}) were newer and taken")
+        got = import_progress(args.import_, catalog=_catalog_path(args.catalog))
+        print(f"merged {got.file} into {got.store}: {got.taken} of {got.offered} ticks, positions and notes "
+              f"({got.ticks}, {got.positions}, {got.notes}) were newer and taken")
         return 0
-    from companion.api import progress
     from companion.learner.tally import label
 
-    for course in progress(_catalog_path(args.catalog), course=args.course, store=store):
+    for course in progress(_catalog_path(args.catalog), course=args.course):
         total = course.total
         print(f"{course.course.title} [{course.course.id}]  {_bar(total.done, total.total)}  "
               f"{total.done}/{total.total}")
@@ -195,30 +176,6 @@ def cmd_progress(args: argparse.Namespace) -> int:
             for lesson, d in phase.lessons:
                 print(f"    {label(lesson):<54.54} {_bar(d.done, d.total)}  {d.done}/{d.total}")
     return 0
-
-
-def _read_import(path: Path) -> str:
-    """An import file's text, its size checked before it is read and read at most MAX_BYTES and one more
-    (a device like /dev/zero has no size), so a huge file is refused without filling the memory."""
-    from companion.learner.export import MAX_BYTES
-
-    too_big = UsageError(f"{path}: larger than {MAX_BYTES // 2**20} MB; not a progress export, nothing was imported")
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise too_big
-        with path.open("rb") as f:
-            chunks, size = [], 0
-            while size <= MAX_BYTES and (chunk := f.read(min(2**20, MAX_BYTES + 1 - size))):
-                chunks.append(chunk)
-                size += len(chunk)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
-    if size > MAX_BYTES:
-        raise too_big
-    try:
-        return b"".join(chunks).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: cannot read: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
@@ -236,20 +193,6 @@ def cmd_notes(args: argparse.Namespace) -> int:
     else:
         print(notes(catalog, course=args.course), end="")
     return 0
-
-
-def _check_export_target(target: Path, store_path: Path) -> None:
-    """An export is a new JSON file: never the store itself, its journal, or any SQLite file."""
-    from companion.learner.store import is_sqlite_file
-
-    if target.is_dir():
-        raise UsageError(f"--export {target}: is a folder; give the name of a file to write")
-    if not target.parent.is_dir():
-        raise UsageError(f"--export {target}: folder {target.parent} does not exist")
-    store_files = {Path(f"{store_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")}
-    if target.resolve() in store_files or is_sqlite_file(target):
-        raise UsageError(f"--export {target}: is a SQLite database (the progress store is {store_path}); "
-                         "nothing was written, give the name of a new .json file")
 
 
 def _bar(done: int, total: int, width: int = 20) -> str:
