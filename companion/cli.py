@@ -8,12 +8,17 @@ The command line parses, calls the library API (`companion.build`, ...) and prin
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import os
 import re
 import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from companion import __version__, settings
 from companion.course.catalog import CATALOG_NAME
@@ -23,19 +28,62 @@ if TYPE_CHECKING:
     from companion.builder.report import Report
 
 
-def _block_unused_imports() -> None:
-    """Make imports nobody on the command line uses fail fast; their users handle the ImportError.
+@contextmanager
+def quick_imports() -> Iterator[None]:
+    """Run a command without paying for imports nobody on the command line uses, leaving every module
+    whole for whoever uses it later in the process (an in-process test among them).
 
-    jsonschema (through nbformat) imports rfc3987_syntax for IRI formats nobody here checks; it
-    builds a grammar at import and costs ~2 s per command. The same for the libraries behind
-    jsonschema's other format checks (~0.1 s, arrow among them): no schema checked here uses a
-    format checker. jupytext (lesson extras, text twins) imports its contents managers, and with
-    them all of jupyter_server (~0.2 s); the CLI only converts text. `companion lab` starts
-    JupyterLab in a new process, which has them."""
-    for unused in ("rfc3987_syntax", "isoduration", "rfc3986_validator", "rfc3339_validator", "rfc3987", "fqdn",
-                   "webcolors", "jsonpointer", "uri_template", "jupytext.sync_contentsmanager",
-                   "jupytext.async_contentsmanager"):
-        sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
+    jsonschema (imported by nbformat) takes `is_valid_syntax` from rfc3987_syntax for its "iri" format
+    check, which nothing here runs; importing rfc3987_syntax builds an Earley grammar (~2 s of CPU). A
+    stand-in takes its place for good, and imports it when first used: the check still works. jupytext
+    imports its contents managers, and with them all of jupyter_server (~0.3 s); a command only converts
+    text (`companion lab` starts JupyterLab in a new process). They are kept out while the command runs,
+    and a jupytext imported meanwhile is forgotten after it, so the next `import jupytext` is whole."""
+    spec = None if _GRAMMAR in sys.modules else importlib.util.find_spec(_GRAMMAR)
+    if spec is not None:
+        sys.modules[_GRAMMAR] = _Deferred(spec)
+    kept_out = [name for name in _CONTENTS_MANAGERS if name not in sys.modules]
+    had = set(sys.modules)
+    for name in kept_out:
+        sys.modules[name] = None  # type: ignore[assignment]  # an ImportError, which jupytext expects
+    try:
+        yield
+    finally:
+        for name in kept_out:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+        if kept_out:
+            for name in set(sys.modules) - had:
+                if name == "jupytext" or name.startswith("jupytext."):
+                    del sys.modules[name]
+
+
+_GRAMMAR = "rfc3987_syntax"
+_CONTENTS_MANAGERS = ("jupytext.sync_contentsmanager", "jupytext.async_contentsmanager")
+
+
+class _Deferred(types.ModuleType):
+    """rfc3987_syntax until it is used: `is_valid_syntax` imports the real module at its first call,
+    any other name at once."""
+
+    def __init__(self, spec: ModuleSpec):
+        super().__init__(spec.name)
+        self.__spec__ = spec
+        if spec.submodule_search_locations is not None:  # `from rfc3987_syntax import x` asks for it first
+            self.__path__ = list(spec.submodule_search_locations)
+
+        def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
+            return self._real().is_valid_syntax(*args, **kwargs)
+
+        self.is_valid_syntax = is_valid_syntax
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def _real(self) -> types.ModuleType:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return importlib.import_module(self.__name__)
 
 
 # C0 controls but tab and newline, DEL, C1 (ESC [ and CSI start ANSI sequences), bidi overrides,
@@ -326,14 +374,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    _block_unused_imports()
     p = parser()
     args, rest = p.parse_known_args(argv)
     if rest and args.command != "lab":
         p.error(f"unrecognized arguments: {' '.join(rest)}")
     args.lab_args = rest
     try:
-        return int(args.func(args))
+        with quick_imports():
+            return int(args.func(args))
     except CatalogError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
