@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from companion.builder.report import Report
     from companion.learner.tally import CourseProgress
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it ([tool.setuptools.dynamic])
 __all__ = ["build", "validate", "import_index", "progress", "export_progress", "import_progress", "notes", "answers",
            "export_answers", "resolve",
            "Report", "Imported", "Resolved", "Exported", "ProgressImported",

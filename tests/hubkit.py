@@ -2,7 +2,7 @@
 
 The hub runs DummyAuthenticator, SimpleLocalProcessSpawner and configurable-http-proxy from
 npm (scripts/test installs it under .venv/node), with the companion service managed by the hub
-through `companion.hub.config.configure`, exactly as README's "Teaching a class" shows. A "driver"
+through `companion.hub.config.configure`, exactly as docs/teaching.md shows. A "driver"
 service with a known token stands in for the admin's scripts (creating users and their tokens).
 """
 
@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -90,6 +91,44 @@ class Postgres:
                        capture_output=True)
         if not keep:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Knocks:
+    """Stands in, on its port, for a server that is down (the hub's service, PostgreSQL): takes each
+    connection, keeps the bytes its client sent, and closes it unanswered, as a server dying mid-request
+    would. A test waits on `seen` to know that a client really tried while the server was down."""
+
+    def __init__(self, port: int):
+        self.listener = socket.create_server(("127.0.0.1", port))  # SO_REUSEADDR: the port was just closed
+        self.listener.settimeout(0.1)
+        self.seen: list[bytes] = []
+        self.open = True
+        self.thread = threading.Thread(target=self._take, daemon=True)
+        self.thread.start()
+
+    def _take(self) -> None:
+        while self.open:
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(0.5)  # a client waiting for an answer sends nothing more
+                sent = b""
+                try:
+                    while chunk := conn.recv(65536):
+                        sent += chunk
+                except OSError:
+                    pass
+                self.seen.append(sent)
+
+    def __enter__(self) -> Knocks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.open = False
+        self.thread.join(5)
+        self.listener.close()
 
 
 def _run(cmd: list[str]) -> None:

@@ -2,7 +2,7 @@
 one the explanation and ticks the checklist, and after a kernel restart and Run All the result is kept.
 
 Shares test_browser's build, server and browser set-up; the screenshot after a right answer is the
-README's (docs/self-check.png).
+learner guide's (docs/self-check.png, shown in docs/learner-guide.md).
 """
 
 from __future__ import annotations

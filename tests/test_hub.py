@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import ROOT
-from hubkit import CATALOG_PATH, SERVER_TOKEN_SCOPES, SERVICE_PREFIX, Hub, Postgres, wait_for
+from hubkit import CATALOG_PATH, SERVER_TOKEN_SCOPES, SERVICE_PREFIX, Hub, Knocks, Postgres, wait_for
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
@@ -415,8 +415,12 @@ def test_ticks_refused_while_the_database_is_down_arrive_after_it_returns(classr
         down = requests.post(classroom.hub.service_url + "api/ticks", timeout=30, headers={"Authorization": f"token {a.token}"},
                              json={"ticks": [tick]})
         assert down.status_code == 503 and "will retry" in down.json()["error"]
-        a.tick(classroom.course, classroom.lessons[1], 2)
-        time.sleep(1.5)  # let A's sender be refused at least once
+        with Knocks(classroom.postgres.port) as database:  # the test watches the stopped database's port
+            a.tick(classroom.course, classroom.lessons[1], 2)
+            # A's sender posts the tick; storing it, the service reaches for the database, finds it down, and
+            # answers 503 as it answered `down` (no other request is sent meanwhile)
+            knock = wait_for(lambda: database.seen, 30, "the service trying to store A's tick", log=classroom.hub.log)
+            assert knock[0][4:8] in (b"\x04\xd2\x16\x2f", b"\x00\x03\x00\x00")  # a PostgreSQL client's SSLRequest or startup
     finally:
         classroom.postgres.start()
     a.wait_sent(classroom.expected(1, 0, 2))
@@ -427,12 +431,16 @@ def test_ticks_made_while_the_hub_is_down_arrive_after_it_restarts(classroom):
     B's own store until the next kernel opens a lesson."""
     a, b, hub = classroom.learners[A], classroom.learners[B], classroom.hub
     hub.stop()
-    a.tick(classroom.course, classroom.lessons[0], 2)
-    b.tick(classroom.course, classroom.lessons[1], 1)
-    b.stop_kernel()
-    with sqlite3.connect(b.store) as db:
-        assert db.execute("SELECT count(*) FROM hub_outbox").fetchone()[0] == 1
-    time.sleep(1.5)  # let A's sender fail at least once
+    with Knocks(hub.service_port) as service:  # the test watches the stopped service's port
+        a.tick(classroom.course, classroom.lessons[0], 2)
+        b.tick(classroom.course, classroom.lessons[1], 1)
+        b.stop_kernel()
+        with sqlite3.connect(b.store) as db:
+            assert db.execute("SELECT count(*) FROM hub_outbox").fetchone()[0] == 1
+        tried = wait_for(lambda: [k for k in service.seen if f"token {a.token}".encode() in k], 30,
+                         "A's sender trying while the hub is down")
+        assert b"POST " + SERVICE_PREFIX.encode() + b"api/ticks" in tried[0]
+        assert classroom.items[0][2].encode() in tried[0]  # the tick made while the hub was down, cut off unanswered
     hub.start()
     a.wait_sent(classroom.expected(0, 0, 1, 2) | classroom.expected(1, 0))
     b.start_kernel()

@@ -354,3 +354,48 @@ def test_running_hostile_notebooks_runs_nothing_injected(hostile_build, monkeypa
             if model.get("model_name") == "HTMLModel" and state.get("value"):
                 assert not [t for t, _ in html_tags(state["value"]) if t not in ("div", "b")], state["value"]
     assert not list(folder.rglob(CANARY + "*")) and not list(Path.cwd().glob(CANARY + "*"))
+
+
+# What the hub's pages are made of: the templates' own markup, nothing a catalog or a learner wrote.
+HUB_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "a", "b", "small", "table", "tr",
+            "th", "td", "ol", "li"}
+HUB_PREFIX = "/services/companion/"
+
+
+def test_the_hub_pages_show_catalog_text_and_learner_names_as_text(tmp_path):
+    from companion.course.catalog import load
+    from companion.hub import report
+    from companion.hub.db import Row
+    from companion.hub.service import render
+    from companion.learner.tally import label, lesson_items
+
+    cat = load(write_json(tmp_path / "catalog.json", hostile_catalog(tmp_path / CANARY)))
+    rows, positions = [], []
+    for course in cat.courses.values():
+        lesson = course.ordered()[0]
+        for name in PAYLOADS:  # a learner's name is the hub's: markup to this page
+            rows.append(Row(name, course.id, lesson.id, lesson_items(cat, lesson)[0][0], True, 1.0, 1.0))
+            positions.append((name, course.id, lesson.id, lesson.videos[0].id, 4.0, 9.0, 3.0, 1.0))
+        positions.append((PAYLOADS[3], course.id, PAYLOADS[0], PAYLOADS[1], 4.0, 9.0, 3.0, 1.0))  # a lesson gone
+    rows.append(Row(PAYLOADS[0], PAYLOADS[2], "l", "i", True, 1.0, 1.0))  # a course the catalog no longer has
+    class_page = render("instructor.html", prefix=HUB_PREFIX, progress=report.progress(cat, rows, positions))
+    own = [r for r in rows if r.learner == PAYLOADS[0]]
+    own_page = render("learner.html", learner=PAYLOADS[0], instructor=True, prefix=HUB_PREFIX,
+                      progress=report.progress(cat, own, [p for p in positions if p[0] == PAYLOADS[0]]))
+    refusals = [render("message.html", title=PAYLOADS[4], message=payload) for payload in PAYLOADS]
+    titles = [c.title for c in cat.courses.values()]
+    for where, page, shown in [("instructor", class_page, [*PAYLOADS, *titles]), ("learner", own_page, [PAYLOADS[0], *titles]),
+                               *((f"message {n}", page, PAYLOADS[n:n + 1]) for n, page in enumerate(refusals))]:
+        parser = _Tags()
+        parser.feed(page)
+        parser.close()
+        assert {tag for tag, _ in parser.tags} <= HUB_TAGS, where
+        for _tag, attrs in parser.tags:
+            assert set(attrs) <= {"charset", "class", "style", "title", "colspan", "href"}, (where, attrs)
+            assert attrs.get("href") in (None, HUB_PREFIX + "instructor", HUB_PREFIX + "instructor.csv"), (where, attrs)
+            assert re.fullmatch(r"background:(#eeeeee|hsl\(\d+,\d+%,\d+%\))", attrs.get("style", "background:#eeeeee"))
+        text = "".join(parser.text)
+        assert all(payload in text for payload in shown), where  # escaped, not dropped
+    tips = {attrs["title"] for _, attrs in html_tags(class_page) if "title" in attrs}  # a heat map cell's, as text
+    first = next(iter(cat.courses.values())).ordered()[0]
+    assert f"{PAYLOADS[0]} — {label(first)}: 1/{len(lesson_items(cat, first))}" in tips

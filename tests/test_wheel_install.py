@@ -61,6 +61,13 @@ def test_the_wheel_installs_the_switch_that_turns_the_extension_on(installed: Pa
     assert str(REPO) not in where
 
 
+def test_the_wheel_ships_the_hub_pages_templates(installed: Path):
+    code = ("from importlib.resources import files; "
+            "print(*sorted(p.name for p in (files('companion.hub') / 'templates').iterdir()))")
+    shipped = _run(installed, "-c", code).split()
+    assert shipped == sorted(p.name for p in (REPO / "companion" / "hub" / "templates").iterdir()), shipped
+
+
 def test_a_plain_jupyter_lab_of_a_pip_install_opens_clean_and_reopens_with_players_and_ticks(wheel_lab: Lab):
     lab, page, (course, key) = wheel_lab, wheel_lab.page, LESSON
     assert lab.log is not None

@@ -15,14 +15,12 @@ if TYPE_CHECKING:
     from companion.builder.scan import Existing
     from companion.notebook.merge import Cells
 
-ACTIONS = ("add", "update", "remove", "archive", "aside", "remerge", "skip", "copy", "progress", "keep")
-
 
 @dataclass(frozen=True)
 class Change:
     """One file the build would touch (or `keep`), with the reason shown by build and --dry-run."""
 
-    action: str  # one of ACTIONS; `keep` leaves the file as it is
+    action: str  # add update remove archive aside remerge skip copy progress, or keep (the file as it is)
     path: PurePosixPath
     reason: str
     stale: str | None = None  # the reason --check reports it; None: --check lets it pass
@@ -45,13 +43,6 @@ class Report:
     out: Path | None = None  # the output folder
     notebooks: int = 0  # how many notebooks the catalog makes
     twins: bool = False  # whether text twins were kept (or checked) too
-
-    def add(self, change: Change) -> None:
-        """Count a kept file, list any other change."""
-        if change.action == "keep":
-            self.unchanged += 1
-        else:
-            self.changes.append(change)
 
     def count(self, action: str) -> int:
         """How many listed changes are of `action` (kept files are counted in `unchanged`)."""

@@ -17,6 +17,8 @@ from sqlalchemy import Boolean, Float, Index, String, create_engine, event, func
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from companion.learner import records
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -117,15 +119,17 @@ def _file_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-KEY = ("learner", "course", "lesson", "item")  # what one row is about, in both tables
-POSITION = (*KEY, "position", "duration", "played", "changed_at")  # a position as given and as read
+# a row is a learner's record as `companion.learner.records` defines it (the sender's, checked there)
+KEY = ("learner", *list(records.FIELDS["tick"])[:3])  # what one row is about, in both tables
+TICK = (*KEY, *list(records.FIELDS["tick"])[3:])  # a tick as given and as read
+POSITION = (*KEY, *list(records.FIELDS["sent_position"])[3:])  # a position as given and as read
 
 
 def store(engine: Engine, ticks: Iterable[tuple[str, str, str, str, bool, float]],
           positions: Iterable[tuple[str, str, str, str, float, float, float, float]], now: float) -> None:
     """Store ticks (as `upsert`) and positions (as `upsert_positions`) in one transaction."""
     with engine.begin() as connection:
-        _upsert_newer(connection, Progress, (dict(zip((*KEY, "done", "changed_at"), t, strict=True)) for t in ticks),
+        _upsert_newer(connection, Progress, (dict(zip(TICK, t, strict=True)) for t in ticks),
                       now)
         _upsert_newer(connection, VideoPosition, (dict(zip(POSITION, p, strict=True)) for p in positions), now)
 
@@ -170,7 +174,7 @@ def positions(engine: Engine, course: str | None = None, learner: str | None = N
 
 def rows(engine: Engine, course: str | None = None, learner: str | None = None) -> list[Row]:
     """Rows of one course and/or one learner, in a stable order."""
-    columns = (*KEY, "done", "changed_at", "received_at")
+    columns = (*TICK, "received_at")
     return [Row(*r) for r in _select(engine, Progress, columns, course, learner)]
 
 

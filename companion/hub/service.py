@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote, urlparse
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated, UserNotAllowed
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
@@ -32,7 +34,8 @@ from companion.course.catalog import Catalog
 from companion.errors import CatalogError
 from companion.hub import db, limits, report
 from companion.learner import records
-from companion.learner.tally import lesson_items
+from companion.learner.store import clock
+from companion.learner.tally import label, lesson_items
 
 MAX_BATCH = 1000  # ticks and positions a request (the sender sends up to 500)
 MAX_BODY = 2 * 2**20  # bytes of a request body, refused (413) before it is read
@@ -41,6 +44,15 @@ MAX_REFUSED = 50  # refused rows a request's answer lists; its other rows are no
 MAX_CONNECTIONS = 1000  # open at once; more are closed at once, before file descriptors run out
 IDLE_TIMEOUT = 30.0  # seconds a connection may wait for a request's headers or body, or idle between requests
 AUTH_CACHE = 30  # seconds the hub's answer about a token is kept: revocation and group changes count after this
+# the pages: every value a template shows is escaped (autoescape), so catalog and learner text never becomes markup
+PAGES = Environment(loader=PackageLoader("companion.hub"), autoescape=True, undefined=StrictUndefined,
+                    trim_blocks=True, lstrip_blocks=True)
+PAGES.filters.update(clock=clock, label=label, when=report.when)
+
+
+def render(template: str, **context: Any) -> str:
+    """A page of `templates/` with `context`."""
+    return PAGES.get_template(template).render(context)
 
 
 class ServiceError(Exception):
@@ -191,7 +203,7 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
             self._hub_auth_user_cache = None
             self.refusal = (403, f"hub user {model.get('name')!r} may not use this service: the token lacks the "
                                  f"scope {' or '.join(sorted(self.hub_auth.access_scopes))} "
-                                 "(see README, Teaching a class)")
+                                 "(see docs/teaching.md)")
 
     def _expired(self, model: dict[str, Any]) -> bool:
         """Whether the token behind `model` (a kernel's, or the OAuth cookie's) is past its expiry. The hub
@@ -227,6 +239,11 @@ class _Handler(HubOAuthenticated, web.RequestHandler):  # type: ignore[misc]  # 
     def is_instructor(self) -> bool:
         user = self.current_user
         return bool(user and (user.get("admin") or set(user.get("groups") or ()) & self.cfg.instructor_groups))
+
+    async def drawn(self, template: str, context: Callable[[], dict[str, Any]]) -> str:
+        """A page gathered and drawn in a worker thread: a class's page takes a good part of a second
+        (bench/hub_pages.py), which on the event loop would hold up every learner's ticks meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: render(template, **context()))
 
     async def in_db(self, fn: Any, *args: Any) -> Any:
         try:
@@ -298,9 +315,6 @@ def parse_body(body: bytes) -> dict[str, list[Any]]:
     return {"ticks": data["ticks"], "positions": data.get("positions", [])}
 
 
-TICK = ("done", "changed_at")  # a tick's fields after its course, lesson and item
-
-
 def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str, str]], ...] | None = None,
                now: float | None = None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[str, Any]]]:
     """The ticks and positions of a parsed body as rows, and each row refused with why: one that fails
@@ -310,7 +324,7 @@ def check_rows(data: dict[str, list[Any]], known: tuple[frozenset[tuple[str, str
     refused: list[dict[str, Any]] = []
     rows: dict[str, list[tuple[Any, ...]]] = {"ticks": [], "positions": []}
     now = time.time() if now is None else now
-    for key, kind, fields in (("ticks", "tick", TICK), ("positions", "sent_position", db.POSITION[4:])):
+    for key, kind, fields in (("ticks", "tick", db.TICK[4:]), ("positions", "sent_position", db.POSITION[4:])):
         for n, row in enumerate(data[key]):
             if len(refused) >= MAX_REFUSED:
                 break
@@ -403,7 +417,7 @@ class PageHandler(_Handler):
         error = kwargs.get("exc_info", (None, None, None))[1]
         logged = isinstance(error, web.HTTPError) and error.log_message
         text = error.log_message % error.args if logged else self._reason
-        self.finish(report.page("Not allowed" if status_code in (401, 403) else "Error", f"<p>{report.esc(text)}</p>"))
+        self.finish(render("message.html", title="Not allowed" if status_code in (401, 403) else "Error", message=text))
 
     def catalog(self) -> Catalog:
         """The catalog the pages are drawn from, re-read when it changes; a 500 page naming its problems otherwise."""
@@ -418,7 +432,7 @@ class PageHandler(_Handler):
         """Answer a hub user without the service's scope with a 403 page; True when the request is answered."""
         if self.refusal and self.refusal[0] == 403:
             self.set_status(403)
-            self.finish(report.page("Not allowed", f"<p>{report.esc(self.refusal[1])}</p>"))
+            self.finish(render("message.html", title="Not allowed", message=self.refusal[1]))
             return True
         return False
 
@@ -434,8 +448,9 @@ class LearnerPage(PageHandler):
             return
         rows = await self.in_db(db.rows, None, self.learner)
         positions = await self.in_db(db.positions, None, self.learner)
-        self.finish(report.learner_page(self.catalog(), self.learner, rows,
-                                        self.is_instructor(), self.cfg.prefix, positions))
+        cat, learner, instructor, prefix = self.catalog(), self.learner, self.is_instructor(), self.cfg.prefix
+        self.finish(await self.drawn("learner.html", lambda: dict(
+            learner=learner, instructor=instructor, prefix=prefix, progress=report.progress(cat, rows, positions))))
 
 
 class InstructorPage(PageHandler):
@@ -450,7 +465,7 @@ class InstructorPage(PageHandler):
         if not self.is_instructor():
             groups = ", ".join(sorted(self.cfg.instructor_groups)) or "none configured"
             self.set_status(403)
-            self.finish(report.page("Not allowed", report.esc(
+            self.finish(render("message.html", title="Not allowed", message=(
                 f"The instructor's view is for hub admins and members of the instructor group(s) ({groups}); "
                 f"{self.learner} is neither. Your own progress is at {self.cfg.prefix}")))
             return
@@ -462,7 +477,10 @@ class InstructorPage(PageHandler):
             self.set_header("Content-Disposition", 'attachment; filename="companion-progress.csv"')
             self.finish(report.csv_text(cat, rows))
             return
-        self.finish(report.instructor_page(cat, rows, self.cfg.prefix, await self.in_db(db.positions, course, None)))
+        positions = await self.in_db(db.positions, course, None)
+        prefix = self.cfg.prefix
+        self.finish(await self.drawn("instructor.html", lambda: dict(
+            prefix=prefix, progress=report.progress(cat, rows, positions))))
 
 
 def make_app(settings: Settings) -> web.Application:
@@ -487,7 +505,7 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str], auth
                            "may still be taken)")
     if companion_settings.hub_token() is None:
         raise ServiceError("JUPYTERHUB_API_TOKEN is not set: run this as a JupyterHub managed service "
-                           "(README, 'Teaching a class')")
+                           "(docs/teaching.md)")
     try:
         report.catalog(catalog)
     except CatalogError as e:

@@ -149,8 +149,6 @@ class Sender(threading.Thread):
         self.channel = Channel(url, token)
         self.retry_max = retry_max
         self.woken = threading.Event()
-        self.sent = 0
-        self.last_error: str | None = None
 
     def aside_line(self) -> str:
         """One plain line (HTML) for the lesson when the class's service refused some of this store's changes;
@@ -186,8 +184,7 @@ class Sender(threading.Thread):
                                   "ORDER BY id LIMIT ?", (BATCH,)).fetchall()
                 videos = db.execute("SELECT id, course, lesson, item, position, duration, played, changed_at "
                                     "FROM hub_outbox_positions ORDER BY id LIMIT ?", (BATCH - len(rows),)).fetchall()
-            except sqlite3.DatabaseError as e:
-                self.last_error = f"progress store {self.store_path}: {e}"
+            except sqlite3.DatabaseError:
                 return False
             if not rows and not videos:
                 return True
@@ -203,12 +200,10 @@ class Sender(threading.Thread):
                 try:
                     self.channel.post(ticks, positions)
                 except Refused as e:
-                    self.last_error = str(e)
                     if e.status not in (400, 413):
                         return False
                     bad = _named(e, len(ticks), len(positions))
-                except OSError as e:
-                    self.last_error = str(e)
+                except OSError:
                     return False
             try:
                 if bad:  # only those rows: the others go in the next round, at once
@@ -218,10 +213,8 @@ class Sender(threading.Thread):
                     db.execute("DELETE FROM hub_outbox WHERE id <= ?", (rows[-1][0],))
                 if videos:
                     db.execute("DELETE FROM hub_outbox_positions WHERE id <= ?", (videos[-1][0],))
-            except sqlite3.DatabaseError as e:  # sent twice later at worst: the service keeps the newest
-                self.last_error = f"progress store {self.store_path}: {e}"
+            except sqlite3.DatabaseError:  # sent twice later at worst: the service keeps the newest
                 return False
-            self.sent += len(rows) + len(videos)
 
     @staticmethod
     def _set_aside(db: sqlite3.Connection, bad: list[tuple[str, int, str]],
