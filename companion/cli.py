@@ -68,7 +68,7 @@ class _Deferred(types.ModuleType):
 
     def __init__(self, spec: ModuleSpec):
         super().__init__(spec.name)
-        self.__spec__ = spec
+        self.__spec__, self.__file__ = spec, spec.origin  # what tools scanning sys.modules ask, answered unloaded
         if spec.submodule_search_locations is not None:  # `from rfc3987_syntax import x` asks for it first
             self.__path__ = list(spec.submodule_search_locations)
 
