@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from companion import settings
 from companion.errors import StoreError
 from companion.learner import records
 from companion.learner.tally import REFLECTIONS
@@ -221,8 +222,9 @@ def union(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
 
 def default_path() -> Path:
     """Where progress is kept: $COMPANION_PROGRESS, else `companion/progress.sqlite` in Jupyter's data folder."""
-    if os.environ.get("COMPANION_PROGRESS"):
-        return Path(os.environ["COMPANION_PROGRESS"])
+    chosen = settings.progress_store()
+    if chosen is not None:
+        return chosen
     from jupyter_core.paths import jupyter_data_dir
 
     return Path(jupyter_data_dir()) / "companion" / "progress.sqlite"
