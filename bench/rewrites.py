@@ -19,16 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+import nbformat
+import nbformat.v4
+from nbformat.sign import NotebookNotary
 
-import nbformat  # noqa: E402
-import nbformat.v4  # noqa: E402
-from nbformat.sign import NotebookNotary  # noqa: E402
-
-from companion.builder import extras, trust  # noqa: E402
-from companion.builder.plan import plan  # noqa: E402
-from companion.course.catalog import load  # noqa: E402
-from companion.notebook import nodes  # noqa: E402
+from companion.builder import extras, trust
+from companion.builder.plan import plan
+from companion.course.catalog import load
+from companion.notebook import nodes
 
 
 def best(f: Callable[[], Any], n: int = 5) -> float:

@@ -6,6 +6,8 @@ The library API (the `companion` command calls the same functions):
 - `validate(catalog) -> str`
 - `import_index(index, course, *, catalog, title) -> Imported`
 - `progress(catalog, *, course, store) -> list[CourseProgress]`
+- `export_progress(out, *, store) -> Exported`: all progress to a JSON file;
+  `import_progress(file, *, catalog, store) -> ProgressImported` merges one in (newer changes win)
 - `notes(catalog, *, course, store) -> str`: notes taken at moments of videos, as Markdown
 - `answers(catalog, *, course, folder, store) -> str`: the learner's answers and notes, as Markdown;
   `export_answers(out, catalog, ...) -> Path` writes them to a file
@@ -24,12 +26,16 @@ from companion.errors import BuildError, CatalogError, CompanionError, NotFound,
 
 if TYPE_CHECKING:
     from companion.api import (
+        Exported,
         Imported,
+        ProgressImported,
         Resolved,
         answers,
         build,
         export_answers,
+        export_progress,
         import_index,
+        import_progress,
         notes,
         progress,
         resolve,
@@ -39,13 +45,15 @@ if TYPE_CHECKING:
     from companion.learner.tally import CourseProgress
 
 __version__ = "0.1.0"  # the one place: pyproject.toml reads it ([tool.setuptools.dynamic])
-__all__ = ["build", "validate", "import_index", "progress", "notes", "answers", "export_answers", "resolve",
-           "Report", "Imported", "Resolved",
+__all__ = ["build", "validate", "import_index", "progress", "export_progress", "import_progress", "notes", "answers",
+           "export_answers", "resolve",
+           "Report", "Imported", "Resolved", "Exported", "ProgressImported",
            "CourseProgress",
            "CompanionError", "CatalogError", "NotFound", "BuildError", "UsageError", "StoreError"]
 
 _LAZY = {"build": "api", "validate": "api", "import_index": "api", "progress": "api", "notes": "api", "Imported": "api",
-         "resolve": "api", "Resolved": "api", "answers": "api", "export_answers": "api",
+         "resolve": "api", "Resolved": "api", "answers": "api", "export_answers": "api", "export_progress": "api",
+         "import_progress": "api", "Exported": "api", "ProgressImported": "api",
          "Report": "builder.report", "CourseProgress": "learner.tally"}
 
 

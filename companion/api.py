@@ -313,6 +313,109 @@ def export_answers(out: str | Path, catalog: str | Path = CATALOG_NAME, *, cours
     return target
 
 
+@dataclass(frozen=True)
+class Exported:
+    """What `export_progress` wrote: the file, the store it came from, what it holds, and each line of
+    the store left out because no import could take it back."""
+
+    file: Path
+    store: Path
+    ticks: int
+    positions: int
+    notes: int
+    left_out: list[str]
+
+
+def export_progress(out: str | Path, *, store: ProgressStore | None = None) -> Exported:
+    """Write every tick, video position, note and review of the progress store to the JSON file `out`,
+    whole or not at all; the store itself, its journal or any SQLite file is refused as `out`."""
+    from companion.learner import export
+
+    store = store or _store()
+    target = Path(out)
+    _check_export_target(target, store.path)
+    text, left_out = export.write(store)
+    try:
+        atomic.write_text(target, text)
+    except OSError as e:
+        raise UsageError(f"{target}: cannot write the export ({e.strerror or e}); nothing was written") from None
+    return Exported(target, store.path, sum(1 for _ in store.all()), len(store.positions()), len(store.notes()),
+                    left_out)
+
+
+def _check_export_target(target: Path, store_path: Path) -> None:
+    """An export is a new JSON file: never the store itself, its journal, or any SQLite file."""
+    from companion.learner.store import is_sqlite_file
+
+    if target.is_dir():
+        raise UsageError(f"--export {target}: is a folder; give the name of a file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"--export {target}: folder {target.parent} does not exist")
+    store_files = {Path(f"{store_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")}
+    if target.resolve() in store_files or is_sqlite_file(target):
+        raise UsageError(f"--export {target}: is a SQLite database (the progress store is {store_path}); "
+                         "nothing was written, give the name of a new .json file")
+
+
+@dataclass(frozen=True)
+class ProgressImported:
+    """What `import_progress` merged: the file (as given), the store, how many entries of each kind
+    the file offered, and how many of them were newer than the store's and taken."""
+
+    file: str
+    store: Path
+    taken: int
+    ticks: int
+    positions: int
+    notes: int
+
+    @property
+    def offered(self) -> int:
+        """Ticks, positions and notes the file held."""
+        return self.ticks + self.positions + self.notes
+
+
+def import_progress(file: str | Path, *, catalog: str | Path = CATALOG_NAME,
+                    store: ProgressStore | None = None) -> ProgressImported:
+    """Merge a progress export into the store, the newer change of each entry winning; the whole file
+    is checked first (against `catalog`'s courses), so a bad one changes nothing."""
+    from companion.learner import export
+
+    store = store or _store()
+    text = _read_import(Path(file))
+    courses = load(Path(catalog)).courses
+    try:
+        data = export.read_export(text, str(file), courses=courses)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    taken = export.merge(store, data)
+    return ProgressImported(str(file), store.path, taken, len(data.ticks), len(data.positions), len(data.notes))
+
+
+def _read_import(path: Path) -> str:
+    """An import file's text, its size checked before it is read and read at most MAX_BYTES and one more
+    (a device like /dev/zero has no size), so a huge file is refused without filling the memory."""
+    from companion.learner.export import MAX_BYTES
+
+    too_big = UsageError(f"{path}: larger than {MAX_BYTES // 2**20} MB; not a progress export, nothing was imported")
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise too_big
+        with path.open("rb") as f:
+            chunks, size = [], 0
+            while size <= MAX_BYTES and (chunk := f.read(min(2**20, MAX_BYTES + 1 - size))):
+                chunks.append(chunk)
+                size += len(chunk)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    if size > MAX_BYTES:
+        raise too_big
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: cannot read: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
 def _store() -> ProgressStore:
     from companion.learner.store import ProgressStore
 

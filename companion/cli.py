@@ -8,15 +8,20 @@ The command line parses, calls the library API (`companion.build`, ...) and prin
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import os
 import re
 import sys
 import threading
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
-from companion import __version__
+from companion import __version__, settings
 from companion.course.catalog import CATALOG_NAME
 from companion.errors import CatalogError, CompanionError, UsageError
 
@@ -24,19 +29,62 @@ if TYPE_CHECKING:
     from companion.builder.report import Report
 
 
-def _block_unused_imports() -> None:
-    """Make imports nobody on the command line uses fail fast; their users handle the ImportError.
+@contextmanager
+def quick_imports() -> Iterator[None]:
+    """Run a command without paying for imports nobody on the command line uses, leaving every module
+    whole for whoever uses it later in the process (an in-process test among them).
 
-    jsonschema (through nbformat) imports rfc3987_syntax for IRI formats nobody here checks; it
-    builds a grammar at import and costs ~2 s per command. The same for the libraries behind
-    jsonschema's other format checks (~0.1 s, arrow among them): no schema checked here uses a
-    format checker. jupytext (lesson extras, text twins) imports its contents managers, and with
-    them all of jupyter_server (~0.2 s); the CLI only converts text. `companion lab` starts
-    JupyterLab in a new process, which has them."""
-    for unused in ("rfc3987_syntax", "isoduration", "rfc3986_validator", "rfc3339_validator", "rfc3987", "fqdn",
-                   "webcolors", "jsonpointer", "uri_template", "jupytext.sync_contentsmanager",
-                   "jupytext.async_contentsmanager"):
-        sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
+    jsonschema (imported by nbformat) takes `is_valid_syntax` from rfc3987_syntax for its "iri" format
+    check, which nothing here runs; importing rfc3987_syntax builds an Earley grammar (~2 s of CPU). A
+    stand-in takes its place for good, and imports it when first used: the check still works. jupytext
+    imports its contents managers, and with them all of jupyter_server (~0.3 s); a command only converts
+    text (`companion lab` starts JupyterLab in a new process). They are kept out while the command runs,
+    and a jupytext imported meanwhile is forgotten after it, so the next `import jupytext` is whole."""
+    spec = None if _GRAMMAR in sys.modules else importlib.util.find_spec(_GRAMMAR)
+    if spec is not None:
+        sys.modules[_GRAMMAR] = _Deferred(spec)
+    kept_out = [name for name in _CONTENTS_MANAGERS if name not in sys.modules]
+    had = set(sys.modules)
+    for name in kept_out:
+        sys.modules[name] = None  # type: ignore[assignment]  # an ImportError, which jupytext expects
+    try:
+        yield
+    finally:
+        for name in kept_out:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+        if kept_out:
+            for name in set(sys.modules) - had:
+                if name == "jupytext" or name.startswith("jupytext."):
+                    del sys.modules[name]
+
+
+_GRAMMAR = "rfc3987_syntax"
+_CONTENTS_MANAGERS = ("jupytext.sync_contentsmanager", "jupytext.async_contentsmanager")
+
+
+class _Deferred(types.ModuleType):
+    """rfc3987_syntax until it is used: `is_valid_syntax` imports the real module at its first call,
+    any other name at once."""
+
+    def __init__(self, spec: ModuleSpec):
+        super().__init__(spec.name)
+        self.__spec__, self.__file__ = spec, spec.origin  # what tools scanning sys.modules ask, answered unloaded
+        if spec.submodule_search_locations is not None:  # `from rfc3987_syntax import x` asks for it first
+            self.__path__ = list(spec.submodule_search_locations)
+
+        def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
+            return self._real().is_valid_syntax(*args, **kwargs)
+
+        self.is_valid_syntax = is_valid_syntax
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def _real(self) -> types.ModuleType:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return importlib.import_module(self.__name__)
 
 
 # C0 controls but tab and newline, DEL, C1 (ESC [ and CSI start ANSI sequences), bidi overrides,
@@ -150,42 +198,23 @@ def _print_changes(report: Report, *, dry_run: bool = False) -> None:
 def cmd_progress(args: argparse.Namespace) -> int:
     """`companion progress`: show learner progress per course, phase and lesson, or export it to a JSON file,
     or merge in such an export (newer ticks win)."""
-    from companion.learner import export
-    from companion.learner.store import ProgressStore
-    from companion.notebook import atomic
+    from companion.api import export_progress, import_progress, progress
 
-    store = ProgressStore()
     if args.export:
-        target = Path(args.export)
-        _check_export_target(target, store.path)
-        text, left_out = export.write(store)
-        try:
-            atomic.write_text(target, text)
-        except OSError as e:
-            raise UsageError(f"{target}: cannot write the export ({e.strerror or e}); nothing was written") from None
-        for line in left_out:
+        done = export_progress(args.export)
+        for line in done.left_out:
             print(f"left out of the export, no import could take it: {line}")
-        print(f"exported {sum(1 for _ in store.all())} ticks, {len(store.positions())} positions and "
-              f"{len(store.notes())} notes from {store.path} to {target}")
+        print(f"exported {done.ticks} ticks, {done.positions} positions and {done.notes} notes from {done.store} "
+              f"to {done.file}")
         return 0
     if args.import_:
-        from companion.course.catalog import load
-
-        text = _read_import(Path(args.import_))
-        courses = load(_catalog_path(args.catalog)).courses
-        try:
-            data = export.read_export(text, args.import_, courses=courses)
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-        changed = export.merge(store, data)
-        offered = len(data.ticks) + len(data.positions) + len(data.notes)
-        print(f"merged {args.import_} into {store.path}: {changed} of {offered} ticks, positions and notes "
-              f"({len(data.ticks)}, {len(data.positions)}, {len(data.notes)}) were newer and taken")
+        got = import_progress(args.import_, catalog=_catalog_path(args.catalog))
+        print(f"merged {got.file} into {got.store}: {got.taken} of {got.offered} ticks, positions and notes "
+              f"({got.ticks}, {got.positions}, {got.notes}) were newer and taken")
         return 0
-    from companion.api import progress
     from companion.learner.tally import label
 
-    for course in progress(_catalog_path(args.catalog), course=args.course, store=store):
+    for course in progress(_catalog_path(args.catalog), course=args.course):
         total = course.total
         print(f"{course.course.title} [{course.course.id}]  {_bar(total.done, total.total)}  "
               f"{total.done}/{total.total}")
@@ -196,30 +225,6 @@ def cmd_progress(args: argparse.Namespace) -> int:
             for lesson, d in phase.lessons:
                 print(f"    {label(lesson):<54.54} {_bar(d.done, d.total)}  {d.done}/{d.total}")
     return 0
-
-
-def _read_import(path: Path) -> str:
-    """An import file's text, its size checked before it is read and read at most MAX_BYTES and one more
-    (a device like /dev/zero has no size), so a huge file is refused without filling the memory."""
-    from companion.learner.export import MAX_BYTES
-
-    too_big = UsageError(f"{path}: larger than {MAX_BYTES // 2**20} MB; not a progress export, nothing was imported")
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise too_big
-        with path.open("rb") as f:
-            chunks, size = [], 0
-            while size <= MAX_BYTES and (chunk := f.read(min(2**20, MAX_BYTES + 1 - size))):
-                chunks.append(chunk)
-                size += len(chunk)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
-    if size > MAX_BYTES:
-        raise too_big
-    try:
-        return b"".join(chunks).decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: cannot read: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
@@ -237,20 +242,6 @@ def cmd_notes(args: argparse.Namespace) -> int:
     else:
         print(notes(catalog, course=args.course), end="")
     return 0
-
-
-def _check_export_target(target: Path, store_path: Path) -> None:
-    """An export is a new JSON file: never the store itself, its journal, or any SQLite file."""
-    from companion.learner.store import is_sqlite_file
-
-    if target.is_dir():
-        raise UsageError(f"--export {target}: is a folder; give the name of a file to write")
-    if not target.parent.is_dir():
-        raise UsageError(f"--export {target}: folder {target.parent} does not exist")
-    store_files = {Path(f"{store_path}{suffix}").resolve() for suffix in ("", "-wal", "-shm", "-journal")}
-    if target.resolve() in store_files or is_sqlite_file(target):
-        raise UsageError(f"--export {target}: is a SQLite database (the progress store is {store_path}); "
-                         "nothing was written, give the name of a new .json file")
 
 
 def _bar(done: int, total: int, width: int = 20) -> str:
@@ -383,7 +374,7 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--port", type=int, default=8000, help="with --serve: the port (default 8000)")
     st.set_defaults(func=cmd_site)
     hs = with_catalog(sub.add_parser("hub-service", help="the JupyterHub service collecting a class's progress"))
-    hs.add_argument("--db", default=os.environ.get("COMPANION_HUB_DB", "sqlite:///companion-hub.sqlite"),
+    hs.add_argument("--db", default=settings.hub_db(),
                     help="SQLAlchemy URL (default: $COMPANION_HUB_DB or sqlite:///companion-hub.sqlite)")
     hs.add_argument("--instructors", action="append", default=[], metavar="GROUP",
                     help="hub group whose members see the class (hub admins always do); repeatable")
@@ -407,14 +398,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    _block_unused_imports()
     p = parser()
     args, rest = p.parse_known_args(argv)
     if rest and args.command != "lab":
         p.error(f"unrecognized arguments: {' '.join(rest)}")
     args.lab_args = rest
     try:
-        return int(args.func(args))
+        with quick_imports():
+            return int(args.func(args))
     except CatalogError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)

@@ -38,6 +38,36 @@ def test_import_index_and_progress_through_the_api(tmp_path):
     assert course.total.done == 0 and course.total.total == sum(p.total.total for p in course.phases) > 0
 
 
+def test_progress_travels_from_one_store_to_another_through_the_api(tmp_path):
+    from companion.learner.store import ProgressStore
+
+    cat = write_catalog(tmp_path, small_catalog())
+    mine, theirs = ProgressStore(tmp_path / "mine.sqlite"), ProgressStore(tmp_path / "theirs.sqlite")
+    mine.set("c1", "l1", "aircAruvnKk", True, at=100.0)
+    mine.save_position("c1", "l1", "aircAruvnKk", 12.0, 600.0, [(0.0, 12.0)])
+    out = companion.export_progress(tmp_path / "progress.json", store=mine)
+    assert (out.file, out.store, out.ticks, out.positions, out.notes, out.left_out) == (
+        tmp_path / "progress.json", mine.path, 1, 1, 0, [])
+    got = companion.import_progress(tmp_path / "progress.json", catalog=cat, store=theirs)
+    assert (got.taken, got.offered, got.ticks, got.positions, got.notes) == (2, 2, 1, 1, 0)
+    assert theirs.ticks("c1") == {("c1", "l1", "aircAruvnKk"): True}
+    assert companion.import_progress(tmp_path / "progress.json", catalog=cat, store=theirs).taken == 0
+
+
+def test_an_export_onto_the_store_and_an_unreadable_import_are_user_mistakes(tmp_path):
+    from companion.learner.store import ProgressStore
+
+    store = ProgressStore(tmp_path / "progress.sqlite")
+    store.set("c1", "l1", "aircAruvnKk", True)
+    before = store.path.read_bytes()
+    with pytest.raises(companion.UsageError, match="is a SQLite database"):
+        companion.export_progress(store.path, store=store)
+    assert store.path.read_bytes() == before
+    with pytest.raises(companion.UsageError, match="cannot read"):
+        companion.import_progress(tmp_path / "missing.json", catalog=write_catalog(tmp_path, small_catalog()),
+                                  store=store)
+
+
 def test_an_unknown_course_is_a_user_mistake_with_exit_2(tmp_path, capsys):
     cat = write_catalog(tmp_path, small_catalog())
     with pytest.raises(companion.NotFound):

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from companion import cli
 from companion.api import problems_of as _problems_of
+from companion.course import checks
 
 FUZZ = settings(max_examples=1000, deadline=None, database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
@@ -237,6 +238,21 @@ def _write_tmp(text: str) -> Path:
 @given(data=damaged_catalogs(), style=st.integers(0, 3))
 def test_damaged_catalogs_are_refused_with_places_or_accepted(capsys, data, style):
     check_catalog(capsys, _dump(data, style))
+
+
+@settings(FUZZ, max_examples=3000)
+@given(data=st.one_of(damaged_catalogs(), JSON))
+def test_the_quick_schema_check_passes_only_what_jsonschema_passes(data):
+    """A catalog fastjsonschema passes is never checked by jsonschema (`checks.schema_problems`), so
+    the quick check must refuse everything jsonschema refuses (refusing more only costs time)."""
+    import fastjsonschema
+    import jsonschema
+
+    try:
+        checks._fast_check()(data)
+    except fastjsonschema.JsonSchemaValueException:
+        return
+    assert list(jsonschema.Draft202012Validator(checks.schema()).iter_errors(data)) == []
 
 
 @settings(FUZZ, max_examples=400)

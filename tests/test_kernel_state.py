@@ -88,9 +88,10 @@ def test_running_a_lesson_imports_only_the_kernels_folders_and_neither_nbformat_
     loaded = ast.literal_eval(out[0])
     assert "companion.kernel.lesson" in loaded and "companion.kernel.player" in loaded
     # what a lesson may load (docs/architecture.md): the kernel's folder and the two below it, the face
-    # the notebooks import, the errors; never the builder, the server extension, the hub or authoring
+    # the notebooks import, the errors, the settings; never the builder, the server extension, the hub or authoring
     allowed = ("companion.kernel", "companion.learner", "companion.course")
-    strays = [m for m in loaded if not m.startswith(allowed) and m not in ("companion", "companion.lesson", "companion.errors")]
+    strays = [m for m in loaded if not m.startswith(allowed)
+              and m not in ("companion", "companion.lesson", "companion.errors", "companion.settings")]
     assert strays == [], strays
 
 

@@ -19,6 +19,7 @@ SELF = canonicalize_name(PYPROJECT["project"]["name"])
 # what environment.yml installs that is not a Python package of pyproject.toml: the interpreter, pip,
 # and the programs `scripts/test` installs with apt-get or npm (JupyterHub's proxy, PostgreSQL for the hub tests)
 NOT_PYTHON_PACKAGES = {"python", "pip", "configurable-http-proxy", "postgresql"}
+CONDA_NAMES = {"python-fastjsonschema": "fastjsonschema"}  # conda-forge's name -> PyPI's
 
 
 def pyproject_requirements() -> dict[str, SpecifierSet]:
@@ -58,7 +59,7 @@ def environment_requirements() -> dict[str, SpecifierSet]:
     found: dict[str, SpecifierSet] = {}
     for name, spec in conda.items():
         if name not in NOT_PYTHON_PACKAGES:
-            found[name] = Requirement(spec).specifier  # conda's `name>=a,<b` is PEP 508's too
+            found[CONDA_NAMES.get(name, name)] = Requirement(spec).specifier  # conda's `name>=a,<b` is PEP 508's too
     for spec in pip:
         if spec.split() == ["-e", "."]:
             continue

@@ -16,7 +16,6 @@ import functools
 import hashlib
 import http.server
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from companion import settings
 from companion.errors import BuildError, UsageError
 
 PYODIDE = "314.0.6"  # what jupyterlite-pyodide-kernel 0.8.6 is built for (its PYODIDE_VERSION)
@@ -65,9 +65,7 @@ PROGRESS = "/drive/.companion/progress.sqlite"
 
 def cache_dir() -> Path:
     """Downloads kept between builds: $COMPANION_CACHE, else the user's cache folder."""
-    base = os.environ.get("COMPANION_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "course-companion")
-    return Path(base) / f"site-pyodide-{PYODIDE}"
+    return settings.site_cache() / f"site-pyodide-{PYODIDE}"
 
 
 def _run(cmd: list[str], cwd: Path | None = None) -> str:

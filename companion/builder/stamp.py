@@ -27,13 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from companion import settings
 from companion.builder.report import Report
 
 NAME = ".companion-build.json"
 _FORMAT = 1
-# What decides where nbformat's trust database is and which one a notary uses (jupyter_core.paths).
-_ENV = ("HOME", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_CONFIG_PATH", "JUPYTER_PATH",
-        "JUPYTER_PREFER_ENV_PATH", "JUPYTER_PLATFORM_DIRS", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
 _LIBRARIES = ("nbformat", "jupytext", "IPython")  # their code decides the bytes (and which extras parse)
 _OUTPUT_SUFFIXES = (".ipynb", ".md")
 
@@ -54,7 +52,7 @@ class Request:
                 "twins": self.twins, "privacy_enhanced": self.privacy_enhanced,
                 "catalog_sha256": _sha256(self.catalog), "extras": _tree_hashes(self.extras),
                 "package": _package_hash(), "libraries": _libraries(), "python": sys.version,
-                "env": {name: os.environ.get(name) for name in _ENV}, "prefix": sys.prefix}
+                "env": settings.jupyter_paths(), "prefix": sys.prefix}
 
 
 def unchanged(request: Request, *, trust: bool, writes: bool) -> Report | None:
@@ -99,7 +97,7 @@ def _parser(key: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cache_file() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "companion" / "parsed-extras.json"
+    return settings.cache_home() / "companion" / "parsed-extras.json"
 
 
 def _keep_parsed(key: dict[str, Any], parsed: dict[str, list[Any]]) -> None:

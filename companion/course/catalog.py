@@ -8,11 +8,11 @@ so a hand-edited file gets all its mistakes reported in one go.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from companion import settings
 from companion.course import checks
 from companion.course.names import LEGACY_INDEX, TOP_INDEX, capitalised, course_index
 from companion.errors import CatalogError, NotFound
@@ -220,8 +220,9 @@ def find(start: Path | None = None) -> Path:
     """The catalog a kernel or command should use: $COMPANION_CATALOG, else the one the build
     recorded in the notebooks of this folder (`recorded`), else the nearest catalog.json in this
     folder or one above it (notebooks built into the default `notebooks/` live below it)."""
-    if os.environ.get("COMPANION_CATALOG"):
-        return Path(os.environ["COMPANION_CATALOG"])
+    chosen = settings.catalog()
+    if chosen is not None:
+        return chosen
     here = (start or Path.cwd()).resolve()
     found = recorded(here)
     if found is not None:

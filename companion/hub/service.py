@@ -29,6 +29,7 @@ from tornado.http1connection import HTTP1Connection
 from tornado.ioloop import IOLoop
 from tornado.log import app_log
 
+from companion import settings as companion_settings
 from companion.course.catalog import Catalog
 from companion.errors import CatalogError
 from companion.hub import db, limits, report
@@ -486,7 +487,7 @@ def make_app(settings: Settings) -> web.Application:
     """The service's routes under the hub's prefix, each caller identified by the hub with the service's token."""
     p = settings.prefix
     # the one instance every handler (and the OAuth callback) asks: `HubAuthenticated.hub_auth` is the singleton
-    hub_auth = HubOAuth.instance(api_token=os.environ["JUPYTERHUB_API_TOKEN"], cache_max_age=settings.auth_cache)
+    hub_auth = HubOAuth.instance(api_token=companion_settings.hub_token(), cache_max_age=settings.auth_cache)
     return web.Application([
         (p, LearnerPage),
         (p + "instructor(\\.csv)?", InstructorPage),
@@ -502,7 +503,7 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str], auth
     if not 1 <= auth_cache <= AUTH_CACHE:
         raise ServiceError(f"--auth-cache {auth_cache}: must be 1 to {AUTH_CACHE} seconds (how long a revoked token "
                            "may still be taken)")
-    if "JUPYTERHUB_API_TOKEN" not in os.environ:
+    if companion_settings.hub_token() is None:
         raise ServiceError("JUPYTERHUB_API_TOKEN is not set: run this as a JupyterHub managed service "
                            "(docs/teaching.md)")
     try:
@@ -519,7 +520,7 @@ def settings_from(db_url: str, catalog: Path, instructor_groups: list[str], auth
                            f"{str(e).splitlines()[0]}") from None
     workers = 1 if engine.dialect.name == "sqlite" else 8
     return Settings(engine, catalog, frozenset(instructor_groups),
-                    os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/companion/"), ThreadPoolExecutor(workers),
+                    companion_settings.hub_service_prefix(), ThreadPoolExecutor(workers),
                     auth_cache)
 
 
@@ -534,12 +535,12 @@ def _epoch(iso: object) -> float | None:
 def serve(settings: Settings) -> None:
     """Listen where the hub expects the service ($JUPYTERHUB_SERVICE_URL; $COMPANION_HUB_BIND picks the
     address) and serve until the hub stops it."""
-    url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
+    url = urlparse(companion_settings.hub_service_url())
     limits.log_at_most()
     server = limits.CappedServer(make_app(settings), xheaders=True, max_body_size=MAX_BODY,
                                  idle_connection_timeout=IDLE_TIMEOUT, body_timeout=IDLE_TIMEOUT,
                                  cap=limits.connection_cap(MAX_CONNECTIONS))
-    server.listen(url.port or 80, os.environ.get("COMPANION_HUB_BIND") or url.hostname or "127.0.0.1")
+    server.listen(url.port or 80, companion_settings.hub_bind() or url.hostname or "127.0.0.1")
     print(f"companion hub-service on {url.geturl()}{settings.prefix}, database {settings.engine.url!r}",
           file=sys.stderr, flush=True)
     IOLoop.current().start()

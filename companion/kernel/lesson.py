@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import html
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 from IPython.display import display
 from traitlets import TraitError
 
+from companion import settings
 from companion.course.catalog import Assignment, Catalog, Course, Lesson
 from companion.errors import CatalogError, StoreError, UsageError
 from companion.kernel.context import Static, load_catalog, problem
@@ -141,7 +141,7 @@ class LessonView:
             display(problem(str(e)))
             return w.VBox([w.Checkbox(description=label, disabled=True, indent=False) for _, label in items])
         hub = None  # on a JupyterHub, ticks also go to the companion service (companion/hub/client.py)
-        if os.environ.get("JUPYTERHUB_API_TOKEN"):
+        if settings.hub_token():
             from companion.kernel.sender import sender_for
 
             hub = sender_for(self.store.path)
@@ -267,7 +267,7 @@ def open_lesson(course_id: str, lesson_id: str, store: ProgressStore | None = No
     except (CatalogError, KeyError, OSError) as e:
         return _Unavailable(f"cannot open lesson {lesson_id} of {course_id}: {e}")
     privacy = cat.privacy_enhanced if privacy_enhanced is None else privacy_enhanced
-    if os.environ.get("COMPANION_SITE"):  # the JupyterLite site (companion.builder.site) sets it
+    if settings.in_site():  # the JupyterLite site (companion.builder.site)
         from companion.kernel.browser import refresh  # a copy the browser saved, brought up to a new build
 
         refresh(course, lesson)

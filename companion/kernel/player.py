@@ -11,7 +11,6 @@ widget views, sees the output the build saved).
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
+from companion import settings
 from companion.course.catalog import Catalog, Course
 from companion.errors import StoreError
 from companion.kernel.embed import OFFLINE, Embed
@@ -114,7 +114,7 @@ class Tracker:
         if self._pending:
             self.store.save_position(*self.key, self.position, self.duration, self.played)
             self._written, self._pending = self.now(), False
-            if os.environ.get("JUPYTERHUB_API_TOKEN"):  # on a hub, the position goes to the service now
+            if settings.hub_token():  # on a hub, the position goes to the service now
                 from companion.kernel.sender import sender_for
 
                 hub = sender_for(self.store.path)

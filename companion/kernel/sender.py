@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from companion import settings
 from companion.learner import records
 from companion.learner.store import SCHEMA
 
@@ -68,16 +67,6 @@ END;
 BATCH = 500  # ticks a request (the service takes up to 1000)
 WINDOW = 0.2  # seconds to wait after a tick for others to join its batch
 POLL = 30.0  # seconds between looks at the outbox when nothing woke the thread (other kernels' ticks)
-
-
-def service_url(env: Mapping[str, str] = os.environ) -> str | None:
-    """Where the service is: $COMPANION_HUB_URL, else beside the hub's public URL, else None."""
-    if env.get("COMPANION_HUB_URL"):
-        return env["COMPANION_HUB_URL"].rstrip("/") + "/"
-    hub = env.get("JUPYTERHUB_PUBLIC_HUB_URL", "")
-    if hub.startswith(("http://", "https://")) and hub.rstrip("/").endswith("/hub"):
-        return hub.rstrip("/")[: -len("hub")] + f"services/{SERVICE}/"
-    return None
 
 
 class Refused(Exception):
@@ -270,7 +259,7 @@ _lock = threading.Lock()
 
 def sender_for(store_path: Path) -> Sender | None:
     """The running sender for this store (started on first call), or None off a hub."""
-    token, url = os.environ.get("JUPYTERHUB_API_TOKEN"), service_url()
+    token, url = settings.hub_token(), settings.kernel_hub_url(SERVICE)
     if not token or not url:
         return None
     key = Path(store_path).resolve()
@@ -284,7 +273,7 @@ def sender_for(store_path: Path) -> Sender | None:
                     db.close()
             except sqlite3.DatabaseError:
                 return None  # the store itself reports its problems to the learner
-            retry_max = float(os.environ.get("COMPANION_HUB_RETRY_MAX", "60"))
+            retry_max = settings.hub_retry_max()
             _senders[key] = Sender(key, url, token, retry_max)
             _senders[key].start()
         return _senders[key]

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from companion import settings
 from companion.errors import StoreError
 from companion.learner import records
 from companion.learner.tally import REFLECTIONS
@@ -225,8 +226,9 @@ def union(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
 
 def default_path() -> Path:
     """Where progress is kept: $COMPANION_PROGRESS, else `companion/progress.sqlite` in Jupyter's data folder."""
-    if os.environ.get("COMPANION_PROGRESS"):
-        return Path(os.environ["COMPANION_PROGRESS"])
+    chosen = settings.progress_store()
+    if chosen is not None:
+        return chosen
     from jupyter_core.paths import jupyter_data_dir
 
     return Path(jupyter_data_dir()) / "companion" / "progress.sqlite"
@@ -245,7 +247,7 @@ class ProgressStore:
         # cells: one connection shared across threads, one statement at a time.
         self._lock = threading.RLock()
         self._identity: tuple[int, int] | None = None
-        self._whole = _Whole(self.path) if os.environ.get("COMPANION_PROGRESS_WHOLE_FILE") == "1" else None
+        self._whole = _Whole(self.path) if settings.progress_whole_file() else None
         self.reopened = ""  # why the last call reopened the file, for the notebook to say
 
     def _connect(self) -> sqlite3.Connection:

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from companion import settings
+
 Check = Callable[[], bool]  # asked just before a replace; False: leave the file as it is
 
 
@@ -187,7 +189,7 @@ def locked(folder: Path, wait: float | None = None) -> Iterator[None]:
         yield
         return
     if wait is None:
-        wait = float(os.environ.get("COMPANION_LOCK_WAIT", "30"))
+        wait = settings.lock_wait()
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder, os.O_RDONLY)
     try:
