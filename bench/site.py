@@ -1,6 +1,7 @@
 """The JupyterLite site (`companion site`): its size, a first visit to a lesson until its kernel is
 ready, a later visit (reload, and a browser restarted on the same profile), and Run All of the
-lesson, in Debian's chromium with every request that is not to the site's loopback server refused.
+lesson, in Debian's chromium with every request that is not to the site's loopback server refused;
+then, with the browser offline and every request refused, a reload from the service worker's copy.
 
     .venv/bin/python bench/site.py [--runs 3] [--site DIR]
 
@@ -24,7 +25,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from companion.builder.site import build_site, serving  # noqa: E402
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, REPO  # noqa: E402
-from tests.test_site import KERNEL_IDLE, LESSON, RUN_ALL  # noqa: E402
+from tests.test_site import KERNEL_IDLE, LESSON, RUN_ALL, wait_for_offline_copy  # noqa: E402
 
 DONE = """() => {
     const w = window.jupyterapp.shell.currentWidget;
@@ -61,7 +62,7 @@ def run_all(page: Any) -> float:
     return time.monotonic() - start
 
 
-def measure(base: str, profile: Path) -> dict[str, float]:
+def measure(site: Path, base: str, profile: Path) -> dict[str, float]:
     refuse = re.compile(f"^(?!{re.escape(base)})")  # only what is not the site goes through Playwright
     out = {}
     with sync_playwright() as p:
@@ -76,6 +77,12 @@ def measure(base: str, profile: Path) -> dict[str, float]:
                 out["run all (first)"] = run_all(page)
                 out["reload"] = visit(page, base)
                 out["run all (later)"] = run_all(page)
+            else:
+                wait_for_offline_copy(page, site)
+                context.set_offline(True)
+                context.route("**/*", lambda r: r.abort())
+                out["offline reload"] = visit(page, base)
+                out["run all (offline)"] = run_all(page)
             context.close()
     return out
 
@@ -98,7 +105,7 @@ def main() -> None:
         runs: dict[str, list[float]] = {}
         with serving(site) as base:
             for i in range(args.runs):
-                for key, seconds in measure(base, Path(tmp) / f"profile-{i}").items():
+                for key, seconds in measure(site, base, Path(tmp) / f"profile-{i}").items():
                     runs.setdefault(key, []).append(seconds)
         for key, values in runs.items():
             print(f"{key}: median {statistics.median(values):.1f} s  (runs: {', '.join(f'{v:.1f}' for v in values)})")

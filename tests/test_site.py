@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from companion.api import build
 from companion.builder.site import build_site, serving
+from companion.kernel.embed import OFFLINE
 from tests.test_browser import CHECKBOX, CHROMIUM, CHROMIUM_ARGS, REPO, scroll_to_cell, tick
 
 pytestmark = pytest.mark.browser
@@ -83,6 +84,21 @@ def shot(page: Any, name: str) -> None:
 def saved(page: Any) -> None:
     page.keyboard.press("Control+s")
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+
+
+def wait_for_offline_copy(page: Any, site: Path) -> None:
+    """Until the site's service worker has every file of this build, and no other build's, in Cache
+    Storage (polled here: wait_for_function takes a Promise for true)."""
+    manifest = next(site.glob("offline-*.json"))
+    want = {f"companion-{manifest.stem}": len(json.loads(manifest.read_text(encoding="utf-8")))}
+    copies = """async () => Object.fromEntries(await Promise.all((await caches.keys())
+        .filter(n => n.startsWith('companion-offline-'))
+        .map(async n => [n, (await (await caches.open(n)).keys()).length])))"""
+    for _ in range(TIMEOUT_MS // 500):
+        if (held := page.evaluate(copies)) == want:
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the offline copy is {held}, not {want}")
 
 
 def deploy(site: Path, live: Path) -> None:
@@ -154,5 +170,44 @@ def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new
         expect(page.locator(".jp-RenderedMarkdown", has_text=new_prompt)).to_be_visible()
         expect(page.locator(".jp-RenderedMarkdown", has_text=answer)).to_be_visible()
         shot(page, "4-new-build-shows-the-new-prompt-and-keeps-the-answer.png")
+        wait_for_offline_copy(page, site_2)  # the new build's worker replaced the offline copy
         assert refused and not any(u.startswith(base) for u in refused)
 
+
+
+def test_the_site_opens_runs_a_lesson_and_keeps_a_tick_offline_after_one_visit(site: Path) -> None:
+    live_server = ExitStack()
+    base = live_server.enter_context(serving(site))
+    with live_server, offline_browser(base) as (context, refused):
+        page = context.new_page()
+        open_lesson(page, base, "math-for-ml/index-math-for-ml.ipynb")  # lesson 2 is first opened offline
+        page.evaluate(RUN_ALL)
+        wait_for_offline_copy(page, site)
+
+        live_server.close()  # the network cut: no server, and nothing leaves the browser
+        context.set_offline(True)
+        cut: list[str] = []
+
+        def refuse(r: Any) -> None:
+            cut.append(r.request.url)
+            r.abort()
+
+        context.route("**/*", refuse)
+        page.reload()
+        page.wait_for_function(KERNEL_IDLE, timeout=TIMEOUT_MS)
+        open_lesson(page, base)
+        run_all(page)
+        tick(page.locator(CHECKBOX).first)
+        shot(page, "offline-1-lesson-ran-and-ticked.png")
+        player = page.locator(".cc-offline").first
+        player.scroll_into_view_if_needed()
+        expect(player).to_contain_text(OFFLINE)
+        shot(page, "offline-2-the-player-says-it-needs-the-network.png")
+
+        page.reload()
+        page.wait_for_function(KERNEL_IDLE, timeout=TIMEOUT_MS)
+        run_all(page)
+        expect(page.locator(CHECKBOX).first).to_be_checked()
+        shot(page, "offline-3-tick-kept-after-reload.png")
+        assert any(u.startswith(base) for u in cut), "the worker never tried the network"
+        assert not any(u.startswith(base) for u in refused)

@@ -187,6 +187,30 @@ def lite_config(packages: list[str]) -> dict[str, object]:
     }}
 
 
+def offline_worker(site: Path) -> str:
+    """Make the built `site` work offline after one visit: its service-worker.js becomes ours, which
+    runs `offline.js` (network first, the build's copy in Cache Storage when the network fails) and
+    then JupyterLite's own worker (kept as service-worker-lite.js: the kernel's /drive needs it).
+    The file list is named by a hash of the build, so a new build is a new worker that copies it
+    again. Returns the list's name."""
+    lite = site / "service-worker.js"
+    if not lite.is_file():
+        raise BuildError(f"site: `jupyter lite build` wrote no {lite}; the offline copy needs JupyterLite's worker")
+    lite.rename(site / "service-worker-lite.js")
+    shutil.copy2(Path(__file__).with_name("offline.js"), site / "offline.js")
+    files = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+    files = [f for f in files if f not in ("offline.js", "service-worker-lite.js")]
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(f"{name}\0{_sha256(site / name)}\n".encode())
+    manifest = f"offline-{digest.hexdigest()[:16]}.json"
+    (site / manifest).write_text(json.dumps(files, separators=(",", ":")), encoding="utf-8")
+    lite.write_text("// The site's service worker: the offline copy first, then JupyterLite's own worker.\n"
+                    f"self.OFFLINE_MANIFEST = {json.dumps(manifest)};\n"
+                    'importScripts("./offline.js", "./service-worker-lite.js");\n', encoding="utf-8")
+    return manifest
+
+
 def build_site(catalog: Path, out: Path) -> Path:
     """Build the site of the notebooks built from `catalog` (in `notebooks/` beside it) into `out`,
     which is replaced. The catalog goes beside them, where the kernel looks for it."""
@@ -209,6 +233,7 @@ def build_site(catalog: Path, out: Path) -> Path:
         staging = Path(tmp) / "site"
         _run([str(Path(sys.executable).with_name("jupyter")), "lite", "build", "--lite-dir", str(lite),
               "--contents", str(contents), "--output-dir", str(staging), "--no-sourcemaps"], cwd=lite)
+        offline_worker(staging)
         if out.exists():
             shutil.rmtree(out)
         shutil.move(staging, out)
