@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -110,7 +111,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new_build(site: Path, tmp_path: Path):
-    assert (site / "files" / LESSON).read_bytes() == (REPO / "notebooks" / LESSON).read_bytes()
+    served, built = (nbformat.read(folder / LESSON, as_version=4) for folder in (site / "files", REPO / "notebooks"))
+    assert served.cells == built.cells and served.metadata.companion == built.metadata.companion
+    assert served.metadata.kernelspec.name == "python"  # the site's kernel: the lesson opens unchanged
+    assert '"text/html": "' in (site / "files" / LESSON).read_text(encoding="utf-8")  # whole, not a list of lines
     new_prompt = f"Reworded for the second build {os.urandom(3).hex()}: name the three views of a vector."
     site_2 = build_site(second_build(tmp_path / "checkout-2", new_prompt), tmp_path / "site-2")
     nb = json.loads((REPO / "notebooks" / LESSON).read_text(encoding="utf-8"))
