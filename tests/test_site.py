@@ -35,6 +35,7 @@ RUN_ALL = """async () => {
     await w.context.ready; await w.sessionContext.ready;
     await window.jupyterapp.commands.execute('notebook:run-all-cells');
 }"""
+DIRTY = "() => window.jupyterapp.shell.currentWidget.context.model.dirty"
 CELLS = """() => Object.fromEntries(window.jupyterapp.shell.currentWidget.content.widgets
     .map(c => [c.model.id, c.model.sharedModel.getSource()]))"""
 
@@ -126,7 +127,11 @@ def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new
 
     with serving(live) as base, offline_browser(base) as (context, refused):
         page = context.new_page()
+        page.goto(base)  # the address a teacher sends: start-here, as built
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                               " && window.jupyterapp.shell.currentWidget.title.label === 'start-here.ipynb'")
         open_lesson(page, base)
+        assert not page.evaluate(DIRTY)  # no "changed" mark on a lesson only opened
         run_all(page)
         box = page.locator(CHECKBOX).first
         tick(box)
