@@ -12,6 +12,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -35,6 +36,7 @@ RUN_ALL = """async () => {
     await w.context.ready; await w.sessionContext.ready;
     await window.jupyterapp.commands.execute('notebook:run-all-cells');
 }"""
+DIRTY = "() => window.jupyterapp.shell.currentWidget.context.model.dirty"
 CELLS = """() => Object.fromEntries(window.jupyterapp.shell.currentWidget.content.widgets
     .map(c => [c.model.id, c.model.sharedModel.getSource()]))"""
 
@@ -126,7 +128,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new_build(site: Path, tmp_path: Path):
-    assert (site / "files" / LESSON).read_bytes() == (REPO / "notebooks" / LESSON).read_bytes()
+    served, built = (nbformat.read(folder / LESSON, as_version=4) for folder in (site / "files", REPO / "notebooks"))
+    assert served.cells == built.cells and served.metadata.companion == built.metadata.companion
+    assert served.metadata.kernelspec.name == "python"  # the site's kernel: the lesson opens unchanged
+    assert '"text/html": "' in (site / "files" / LESSON).read_text(encoding="utf-8")  # whole, not a list of lines
     new_prompt = f"Reworded for the second build {os.urandom(3).hex()}: name the three views of a vector."
     site_2 = build_site(second_build(tmp_path / "checkout-2", new_prompt), tmp_path / "site-2")
     nb = json.loads((REPO / "notebooks" / LESSON).read_text(encoding="utf-8"))
@@ -138,7 +143,11 @@ def test_a_lesson_runs_offline_in_the_site_keeps_tick_and_answer_and_takes_a_new
 
     with serving(live) as base, offline_browser(base) as (context, refused):
         page = context.new_page()
+        page.goto(base)  # the address a teacher sends: start-here, as built
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                               " && window.jupyterapp.shell.currentWidget.title.label === 'start-here.ipynb'")
         open_lesson(page, base)
+        assert not page.evaluate(DIRTY)  # no "changed" mark on a lesson only opened
         run_all(page)
         box = page.locator(CHECKBOX).first
         tick(box)

@@ -173,6 +173,29 @@ def _shipped() -> dict[str, Path]:
                      "installed; install the site extra")
 
 
+# What the site's kernel reports (jupyterlite-pyodide-kernel 0.8.6), written into the site's copies:
+# with the local kernel's names JupyterLab rewrites them on open and shows an untouched lesson as changed.
+KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
+LANGUAGE_INFO = {"codemirror_mode": {"name": "python", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3", "version": "3.8"}
+# The site's front page sends a visitor to start-here, not to an empty launcher: JupyterLite's own
+# root page (its config is read from it by every app page, so it stays) with this before its script.
+START = '<script>location.replace("lab/index.html?path=start-here.ipynb")</script>\n    '
+FRONT_SCRIPT = '<script type="module">'
+
+
+def for_the_browser(path: Path) -> None:
+    """A notebook as the site serves it: the site's kernel named, and every text whole. JupyterLite
+    reads a file as stored, and shows an output kept as a list of lines (as nbformat writes them)
+    with a comma between the lines; the content is the build's, unchanged."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)  # joins the lines of every text
+    nb.metadata["kernelspec"], nb.metadata["language_info"] = dict(KERNELSPEC), dict(LANGUAGE_INFO)
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")  # a staging copy
+
+
 def lite_config(packages: list[str]) -> dict[str, object]:
     """`jupyter-lite.json`: the kernel loads the companion at start, never looks on PyPI, and keeps
     progress under /drive; the app is reachable from the page (tests drive it)."""
@@ -228,12 +251,19 @@ def build_site(catalog: Path, out: Path) -> Path:
         shutil.copytree(notebooks, contents, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "removed",
                                                                             "kept-aside"))
         shutil.copy2(catalog, contents / "catalog.json")
+        for notebook in contents.rglob("*.ipynb"):
+            for_the_browser(notebook)
         packages = pyodide_folder(lite / "static" / "pyodide", cache_dir())
         (lite / "jupyter-lite.json").write_text(json.dumps(lite_config(packages), indent=1), encoding="utf-8")
         staging = Path(tmp) / "site"
         _run([str(Path(sys.executable).with_name("jupyter")), "lite", "build", "--lite-dir", str(lite),
               "--contents", str(contents), "--output-dir", str(staging), "--no-sourcemaps"], cwd=lite)
-        offline_worker(staging)
+        front = staging / "index.html"
+        page = front.read_text(encoding="utf-8")
+        if FRONT_SCRIPT not in page:
+            raise BuildError(f"site: {front} is not the page this version of jupyterlite-core writes")
+        front.write_text(page.replace(FRONT_SCRIPT, START + FRONT_SCRIPT, 1), encoding="utf-8")
+        offline_worker(staging)  # last: its file list and hash are of the finished site
         if out.exists():
             shutil.rmtree(out)
         shutil.move(staging, out)
